@@ -1,0 +1,223 @@
+//! AWS client construction, done once per process.
+//!
+//! Our own side uses the default credential chain. When `JobType` is set, the other side's
+//! keys come from the SSM SecureString named by `ssm_parameter_credentials`, a JSON object
+//! `{"aws_access_key_id": "...", "aws_secret_access_key": "...", "region": "..."}` (the
+//! original project's shape): the destination uses them with `JobType=PUT`, the source with
+//! `JobType=GET`. S3 uses path-style addressing whenever an endpoint override is set
+//! (`AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_S3`), which local emulators need.
+
+use crate::config::JobType;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use std::fmt;
+
+/// Name given to credentials read from the SecureString (shows in SDK debug output, never the keys).
+const CREDENTIALS_PROVIDER_NAME: &str = "ssm-secure-string";
+
+/// Why clients could not be built. Each names the parameter; none carries a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("SSM parameter {name} (ssm_parameter_credentials) does not exist; create it as a SecureString holding {{\"aws_access_key_id\",\"aws_secret_access_key\",\"region\"}}")]
+    ParameterNotFound { name: String },
+    #[error("SSM parameter {name} could not be read: {reason}")]
+    ParameterUnreadable { name: String, reason: String },
+    #[error("SSM parameter {name} is not the credentials JSON: {reason}")]
+    BadCredentials { name: String, reason: String },
+}
+
+/// Keys of the other side. `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OtherSideCredentials {
+    pub access_key_id: String,
+    secret_access_key: String,
+    pub region: String,
+}
+
+impl fmt::Debug for OtherSideCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtherSideCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"** redacted **")
+            .field("region", &self.region)
+            .finish()
+    }
+}
+
+impl OtherSideCredentials {
+    /// Parses the SecureString value. Errors name the field, never the value.
+    pub fn parse(parameter: &str, value: &str) -> Result<Self, ClientError> {
+        let bad = |reason: &str| ClientError::BadCredentials { name: parameter.to_owned(), reason: reason.to_owned() };
+        let json: serde_json::Value = serde_json::from_str(value).map_err(|_| bad("the value is not valid JSON"))?;
+        let field = |f: &str| -> Result<String, ClientError> {
+            json.get(f)
+                .and_then(|v| v.as_str())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| bad(&format!("field `{f}` is missing, empty or not a string")))
+        };
+        Ok(Self {
+            access_key_id: field("aws_access_key_id")?,
+            secret_access_key: field("aws_secret_access_key")?,
+            region: field("region")?,
+        })
+    }
+
+    fn credentials(&self) -> Credentials {
+        Credentials::new(&self.access_key_id, &self.secret_access_key, None, None, CREDENTIALS_PROVIDER_NAME)
+    }
+}
+
+/// Every client the binaries use, built from one `SdkConfig` per side.
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    /// Our own side's configuration (default chain).
+    pub own: SdkConfig,
+    pub src_s3: aws_sdk_s3::Client,
+    pub des_s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    /// True when one set of credentials serves both buckets (server-side copy is possible).
+    pub same_credentials: bool,
+}
+
+impl AwsClients {
+    /// Loads our own side from the default chain and, for `JobType`, the other side from SSM.
+    pub async fn build(job_type: Option<JobType>, credentials_parameter: &str) -> Result<Self, ClientError> {
+        let own = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        Self::from_own(own, job_type, credentials_parameter).await
+    }
+
+    /// Like [`AwsClients::build`] with a given configuration for our own side.
+    pub async fn from_own(
+        own: SdkConfig,
+        job_type: Option<JobType>,
+        credentials_parameter: &str,
+    ) -> Result<Self, ClientError> {
+        let ssm = aws_sdk_ssm::Client::new(&own);
+        let own_s3 = s3_client(&own);
+        let (src_s3, des_s3) = match job_type {
+            None => (own_s3.clone(), own_s3),
+            Some(side) => {
+                let creds = read_credentials(&ssm, credentials_parameter).await?;
+                let other = other_side_config(&creds).await;
+                let other_s3 = s3_client(&other);
+                match side {
+                    JobType::Put => (own_s3, other_s3),
+                    JobType::Get => (other_s3, own_s3),
+                }
+            }
+        };
+        Ok(Self {
+            sqs: aws_sdk_sqs::Client::new(&own),
+            dynamodb: aws_sdk_dynamodb::Client::new(&own),
+            ssm,
+            src_s3,
+            des_s3,
+            same_credentials: job_type.is_none(),
+            own,
+        })
+    }
+}
+
+/// Reads and parses the SecureString with the other side's keys.
+pub async fn read_credentials(ssm: &aws_sdk_ssm::Client, parameter: &str) -> Result<OtherSideCredentials, ClientError> {
+    let value = read_parameter(ssm, parameter, true).await?;
+    OtherSideCredentials::parse(parameter, &value)
+}
+
+/// Reads one SSM parameter value (decrypted when asked).
+pub async fn read_parameter(ssm: &aws_sdk_ssm::Client, name: &str, decrypt: bool) -> Result<String, ClientError> {
+    use aws_sdk_ssm::error::ProvideErrorMetadata;
+    let out = ssm.get_parameter().name(name).with_decryption(decrypt).send().await.map_err(|e| {
+        match e.as_service_error() {
+            Some(se) if se.is_parameter_not_found() => ClientError::ParameterNotFound { name: name.to_owned() },
+            _ => ClientError::ParameterUnreadable {
+                name: name.to_owned(),
+                reason: e.message().map(str::to_owned).unwrap_or_else(|| aws_smithy_types_display(&e)),
+            },
+        }
+    })?;
+    out.parameter
+        .and_then(|p| p.value)
+        .ok_or_else(|| ClientError::ParameterUnreadable { name: name.to_owned(), reason: "it has no value".into() })
+}
+
+fn aws_smithy_types_display<E: std::error::Error>(e: &E) -> String {
+    // Walk the source chain: SDK errors keep the useful part (connection refused, timeout) there.
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    out
+}
+
+async fn other_side_config(creds: &OtherSideCredentials) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .credentials_provider(creds.credentials())
+        .region(Region::new(creds.region.clone()))
+        .load()
+        .await
+}
+
+/// True when S3 requests go to an endpoint override (emulator, S3-compatible store).
+pub fn endpoint_overridden(config: &SdkConfig) -> bool {
+    config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some_and(|v| !v.is_empty())
+}
+
+/// An S3 client for one side, path-style when an endpoint override is set.
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(endpoint_overridden(config)).build();
+    aws_sdk_s3::Client::from_conf(s3)
+}
+
+/// Formats an error with its whole source chain on one line.
+pub fn error_chain<E: std::error::Error>(e: &E) -> String {
+    aws_smithy_types_display(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str =
+        r#"{"aws_access_key_id":"AKIDEXAMPLE","aws_secret_access_key":"s3cr3t/Key+","region":"cn-north-1"}"#;
+
+    #[test]
+    fn parses_the_original_shape() {
+        let c = OtherSideCredentials::parse("p", GOOD).unwrap();
+        assert_eq!(c.access_key_id, "AKIDEXAMPLE");
+        assert_eq!(c.region, "cn-north-1");
+        assert_eq!(c.secret_access_key, "s3cr3t/Key+");
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let c = OtherSideCredentials::parse("p", GOOD).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("AKIDEXAMPLE"));
+    }
+
+    #[test]
+    fn errors_name_the_field_and_never_the_secret() {
+        for (value, field) in [
+            (r#"{"aws_secret_access_key":"s3cr3t","region":"r"}"#, "aws_access_key_id"),
+            (r#"{"aws_access_key_id":"a","region":"r"}"#, "aws_secret_access_key"),
+            (r#"{"aws_access_key_id":"a","aws_secret_access_key":"s3cr3t"}"#, "region"),
+            (r#"{"aws_access_key_id":"a","aws_secret_access_key":"s3cr3t","region":7}"#, "region"),
+            (r#"{"aws_access_key_id":"a","aws_secret_access_key":"","region":"r"}"#, "aws_secret_access_key"),
+        ] {
+            let err = OtherSideCredentials::parse("creds", value).unwrap_err().to_string();
+            assert!(err.contains(field) && err.contains("creds"), "{err}");
+            assert!(!err.contains("s3cr3t"), "{err}");
+        }
+        let err = OtherSideCredentials::parse("creds", "s3cr3t not json").unwrap_err().to_string();
+        assert!(err.contains("not valid JSON") && !err.contains("s3cr3t"), "{err}");
+    }
+}

@@ -1,0 +1,35 @@
+//! Jobsender settings.
+
+use super::{CommonConfig, ConfigError, Env};
+
+/// Default SSM parameter of the bucket pairs (`ssm_parameter_bucket`), the original's name.
+pub const DEFAULT_BUCKET_PARAMETER: &str = "s3_migration_bucket_para";
+/// Default SSM parameter of the ignore list (`ssm_parameter_ignore_list`), the original's name.
+pub const DEFAULT_IGNORE_PARAMETER: &str = "s3_migrate_ignore_list";
+
+/// Everything the jobsender reads from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobsenderConfig {
+    pub common: CommonConfig,
+    /// `ssm_parameter_bucket`: JSON list of bucket pairs.
+    pub bucket_parameter: String,
+    /// `ssm_parameter_ignore_list`: ignore list text.
+    pub ignore_parameter: String,
+    /// `JobsenderCompareVersionId`: also compare the source's latest version with the ledger. Default false.
+    pub compare_version_id: bool,
+    /// `RequeueAfterSeconds`: a queued or in-progress object is enqueued again only when its
+    /// ledger record is older than this. Default 86400 (one day).
+    pub requeue_after_secs: u64,
+}
+
+impl JobsenderConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            common: CommonConfig::from_env(env)?,
+            bucket_parameter: env.string("ssm_parameter_bucket", DEFAULT_BUCKET_PARAMETER)?,
+            ignore_parameter: env.string("ssm_parameter_ignore_list", DEFAULT_IGNORE_PARAMETER)?,
+            compare_version_id: env.flag("JobsenderCompareVersionId", false)?,
+            requeue_after_secs: env.number("RequeueAfterSeconds", 86_400, 0..=365 * 86_400)?,
+        })
+    }
+}

@@ -1,0 +1,124 @@
+use super::*;
+use crate::units::MIB;
+
+fn env(pairs: &[(&str, &str)]) -> Env {
+    Env::from_pairs(pairs.iter().copied())
+}
+
+#[test]
+fn defaults_when_nothing_is_set() {
+    let w = WorkerConfig::from_env(&Env::default()).unwrap();
+    assert_eq!(w.common.table, DEFAULT_TABLE);
+    assert_eq!(w.common.queue, DEFAULT_QUEUE);
+    assert_eq!(w.common.job_type, None);
+    assert_eq!(w.common.credentials_parameter, "s3_migration_credentials");
+    assert_eq!(w.common.max_retry, 20);
+    assert_eq!(w.storage_class, "STANDARD");
+    assert_eq!((w.max_thread, w.max_parallel_file, w.job_timeout_secs), (10, 5, 870));
+    assert_eq!((w.resumable_threshold, w.chunk_size), (5 * MIB, 5 * MIB));
+    assert!(!w.update_version_id && !w.get_object_with_version_id && !w.copy_tags);
+    assert!(!w.requester_pays && !w.propagate_deletes);
+    assert_eq!(w.transfer_mode, TransferMode::Auto);
+    assert!(!w.streams(), "auto with one set of credentials is server mode");
+    assert_eq!(w.event_destination.des_bucket, None);
+    assert_eq!(w.memory_budget_bytes, 1024 * MIB);
+
+    let j = JobsenderConfig::from_env(&Env::default()).unwrap();
+    assert_eq!(j.bucket_parameter, "s3_migration_bucket_para");
+    assert_eq!(j.ignore_parameter, "s3_migrate_ignore_list");
+    assert!(!j.compare_version_id);
+    assert_eq!(j.requeue_after_secs, 86_400);
+}
+
+#[test]
+fn original_names_are_read() {
+    let w = WorkerConfig::from_env(&env(&[
+        ("table_queue_name", "t"),
+        ("sqs_queue", "q"),
+        ("JobType", "put"),
+        ("ssm_parameter_credentials", "creds"),
+        ("MaxRetry", "3"),
+        ("MaxThread", "4"),
+        ("MaxParallelFile", "2"),
+        ("JobTimeout", "600"),
+        ("UpdateVersionId", "TRUE"),
+        ("GetObjectWithVersionId", "True"),
+        ("StorageClass", "standard_ia"),
+        ("Des_bucket_default", "des"),
+        ("Des_prefix_default", "pre"),
+        ("ChunkSize", "8388608"),
+        ("ResumableThreshold", "0"),
+    ]))
+    .unwrap();
+    assert_eq!((w.common.table.as_str(), w.common.queue.as_str()), ("t", "q"));
+    assert_eq!(w.common.job_type, Some(JobType::Put));
+    assert_eq!(w.common.credentials_parameter, "creds");
+    assert_eq!((w.common.max_retry, w.max_thread, w.max_parallel_file, w.job_timeout_secs), (3, 4, 2, 600));
+    assert!(w.update_version_id && w.get_object_with_version_id);
+    assert_eq!(w.storage_class, "STANDARD_IA");
+    assert_eq!(w.event_destination.des_bucket.as_deref(), Some("des"));
+    assert_eq!(w.event_destination.des_prefix, "pre");
+    assert_eq!((w.chunk_size, w.resumable_threshold), (8 * MIB, 0));
+    assert!(w.streams(), "auto with JobType is stream mode");
+    let get = CommonConfig::from_env(&env(&[("JobType", "GET")])).unwrap();
+    assert_eq!(get.job_type, Some(JobType::Get));
+}
+
+#[test]
+fn bad_values_name_the_variable_and_value() {
+    let cases: &[(&str, &str)] = &[
+        ("JobType", "POST"),
+        ("MaxThread", "0"),
+        ("MaxThread", "many"),
+        ("MaxParallelFile", "-1"),
+        ("JobTimeout", "5"),
+        ("UpdateVersionId", "maybe"),
+        ("StorageClass", "COLD"),
+        ("ChunkSize", "1024"),
+        ("TransferMode", "teleport"),
+        ("RequestPayer", "me"),
+        ("MemoryBudgetMiB", "1"),
+        ("MaxRetry", "1e3"),
+    ];
+    for (var, value) in cases {
+        let err = WorkerConfig::from_env(&env(&[(var, value)])).unwrap_err().to_string();
+        assert!(err.contains(var) && err.contains(value), "{var}={value}: {err}");
+    }
+    let err = JobsenderConfig::from_env(&env(&[("JobsenderCompareVersionId", "yes please")])).unwrap_err();
+    assert!(err.to_string().contains("JobsenderCompareVersionId"));
+}
+
+#[test]
+fn server_mode_needs_one_set_of_credentials() {
+    let err = WorkerConfig::from_env(&env(&[("TransferMode", "server"), ("JobType", "PUT")])).unwrap_err();
+    assert!(err.to_string().contains("TransferMode"));
+    let w = WorkerConfig::from_env(&env(&[("TransferMode", "stream")])).unwrap();
+    assert!(w.streams());
+}
+
+#[test]
+fn empty_values_mean_default() {
+    let w = WorkerConfig::from_env(&env(&[("JobType", ""), ("MaxThread", " "), ("table_queue_name", "")])).unwrap();
+    assert_eq!(w.common.job_type, None);
+    assert_eq!(w.max_thread, 10);
+    assert_eq!(w.common.table, DEFAULT_TABLE);
+}
+
+#[test]
+fn memory_budget_follows_lambda_memory() {
+    let w = WorkerConfig::from_env(&env(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")])).unwrap();
+    assert_eq!(w.memory_budget_bytes, (1024 - 128) * MIB);
+    let flag = WorkerConfig::from_env(&env(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"), ("MemoryBudgetMiB", "100")]))
+        .unwrap();
+    assert_eq!(flag.memory_budget_bytes, 100 * MIB);
+}
+
+#[test]
+fn parts_in_flight_respects_memory_budget() {
+    let w = WorkerConfig::from_env(&env(&[("MaxThread", "50"), ("MaxParallelFile", "2"), ("MemoryBudgetMiB", "100")]))
+        .unwrap();
+    assert_eq!(w.parts_in_flight(5 * MIB), 10, "100 MiB / 2 files / 5 MiB");
+    assert_eq!(w.parts_in_flight(500 * MIB), 1, "never below one");
+    let roomy = WorkerConfig::from_env(&env(&[("MaxThread", "4")])).unwrap();
+    assert_eq!(roomy.parts_in_flight(5 * MIB), 4);
+}

@@ -1,0 +1,143 @@
+//! Worker settings.
+
+use super::{CommonConfig, ConfigError, Env};
+use crate::event::EventDestination;
+use crate::plan::{DEFAULT_PART_SIZE_BYTES, MAX_PART_SIZE_BYTES, MIN_PART_SIZE_BYTES};
+use crate::units::{GIB, MIB};
+
+/// How bytes move (`TransferMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferMode {
+    /// Server mode when one set of credentials serves both sides, stream otherwise.
+    Auto,
+    /// Ranged GET + UploadPart through the worker (needed across accounts and partitions).
+    Stream,
+    /// CopyObject / UploadPartCopy: no bytes pass through the worker.
+    Server,
+}
+
+/// S3 storage classes accepted for `StorageClass`.
+pub const STORAGE_CLASSES: &[&str] = &[
+    "STANDARD",
+    "REDUCED_REDUNDANCY",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+    "GLACIER_IR",
+    "OUTPOSTS",
+    "SNOW",
+    "EXPRESS_ONEZONE",
+];
+
+/// Memory kept for the runtime, SDK and bookkeeping when the part-buffer budget is derived
+/// from the Lambda's memory size.
+pub const RUNTIME_RESERVE_MIB: u64 = 128;
+
+/// Everything the worker reads from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerConfig {
+    pub common: CommonConfig,
+    /// `Des_bucket_default` / `Des_prefix_default`: destination of S3 event notifications.
+    pub event_destination: EventDestination,
+    /// `StorageClass`, default STANDARD.
+    pub storage_class: String,
+    /// `MaxThread`: parts in flight per object. Default 10.
+    pub max_thread: usize,
+    /// `MaxParallelFile`: objects in progress at once. Default 5.
+    pub max_parallel_file: usize,
+    /// `JobTimeout`: seconds one run may spend on one object before handing it on. Default 870.
+    pub job_timeout_secs: u64,
+    /// `ResumableThreshold`: bytes at or below which an object is copied in one request. Default 5 MiB.
+    pub resumable_threshold: u64,
+    /// `ChunkSize`: starting part size in bytes. Default 5 MiB.
+    pub chunk_size: u64,
+    /// `UpdateVersionId`: look the real version up when a job says "null". Default false.
+    pub update_version_id: bool,
+    /// `GetObjectWithVersionId`: pin every GET to the job's version. Default false.
+    pub get_object_with_version_id: bool,
+    /// `TransferMode`: auto (default), stream or server.
+    pub transfer_mode: TransferMode,
+    /// `CopyTags`: copy object tags. Default false.
+    pub copy_tags: bool,
+    /// `RequestPayer=requester`: the source bucket is requester-pays. Default unset.
+    pub requester_pays: bool,
+    /// `PropagateDeletes`: an ObjectRemoved event deletes the destination object. Default false.
+    pub propagate_deletes: bool,
+    /// `DeadLetterQueueUrl`: malformed bodies go here at once. Default unset.
+    pub dead_letter_queue_url: Option<String>,
+    /// `MemoryBudgetMiB`: most buffered part bytes in MiB. Default: Lambda memory minus 128 MiB,
+    /// or 1024 off Lambda.
+    pub memory_budget_bytes: u64,
+}
+
+impl WorkerConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let common = CommonConfig::from_env(env)?;
+        let storage_class = env.string("StorageClass", "STANDARD")?.to_ascii_uppercase();
+        if !STORAGE_CLASSES.contains(&storage_class.as_str()) {
+            return Err(ConfigError::Invalid {
+                var: "StorageClass",
+                value: storage_class,
+                expected: format!("one of {}", STORAGE_CLASSES.join(", ")),
+            });
+        }
+        let transfer_mode = env.choice(
+            "TransferMode",
+            TransferMode::Auto,
+            &[("auto", TransferMode::Auto), ("stream", TransferMode::Stream), ("server", TransferMode::Server)],
+        )?;
+        if transfer_mode == TransferMode::Server && common.job_type.is_some() {
+            return Err(ConfigError::Invalid {
+                var: "TransferMode",
+                value: "server".into(),
+                expected:
+                    "auto or stream when JobType is set (two sets of credentials cannot share a server-side copy)"
+                        .into(),
+            });
+        }
+        let lambda_memory_mib: Option<u64> =
+            env.optional("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").and_then(|v| v.parse().ok());
+        let default_budget_mib = lambda_memory_mib.map_or(1024, |m| m.saturating_sub(RUNTIME_RESERVE_MIB).max(64));
+        let memory_budget_mib: u64 = env.number("MemoryBudgetMiB", default_budget_mib, 16..=1024 * 1024)?;
+        let requester_pays = env.choice("RequestPayer", false, &[("requester", true), ("", false)])?;
+        Ok(Self {
+            event_destination: EventDestination {
+                des_bucket: env.optional("Des_bucket_default").map(str::to_owned),
+                des_prefix: env.string("Des_prefix_default", "")?,
+            },
+            storage_class,
+            max_thread: env.number("MaxThread", 10, 1..=1000)?,
+            max_parallel_file: env.number("MaxParallelFile", 5, 1..=1000)?,
+            job_timeout_secs: env.number("JobTimeout", 870, 10..=7 * 24 * 3600)?,
+            resumable_threshold: env.number("ResumableThreshold", 5 * MIB, 0..=5 * GIB)?,
+            chunk_size: env.number("ChunkSize", DEFAULT_PART_SIZE_BYTES, MIN_PART_SIZE_BYTES..=MAX_PART_SIZE_BYTES)?,
+            update_version_id: env.flag("UpdateVersionId", false)?,
+            get_object_with_version_id: env.flag("GetObjectWithVersionId", false)?,
+            transfer_mode,
+            copy_tags: env.flag("CopyTags", false)?,
+            requester_pays,
+            propagate_deletes: env.flag("PropagateDeletes", false)?,
+            dead_letter_queue_url: env.optional("DeadLetterQueueUrl").map(str::to_owned),
+            memory_budget_bytes: memory_budget_mib * MIB,
+            common,
+        })
+    }
+
+    /// True when bytes go through the worker (ranged GET + UploadPart).
+    pub fn streams(&self) -> bool {
+        match self.transfer_mode {
+            TransferMode::Stream => true,
+            TransferMode::Server => false,
+            TransferMode::Auto => self.common.job_type.is_some(),
+        }
+    }
+
+    /// Parts one object may have in flight: `MaxThread`, lowered so that the buffered parts of
+    /// `MaxParallelFile` objects fit the memory budget (at least one).
+    pub fn parts_in_flight(&self, part_size: u64) -> usize {
+        let per_file = self.memory_budget_bytes / self.max_parallel_file as u64 / part_size.max(1);
+        self.max_thread.min(per_file as usize).max(1)
+    }
+}

@@ -1,0 +1,137 @@
+//! What a queue message means: job messages and S3 event notifications share one queue.
+//!
+//! A body is one of
+//! - a job message ([`Job`]),
+//! - an S3 event notification (`{"Records": [...]}`), each record its own item,
+//! - the `s3:TestEvent` S3 sends when notifications are configured,
+//! - any of those wrapped in an SNS notification (`{"Type":"Notification","Message":"..."}`).
+
+use crate::job::{Job, JobError};
+use crate::keys::dest_key;
+use percent_encoding::percent_decode_str;
+use serde::Deserialize;
+
+/// Where objects named by S3 event notifications go (`Des_bucket_default`, `Des_prefix_default`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventDestination {
+    pub des_bucket: Option<String>,
+    pub des_prefix: String,
+}
+
+/// One thing to do for one message item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// Copy an object.
+    Copy(Job),
+    /// The source object was removed (`ObjectRemoved:*`, `LifecycleExpiration:*`).
+    Removed { src_bucket: String, src_key: String, des_bucket: String, des_key: String, version_id: Option<String> },
+    /// `s3:TestEvent`: nothing to do.
+    TestEvent { bucket: Option<String> },
+    /// An S3 event we do not act on (restore, tagging, ACL, replication...).
+    Ignored { event_name: String, key: String },
+}
+
+/// Why a message body cannot be understood. All of these are permanent: retrying the same
+/// body cannot help, so the message belongs in the dead-letter queue.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error("message body is not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error(transparent)]
+    Job(#[from] JobError),
+    #[error("S3 event record {index} is not valid: {source}")]
+    Record {
+        index: usize,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("S3 event record {index} key {key:?} is not valid percent-encoded UTF-8")]
+    BadKey { index: usize, key: String },
+    #[error("S3 event record {index} ({event_name}) has no `s3.object.size`")]
+    NoSize { index: usize, event_name: String },
+    #[error("S3 event for {bucket}/{key} arrived but `Des_bucket_default` is not set, so it has no destination")]
+    NoDefaultDestination { bucket: String, key: String },
+    #[error("SNS notification `Message` is not a string")]
+    BadSns,
+}
+
+#[derive(Deserialize)]
+struct Record {
+    #[serde(rename = "eventName")]
+    event_name: String,
+    s3: S3Entity,
+}
+
+#[derive(Deserialize)]
+struct S3Entity {
+    bucket: BucketEntity,
+    object: ObjectEntity,
+}
+
+#[derive(Deserialize)]
+struct BucketEntity {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct ObjectEntity {
+    key: String,
+    size: Option<u64>,
+    #[serde(rename = "versionId")]
+    version_id: Option<String>,
+}
+
+/// Decodes an S3 event key: `+` means space, then percent-decoding (`a+b%2Bc%20d` -> `a b+c d`).
+pub fn decode_event_key(raw: &str) -> Option<String> {
+    let spaced = raw.replace('+', " ");
+    percent_decode_str(&spaced).decode_utf8().ok().map(|k| k.into_owned())
+}
+
+/// Parses one queue message body into the items it asks for.
+pub fn parse_message(body: &str, dest: &EventDestination) -> Result<Vec<Incoming>, MessageError> {
+    let value: serde_json::Value = serde_json::from_str(body).map_err(MessageError::NotJson)?;
+    parse_value(value, dest)
+}
+
+fn parse_value(value: serde_json::Value, dest: &EventDestination) -> Result<Vec<Incoming>, MessageError> {
+    if value.get("Type").and_then(|t| t.as_str()) == Some("Notification") {
+        let inner = value.get("Message").and_then(|m| m.as_str()).ok_or(MessageError::BadSns)?;
+        return parse_message(inner, dest);
+    }
+    if value.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
+        let bucket = value.get("Bucket").and_then(|b| b.as_str()).map(str::to_owned);
+        return Ok(vec![Incoming::TestEvent { bucket }]);
+    }
+    match value.get("Records") {
+        Some(serde_json::Value::Array(records)) => {
+            records.iter().enumerate().map(|(index, r)| parse_record(index, r, dest)).collect()
+        }
+        _ => Ok(vec![Incoming::Copy(Job::from_value(value)?)]),
+    }
+}
+
+fn parse_record(index: usize, raw: &serde_json::Value, dest: &EventDestination) -> Result<Incoming, MessageError> {
+    let record = Record::deserialize(raw).map_err(|source| MessageError::Record { index, source })?;
+    let key = decode_event_key(&record.s3.object.key)
+        .ok_or_else(|| MessageError::BadKey { index, key: record.s3.object.key.clone() })?;
+    let bucket = record.s3.bucket.name;
+    let version_id = record.s3.object.version_id.filter(|v| !v.is_empty() && v != "null");
+    let name = record.event_name.as_str();
+    let created = name.starts_with("ObjectCreated:");
+    let removed = name.starts_with("ObjectRemoved:") || name.starts_with("LifecycleExpiration:");
+    if !created && !removed {
+        return Ok(Incoming::Ignored { event_name: record.event_name, key });
+    }
+    let Some(des_bucket) = dest.des_bucket.clone() else {
+        return Err(MessageError::NoDefaultDestination { bucket, key });
+    };
+    let des_key = dest_key(&dest.des_prefix, &key);
+    if removed {
+        return Ok(Incoming::Removed { src_bucket: bucket, src_key: key, des_bucket, des_key, version_id });
+    }
+    let size = record.s3.object.size.ok_or(MessageError::NoSize { index, event_name: record.event_name })?;
+    Ok(Incoming::Copy(Job { src_bucket: bucket, src_key: key, des_bucket, des_key, size, version_id, attempt: 0 }))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,196 @@
+//! The SQS job message: one object to copy.
+//!
+//! Field names are the original project's (`Src_bucket`, `Src_key`, `Des_bucket`, `Des_key`,
+//! `Size`, `versionId`), so jobs written by either implementation are read by the other.
+//! `versionId` is the string `"null"` when the source has no version; in Rust that is `None`.
+//! Unknown fields are tolerated. `attempt` is our addition: the number of times a long transfer
+//! has been handed on to a fresh message after running out of time (absent means 0).
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The literal S3 and the original project use for "no version".
+pub const NULL_VERSION: &str = "null";
+
+/// One object to copy from `src_bucket/src_key` to `des_bucket/des_key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    #[serde(rename = "Src_bucket")]
+    pub src_bucket: String,
+    #[serde(rename = "Src_key")]
+    pub src_key: String,
+    #[serde(rename = "Des_bucket")]
+    pub des_bucket: String,
+    #[serde(rename = "Des_key")]
+    pub des_key: String,
+    /// Source size in bytes as seen when the job was made.
+    #[serde(rename = "Size", deserialize_with = "size_from_number_or_string")]
+    pub size: u64,
+    /// Source version the job refers to; `None` serialises as `"null"`.
+    #[serde(
+        rename = "versionId",
+        default,
+        serialize_with = "version_to_string",
+        deserialize_with = "version_from_string"
+    )]
+    pub version_id: Option<String>,
+    /// Times this job was handed on after running out of time (our extension; absent means 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: u32,
+}
+
+/// Why a message body is not a job.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("job message is not valid: {0}")]
+    Malformed(#[from] serde_json::Error),
+    #[error("job message field `{field}` is empty")]
+    EmptyField { field: &'static str },
+}
+
+impl Job {
+    /// Parses one job message body. A missing field is an error naming it.
+    pub fn from_json(body: &str) -> Result<Self, JobError> {
+        Self::from_value(serde_json::from_str(body)?)
+    }
+
+    /// Reads a job from an already parsed JSON value and checks that names are not empty.
+    pub fn from_value(value: serde_json::Value) -> Result<Self, JobError> {
+        let job: Job = serde_json::from_value(value)?;
+        for (field, v) in [
+            ("Src_bucket", &job.src_bucket),
+            ("Src_key", &job.src_key),
+            ("Des_bucket", &job.des_bucket),
+            ("Des_key", &job.des_key),
+        ] {
+            if v.is_empty() {
+                return Err(JobError::EmptyField { field });
+            }
+        }
+        Ok(job)
+    }
+
+    /// The message body for SQS.
+    pub fn to_json(&self) -> String {
+        // A struct of strings and integers always serialises.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The ledger key of the source object: `src_bucket/src_key`.
+    pub fn ledger_key(&self) -> String {
+        format!("{}/{}", self.src_bucket, self.src_key)
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn version_to_string<S: Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.as_deref().unwrap_or(NULL_VERSION))
+}
+
+fn version_from_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v: Option<String> = Option::deserialize(d)?;
+    Ok(v.filter(|s| !s.is_empty() && s != NULL_VERSION))
+}
+
+fn size_from_number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Number(u64),
+        Text(String),
+    }
+    match Size::deserialize(d)? {
+        Size::Number(n) => Ok(n),
+        Size::Text(t) => t
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("`Size` must be a whole number of bytes, got {t:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> Job {
+        Job {
+            src_bucket: "src".into(),
+            src_key: "a/b c+d.txt".into(),
+            des_bucket: "des".into(),
+            des_key: "p/a/b c+d.txt".into(),
+            size: 42,
+            version_id: Some("v1".into()),
+            attempt: 0,
+        }
+    }
+
+    #[test]
+    fn round_trip_keeps_every_field() {
+        let j = job();
+        assert_eq!(Job::from_json(&j.to_json()).unwrap(), j);
+        let with_attempt = Job { attempt: 3, version_id: None, ..job() };
+        assert_eq!(Job::from_json(&with_attempt.to_json()).unwrap(), with_attempt);
+    }
+
+    #[test]
+    fn uses_the_original_field_names() {
+        let v: serde_json::Value = serde_json::from_str(&job().to_json()).unwrap();
+        for f in ["Src_bucket", "Src_key", "Des_bucket", "Des_key", "Size", "versionId"] {
+            assert!(v.get(f).is_some(), "missing {f} in {v}");
+        }
+        assert!(v.get("attempt").is_none(), "attempt 0 is not written");
+    }
+
+    #[test]
+    fn null_version_means_none_both_ways() {
+        let body = r#"{"Src_bucket":"s","Src_key":"k","Des_bucket":"d","Des_key":"k","Size":1,"versionId":"null"}"#;
+        let j = Job::from_json(body).unwrap();
+        assert_eq!(j.version_id, None);
+        assert!(j.to_json().contains(r#""versionId":"null""#));
+        let missing = r#"{"Src_bucket":"s","Src_key":"k","Des_bucket":"d","Des_key":"k","Size":1}"#;
+        assert_eq!(Job::from_json(missing).unwrap().version_id, None);
+    }
+
+    #[test]
+    fn unknown_fields_are_tolerated() {
+        let body =
+            r#"{"Src_bucket":"s","Src_key":"k","Des_bucket":"d","Des_key":"k","Size":1,"versionId":"x","extra":[1,2]}"#;
+        assert_eq!(Job::from_json(body).unwrap().version_id.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn size_as_string_is_accepted() {
+        let body = r#"{"Src_bucket":"s","Src_key":"k","Des_bucket":"d","Des_key":"k","Size":"1024"}"#;
+        assert_eq!(Job::from_json(body).unwrap().size, 1024);
+        let bad = r#"{"Src_bucket":"s","Src_key":"k","Des_bucket":"d","Des_key":"k","Size":"big"}"#;
+        assert!(Job::from_json(bad).unwrap_err().to_string().contains("Size"));
+    }
+
+    #[test]
+    fn missing_field_is_named() {
+        for field in ["Src_bucket", "Src_key", "Des_bucket", "Des_key", "Size"] {
+            let mut v: serde_json::Value = serde_json::from_str(&job().to_json()).unwrap();
+            v.as_object_mut().unwrap().remove(field);
+            let err = Job::from_value(v).unwrap_err().to_string();
+            assert!(err.contains(field), "{field}: {err}");
+        }
+    }
+
+    #[test]
+    fn empty_names_are_rejected() {
+        let body = r#"{"Src_bucket":"","Src_key":"k","Des_bucket":"d","Des_key":"k","Size":1}"#;
+        assert!(Job::from_json(body).unwrap_err().to_string().contains("Src_bucket"));
+    }
+
+    #[test]
+    fn not_json_is_malformed() {
+        assert!(matches!(Job::from_json("hello"), Err(JobError::Malformed(_))));
+    }
+
+    #[test]
+    fn ledger_key_is_bucket_slash_key() {
+        assert_eq!(job().ledger_key(), "src/a/b c+d.txt");
+    }
+}

@@ -1,0 +1,15 @@
+//! Shared pieces of s3-migrate.
+//!
+//! The pure rules ([`job`], [`event`], [`ignore`], [`plan`], [`keys`]) know no AWS SDK and do
+//! no I/O; [`config`] reads the environment once; [`clients`] builds the SDK clients at the edge.
+
+pub mod clients;
+pub mod config;
+pub mod event;
+pub mod ignore;
+pub mod job;
+pub mod keys;
+pub mod plan;
+pub mod units;
+
+pub use job::Job;

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Every test of s3-migrate: formatting, lints, unit tests, emulator tests, infra tests.
+# Installs and starts the local emulator itself (scripts/emulator.sh up); non-zero on any failure.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "local emulator"
+scripts/emulator.sh up
+eval "$(scripts/emulator.sh env)"
+
+step "cargo test --workspace (unit and emulator tests)"
+cargo test --workspace --no-fail-fast
+
+if [ -f infra/package.json ]; then
+  step "infra tests"
+  (cd infra && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm test)
+fi
+
+step "all tests passed"

@@ -1,0 +1,36 @@
+//! Helpers shared by the emulator tests: names, emulator checks, fixtures.
+//!
+//! The tests need the local emulator (`scripts/emulator.sh up` and
+//! `eval "$(scripts/emulator.sh env)"`; `scripts/test.sh` does both). Without it they fail
+//! with a message saying so, never pass silently.
+
+use rand::Rng;
+
+/// Account id of the simulated second (destination) account: LocalStack takes a 12-digit
+/// access key id as the account id.
+pub const OTHER_ACCOUNT: &str = "111111111111";
+
+/// Panics with instructions when the emulator variables are not set.
+pub fn require_emulator() {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty()),
+        "AWS_ENDPOINT_URL is not set: run `scripts/emulator.sh up && eval \"$(scripts/emulator.sh env)\"` first (scripts/test.sh does both)"
+    );
+}
+
+/// A name unique to this test run, valid as a bucket, queue, table or parameter name.
+pub fn unique(prefix: &str) -> String {
+    let n: u64 = rand::rng().random();
+    format!("{prefix}-{:012x}", n & 0xffff_ffff_ffff)
+}
+
+/// The SecureString value that gives access to the simulated other account.
+pub fn other_account_credentials_json() -> String {
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
+    serde_json::json!({
+        "aws_access_key_id": OTHER_ACCOUNT,
+        "aws_secret_access_key": "other-account-secret",
+        "region": region,
+    })
+    .to_string()
+}
