@@ -40,3 +40,47 @@ mod tests {
         assert_eq!(dest_key("p", "ünï code+%20 x"), "p/ünï code+%20 x");
     }
 }
+
+/// A bucket and key named by an `s3://bucket/key` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Url {
+    pub bucket: String,
+    pub key: String,
+}
+
+/// A malformed `s3://` URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{url:?} is not an s3://bucket/key URL")]
+pub struct S3UrlError {
+    pub url: String,
+}
+
+/// Parses `s3://bucket/key` (the key is taken as written, `/` and all; it may be empty).
+pub fn parse_s3_url(url: &str) -> Result<S3Url, S3UrlError> {
+    let err = || S3UrlError { url: url.to_owned() };
+    let rest = url.strip_prefix("s3://").ok_or_else(err)?;
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(err());
+    }
+    Ok(S3Url { bucket: bucket.to_owned(), key: key.to_owned() })
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    #[test]
+    fn parses_bucket_and_key() {
+        assert_eq!(parse_s3_url("s3://b/a/b c.txt").unwrap(), S3Url { bucket: "b".into(), key: "a/b c.txt".into() });
+        assert_eq!(parse_s3_url("s3://b").unwrap().key, "");
+        assert_eq!(parse_s3_url("s3://b/dir/").unwrap().key, "dir/");
+    }
+
+    #[test]
+    fn rejects_other_urls() {
+        for bad in ["b/k", "s3:///k", "https://b/k", ""] {
+            assert!(parse_s3_url(bad).is_err(), "{bad}");
+        }
+    }
+}

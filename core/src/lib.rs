@@ -9,7 +9,10 @@ pub mod event;
 pub mod ignore;
 pub mod job;
 pub mod keys;
+pub mod ledger;
 pub mod plan;
+pub mod retry;
+pub mod telemetry;
 pub mod units;
 
 pub use job::Job;

@@ -1,0 +1,226 @@
+//! One object's row in the ledger table, and its conversion to and from DynamoDB items.
+//!
+//! Attribute names follow the original project where it had them (`Key`, `desBucket`,
+//! `desKey`, `versionId`, `Size`, `tryTimes`, `startTime`, `endTime`, `spentTime`).
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+/// A DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Attribute names.
+pub mod attr {
+    pub const KEY: &str = "Key";
+    pub const DES_BUCKET: &str = "desBucket";
+    pub const DES_KEY: &str = "desKey";
+    pub const VERSION_ID: &str = "versionId";
+    pub const SIZE: &str = "Size";
+    pub const STATUS: &str = "status";
+    pub const UPLOAD_ID: &str = "uploadId";
+    pub const PART_SIZE: &str = "partSize";
+    pub const ETAG: &str = "etag";
+    pub const TRY_TIMES: &str = "tryTimes";
+    pub const START_TIME: &str = "startTime";
+    pub const END_TIME: &str = "endTime";
+    pub const SPENT_TIME: &str = "spentTime";
+    pub const BYTES: &str = "bytes";
+    pub const REASON: &str = "reason";
+    pub const QUEUED_TIME: &str = "queuedTime";
+    pub const EXPIRE_AT: &str = "expireAt";
+    pub const CHECKPOINT: &str = "checkpoint";
+}
+
+/// Name of the global secondary index on `desBucket`.
+pub const DES_BUCKET_INDEX: &str = "desBucket-index";
+
+/// Where an object stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Queued,
+    InProgress,
+    Done,
+    Failed,
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "QUEUED",
+            Status::InProgress => "IN_PROGRESS",
+            Status::Done => "DONE",
+            Status::Failed => "FAILED",
+            Status::Skipped => "SKIPPED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "QUEUED" => Status::Queued,
+            "IN_PROGRESS" => Status::InProgress,
+            "DONE" => Status::Done,
+            "FAILED" => Status::Failed,
+            "SKIPPED" => Status::Skipped,
+            _ => return None,
+        })
+    }
+}
+
+/// What the ledger knows about one source object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectRecord {
+    /// `src_bucket/src_key`.
+    pub key: String,
+    pub des_bucket: Option<String>,
+    pub des_key: Option<String>,
+    pub status: Option<Status>,
+    /// Source size the record refers to.
+    pub size: Option<u64>,
+    /// Source version being copied (in progress) or copied (done).
+    pub version_id: Option<String>,
+    /// Source ETag being copied or copied.
+    pub etag: Option<String>,
+    /// Multipart upload in progress on the destination.
+    pub upload_id: Option<String>,
+    pub part_size: Option<u64>,
+    pub try_times: u32,
+    /// Seconds since the Unix epoch.
+    pub start_time: Option<u64>,
+    pub end_time: Option<u64>,
+    pub spent_time: Option<u64>,
+    pub bytes: Option<u64>,
+    pub reason: Option<String>,
+    /// When the jobsender last enqueued this object (seconds since the epoch).
+    pub queued_time: Option<u64>,
+}
+
+fn s(item: &Item, name: &str) -> Option<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn n(item: &Item, name: &str) -> Option<u64> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse().ok(),
+        _ => None,
+    }
+}
+
+/// A string attribute value.
+pub fn sv(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+/// A number attribute value.
+pub fn nv(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+impl ObjectRecord {
+    /// Reads a record from an item; `None` when the item has no `Key`.
+    pub fn from_item(item: &Item) -> Option<Self> {
+        Some(Self {
+            key: s(item, attr::KEY)?,
+            des_bucket: s(item, attr::DES_BUCKET),
+            des_key: s(item, attr::DES_KEY),
+            status: s(item, attr::STATUS).as_deref().and_then(Status::parse),
+            size: n(item, attr::SIZE),
+            version_id: s(item, attr::VERSION_ID).filter(|v| v != crate::job::NULL_VERSION),
+            etag: s(item, attr::ETAG).filter(|e| !e.is_empty()),
+            upload_id: s(item, attr::UPLOAD_ID),
+            part_size: n(item, attr::PART_SIZE),
+            try_times: n(item, attr::TRY_TIMES).unwrap_or(0) as u32,
+            start_time: n(item, attr::START_TIME),
+            end_time: n(item, attr::END_TIME),
+            spent_time: n(item, attr::SPENT_TIME),
+            bytes: n(item, attr::BYTES),
+            reason: s(item, attr::REASON),
+            queued_time: n(item, attr::QUEUED_TIME),
+        })
+    }
+
+    /// True when the object was copied at this size and version (or ETag when unversioned).
+    pub fn is_done_for(&self, size: u64, version_id: Option<&str>, etag: Option<&str>) -> bool {
+        if self.status != Some(Status::Done) || self.size != Some(size) {
+            return false;
+        }
+        match (version_id, self.version_id.as_deref()) {
+            (Some(v), Some(recorded)) => v == recorded,
+            (Some(_), None) => false,
+            (None, _) => etag.is_some() && etag == self.etag.as_deref(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(pairs: &[(&str, AttributeValue)]) -> Item {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    #[test]
+    fn reads_every_attribute() {
+        let r = ObjectRecord::from_item(&item(&[
+            (attr::KEY, sv("src/a")),
+            (attr::DES_BUCKET, sv("des")),
+            (attr::DES_KEY, sv("p/a")),
+            (attr::STATUS, sv("IN_PROGRESS")),
+            (attr::SIZE, nv(10)),
+            (attr::VERSION_ID, sv("v1")),
+            (attr::ETAG, sv("\"e\"")),
+            (attr::UPLOAD_ID, sv("u")),
+            (attr::PART_SIZE, nv(5)),
+            (attr::TRY_TIMES, nv(2)),
+            (attr::START_TIME, nv(100)),
+            (attr::QUEUED_TIME, nv(90)),
+        ]))
+        .unwrap();
+        assert_eq!(r.status, Some(Status::InProgress));
+        assert_eq!((r.size, r.part_size, r.try_times), (Some(10), Some(5), 2));
+        assert_eq!(r.upload_id.as_deref(), Some("u"));
+        assert_eq!(r.version_id.as_deref(), Some("v1"));
+        assert_eq!((r.start_time, r.queued_time), (Some(100), Some(90)));
+    }
+
+    #[test]
+    fn null_version_and_missing_key() {
+        let r = ObjectRecord::from_item(&item(&[(attr::KEY, sv("k")), (attr::VERSION_ID, sv("null"))])).unwrap();
+        assert_eq!(r.version_id, None);
+        assert!(ObjectRecord::from_item(&item(&[(attr::SIZE, nv(1))])).is_none());
+    }
+
+    #[test]
+    fn status_words_round_trip() {
+        for st in [Status::Queued, Status::InProgress, Status::Done, Status::Failed, Status::Skipped] {
+            assert_eq!(Status::parse(st.as_str()), Some(st));
+        }
+        assert_eq!(Status::parse("done"), None);
+    }
+
+    #[test]
+    fn done_for_compares_size_and_version_or_etag() {
+        let done = ObjectRecord {
+            key: "k".into(),
+            status: Some(Status::Done),
+            size: Some(10),
+            version_id: Some("v1".into()),
+            etag: Some("e".into()),
+            ..Default::default()
+        };
+        assert!(done.is_done_for(10, Some("v1"), None));
+        assert!(!done.is_done_for(10, Some("v2"), None));
+        assert!(!done.is_done_for(11, Some("v1"), None));
+        assert!(done.is_done_for(10, None, Some("e")));
+        assert!(!done.is_done_for(10, None, Some("f")));
+        assert!(!done.is_done_for(10, None, None));
+        let unversioned = ObjectRecord { version_id: None, ..done.clone() };
+        assert!(!unversioned.is_done_for(10, Some("v1"), None));
+        let failed = ObjectRecord { status: Some(Status::Failed), ..done };
+        assert!(!failed.is_done_for(10, Some("v1"), None));
+    }
+}

@@ -1,0 +1,182 @@
+//! Copying one object: decide how, resume what can be resumed, record the result.
+//!
+//! Consistency rule: every byte read from the source is tied to the object HEAD saw, either
+//! by version (`GetObjectWithVersionId` with a versioned job, or `UpdateVersionId` when the job
+//! says "null") or by `If-Match` on its ETag. A source overwritten mid-copy fails those reads
+//! with 412, and the copy starts over from a fresh HEAD, so the destination never mixes two
+//! source versions.
+
+mod multipart;
+mod single;
+pub mod verify;
+
+use crate::error::CopyError;
+use crate::s3::{head_destination, head_source, source_tagging, SourceObject};
+use crate::stats::Stats;
+use s3_migrate_core::config::WorkerConfig;
+use s3_migrate_core::ledger::{Ledger, Status};
+use s3_migrate_core::Job;
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::{info, warn};
+
+/// Times one run starts a copy over because the source changed under it.
+const SOURCE_CHANGE_RESTARTS: u32 = 3;
+
+/// How a copy ended (errors aside).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Copied; the source version that was copied.
+    Copied { version_id: Option<String> },
+    /// The ledger says this size and version were already copied.
+    AlreadyDone,
+    /// The source object (or the job's version) no longer exists.
+    SourceGone,
+    /// The time budget ran out; progress is saved and the job should be handed on.
+    OutOfTime { parts_done: u32, parts_total: u32 },
+}
+
+/// What one copy did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyReport {
+    pub outcome: Outcome,
+    pub bytes_transferred: u64,
+    pub parts_uploaded: u32,
+    pub parts_skipped: u32,
+    pub seconds: f64,
+}
+
+/// The source object, fixed for the whole copy.
+#[derive(Debug, Clone)]
+pub(crate) struct Pinned {
+    pub head: SourceObject,
+    /// Version every read is pinned to, when pinning by version.
+    pub read_version: Option<String>,
+    /// Tagging header to apply (`CopyTags`, stream mode).
+    pub tagging: Option<String>,
+}
+
+/// Everything a copy needs, built once per process.
+#[derive(Clone)]
+pub struct Copier {
+    pub cfg: Arc<WorkerConfig>,
+    pub src: aws_sdk_s3::Client,
+    pub des: aws_sdk_s3::Client,
+    pub ledger: Ledger,
+    /// Ranged GET + UploadPart through the worker (true) or server-side copy (false).
+    pub stream: bool,
+    pub stats: Arc<Stats>,
+}
+
+impl Copier {
+    /// Copies `job`'s object, resuming a recorded upload where it is still valid. Stops
+    /// starting parts at `deadline` and reports [`Outcome::OutOfTime`].
+    pub async fn copy(&self, job: &Job, deadline: Option<Instant>) -> Result<CopyReport, CopyError> {
+        let started = Instant::now();
+        let mut restarts = 0;
+        loop {
+            match self.copy_once(job, deadline, started).await {
+                Err(CopyError::SourceChanged { .. }) if restarts < SOURCE_CHANGE_RESTARTS => {
+                    restarts += 1;
+                    warn!(key = %job.src_key, restarts, "source changed during the copy, starting over");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn copy_once(&self, job: &Job, deadline: Option<Instant>, started: Instant) -> Result<CopyReport, CopyError> {
+        let report = |outcome, bytes, up, skip| CopyReport {
+            outcome,
+            bytes_transferred: bytes,
+            parts_uploaded: up,
+            parts_skipped: skip,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        let ledger_key = job.ledger_key();
+        let Some(pinned) = self.pin_source(job).await? else {
+            info!(key = %job.src_key, bucket = %job.src_bucket, "source object is gone, nothing to copy");
+            self.ledger.finish_without_copy(&ledger_key, Status::Skipped, "source object no longer exists").await?;
+            return Ok(report(Outcome::SourceGone, 0, 0, 0));
+        };
+        let head = &pinned.head;
+        let record = self.ledger.get(&ledger_key).await?;
+        if let Some(r) = &record {
+            if r.is_done_for(head.size, head.version_id.as_deref(), head.etag.as_deref())
+                && head_destination(&self.des, &job.des_bucket, &job.des_key)
+                    .await?
+                    .is_some_and(|(s, _)| s == head.size)
+            {
+                info!(key = %job.src_key, "already copied at this size and version, skipping");
+                return Ok(report(Outcome::AlreadyDone, 0, 0, 0));
+            }
+        }
+        if head.size == 0 || head.size <= self.cfg.resumable_threshold {
+            if let Some(stale) = record.as_ref().and_then(|r| r.upload_id.as_deref()) {
+                multipart::abort_quietly(&self.des, job, stale).await;
+                self.ledger.clear_upload(&ledger_key, stale).await?;
+            }
+            self.ledger
+                .begin(&s3_migrate_core::ledger::Begin {
+                    key: &ledger_key,
+                    des_bucket: &job.des_bucket,
+                    des_key: &job.des_key,
+                    size: head.size,
+                    version_id: head.version_id.as_deref(),
+                    etag: head.etag.as_deref(),
+                    upload: None,
+                    expected_upload: None,
+                })
+                .await?;
+            let bytes = single::copy(self, job, &pinned).await?;
+            self.finish(job, head, started).await?;
+            return Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, bytes, 0, 0));
+        }
+        let m = multipart::copy(self, job, &pinned, record, deadline).await?;
+        if m.parts_done < m.parts_total {
+            return Ok(report(
+                Outcome::OutOfTime { parts_done: m.parts_done, parts_total: m.parts_total },
+                m.bytes,
+                m.uploaded,
+                m.skipped,
+            ));
+        }
+        self.finish(job, head, started).await?;
+        Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, m.bytes, m.uploaded, m.skipped))
+    }
+
+    /// HEADs the source and decides what every read is tied to. `None` when it is gone.
+    async fn pin_source(&self, job: &Job) -> Result<Option<Pinned>, CopyError> {
+        let cfg = &self.cfg;
+        let job_version = if cfg.get_object_with_version_id { job.version_id.as_deref() } else { None };
+        let Some(head) = head_source(&self.src, &job.src_bucket, &job.src_key, job_version, cfg.requester_pays).await?
+        else {
+            return Ok(None);
+        };
+        let read_version = match (job_version, head.version_id.as_deref()) {
+            (Some(v), _) => Some(v.to_owned()),
+            (None, Some(v)) if cfg.update_version_id && job.version_id.is_none() => Some(v.to_owned()),
+            _ => None,
+        };
+        let tagging = if cfg.copy_tags {
+            source_tagging(&self.src, &job.src_bucket, &job.src_key, read_version.as_deref()).await?
+        } else {
+            None
+        };
+        Ok(Some(Pinned { head, read_version, tagging }))
+    }
+
+    async fn finish(&self, job: &Job, head: &SourceObject, started: Instant) -> Result<(), CopyError> {
+        self.ledger
+            .done(
+                &job.ledger_key(),
+                head.size,
+                head.version_id.as_deref(),
+                head.etag.as_deref(),
+                started.elapsed().as_secs(),
+            )
+            .await?;
+        self.stats.add_object();
+        Ok(())
+    }
+}

@@ -1,0 +1,478 @@
+//! Objects above `ResumableThreshold`: a multipart upload that survives being cut off.
+//!
+//! The ledger records the upload id, part size, source size, version and ETag. A later run
+//! reuses that upload only when all of them still match the source; it then lists the parts
+//! already uploaded (paginated) and sends only the missing ones. Otherwise the old upload is
+//! aborted and a new one started. Two workers on the same object settle on one upload through
+//! a conditional ledger write; the loser aborts its own and joins the winner's.
+
+use super::verify::{composite_etag, content_md5, is_plain_md5, unquote};
+use super::{Copier, Pinned};
+use crate::error::CopyError;
+use crate::s3::{
+    copy_source, head_destination, head_source, is_no_such_upload, is_not_found, is_precondition_failed, s3_err,
+};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, RequestPayer, StorageClass};
+use futures::StreamExt;
+use rand::Rng;
+use s3_migrate_core::ledger::{Begin, LedgerError, ObjectRecord};
+use s3_migrate_core::plan::{Part, PartPlan};
+use s3_migrate_core::retry::{backoff, ErrorClass};
+use s3_migrate_core::Job;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tracing::{info, warn};
+
+/// Times a run tries to settle which upload it works on before giving up for now.
+const CLAIM_ATTEMPTS: u32 = 3;
+/// Most parts ListParts returns per page (S3 limit).
+const LIST_PARTS_PAGE: i32 = 1000;
+/// First and largest wait between retries of one part.
+const RETRY_BASE: Duration = Duration::from_millis(200);
+const RETRY_CAP: Duration = Duration::from_secs(20);
+
+/// What a multipart run did.
+#[derive(Debug, Default)]
+pub(super) struct MultipartRun {
+    pub parts_total: u32,
+    pub parts_done: u32,
+    pub uploaded: u32,
+    pub skipped: u32,
+    pub bytes: u64,
+}
+
+/// A part already on the destination.
+#[derive(Debug, Clone)]
+struct UploadedPart {
+    size: u64,
+    etag: String,
+}
+
+enum PartRun {
+    Uploaded(u64),
+    NotStarted,
+    Failed(CopyError),
+}
+
+pub(super) async fn copy(
+    c: &Copier,
+    job: &Job,
+    p: &Pinned,
+    record: Option<ObjectRecord>,
+    deadline: Option<Instant>,
+) -> Result<MultipartRun, CopyError> {
+    let plan = PartPlan::new(p.head.size, c.cfg.chunk_size)?;
+    let (upload_id, existing) = claim(c, job, p, &plan, record).await?;
+    let todo: Vec<Part> =
+        plan.parts().filter(|part| existing.get(&part.number).is_none_or(|u| u.size != part.len)).collect();
+    let mut run = MultipartRun {
+        parts_total: plan.count,
+        skipped: plan.count - todo.len() as u32,
+        parts_done: plan.count - todo.len() as u32,
+        ..Default::default()
+    };
+    if run.skipped > 0 {
+        info!(key = %job.src_key, upload_id = %upload_id, parts_present = run.skipped, parts_total = plan.count, "resuming upload");
+    }
+    let in_flight = c.cfg.parts_in_flight(plan.part_size);
+    let stop = AtomicBool::new(false);
+    let mut results = futures::stream::iter(todo)
+        .map(|part| {
+            let (stop, upload_id) = (&stop, upload_id.as_str());
+            async move {
+                if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+                    return PartRun::NotStarted;
+                }
+                match upload_part(c, job, p, upload_id, part).await {
+                    Ok(()) => PartRun::Uploaded(part.len),
+                    Err(e) => {
+                        stop.store(true, Ordering::Relaxed);
+                        PartRun::Failed(e)
+                    }
+                }
+            }
+        })
+        .buffer_unordered(in_flight);
+    let mut first_error = None;
+    while let Some(r) = results.next().await {
+        match r {
+            PartRun::Uploaded(len) => {
+                run.uploaded += 1;
+                run.parts_done += 1;
+                run.bytes += if c.stream { len } else { 0 };
+            }
+            PartRun::NotStarted => {}
+            PartRun::Failed(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    drop(results);
+    if let Some(e) = first_error {
+        if matches!(e, CopyError::SourceChanged { .. }) || !e.is_retryable() {
+            // Parts of a changed source are useless; a permanent failure will not be resumed.
+            abort_quietly(&c.des, job, &upload_id).await;
+            c.ledger.clear_upload(&job.ledger_key(), &upload_id).await?;
+        }
+        return Err(e);
+    }
+    if run.parts_done < plan.count {
+        info!(key = %job.src_key, parts_done = run.parts_done, parts_total = plan.count, "time budget reached, progress saved");
+        return Ok(run);
+    }
+    complete(c, job, p, &plan, &upload_id).await?;
+    Ok(run)
+}
+
+/// Settles on the upload this run works on: the recorded one when it still fits the source,
+/// else a new one. Returns its id and the parts already uploaded.
+async fn claim(
+    c: &Copier,
+    job: &Job,
+    p: &Pinned,
+    plan: &PartPlan,
+    mut record: Option<ObjectRecord>,
+) -> Result<(String, BTreeMap<u32, UploadedPart>), CopyError> {
+    let key = job.ledger_key();
+    for _ in 0..CLAIM_ATTEMPTS {
+        let recorded = record.as_ref().and_then(|r| r.upload_id.clone());
+        if let Some(up) = recorded.as_deref() {
+            let fits = record.as_ref().is_some_and(|r| upload_fits(r, job, p, plan));
+            if fits {
+                match list_parts(c, job, up).await? {
+                    Some(parts) => match c.ledger.begin(&begin(job, &key, p, plan, up, Some(up))).await {
+                        Ok(()) => return Ok((up.to_owned(), parts)),
+                        Err(LedgerError::ClaimLost { .. }) => {
+                            record = c.ledger.get(&key).await?;
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    },
+                    None => {
+                        info!(key = %job.src_key, upload_id = %up, "recorded upload no longer exists, starting a new one")
+                    }
+                }
+            } else {
+                info!(key = %job.src_key, upload_id = %up, "recorded upload is stale (source or part size changed), aborting it");
+                abort_quietly(&c.des, job, up).await;
+            }
+            c.ledger.clear_upload(&key, up).await?;
+        }
+        let new_id = create_upload(c, job, p).await?;
+        match c.ledger.begin(&begin(job, &key, p, plan, &new_id, None)).await {
+            Ok(()) => return Ok((new_id, BTreeMap::new())),
+            Err(LedgerError::ClaimLost { .. }) => {
+                // Another worker recorded its upload first: drop ours and join theirs.
+                abort_quietly(&c.des, job, &new_id).await;
+                record = c.ledger.get(&key).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(LedgerError::ClaimLost { key }.into())
+}
+
+fn upload_fits(r: &ObjectRecord, job: &Job, p: &Pinned, plan: &PartPlan) -> bool {
+    r.size == Some(p.head.size)
+        && r.part_size == Some(plan.part_size)
+        && r.etag.as_deref() == p.head.etag.as_deref()
+        && r.version_id.as_deref() == p.head.version_id.as_deref()
+        && r.des_bucket.as_deref() == Some(job.des_bucket.as_str())
+        && r.des_key.as_deref() == Some(job.des_key.as_str())
+}
+
+fn begin<'a>(
+    job: &'a Job,
+    key: &'a str,
+    p: &'a Pinned,
+    plan: &PartPlan,
+    up: &'a str,
+    expected: Option<&'a str>,
+) -> Begin<'a> {
+    Begin {
+        key,
+        des_bucket: &job.des_bucket,
+        des_key: &job.des_key,
+        size: p.head.size,
+        version_id: p.head.version_id.as_deref(),
+        etag: p.head.etag.as_deref(),
+        upload: Some((up, plan.part_size)),
+        expected_upload: expected,
+    }
+}
+
+async fn create_upload(c: &Copier, job: &Job, p: &Pinned) -> Result<String, CopyError> {
+    let m = &p.head.meta;
+    let out = c
+        .des
+        .create_multipart_upload()
+        .bucket(&job.des_bucket)
+        .key(&job.des_key)
+        .storage_class(StorageClass::from(c.cfg.storage_class.as_str()))
+        .set_content_type(m.content_type.clone())
+        .set_content_encoding(m.content_encoding.clone())
+        .set_content_disposition(m.content_disposition.clone())
+        .set_content_language(m.content_language.clone())
+        .set_cache_control(m.cache_control.clone())
+        .set_expires(m.expires)
+        .set_metadata(Some(m.metadata.clone()))
+        .set_tagging(p.tagging.clone())
+        .send()
+        .await
+        .map_err(|e| s3_err("CreateMultipartUpload", &job.des_bucket, &job.des_key, e))?;
+    let id = out.upload_id().unwrap_or_default().to_owned();
+    info!(key = %job.src_key, upload_id = %id, size = p.head.size, "multipart upload created");
+    Ok(id)
+}
+
+/// Parts already uploaded, `None` when the upload no longer exists.
+async fn list_parts(c: &Copier, job: &Job, upload_id: &str) -> Result<Option<BTreeMap<u32, UploadedPart>>, CopyError> {
+    let mut parts = BTreeMap::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let res = c
+            .des
+            .list_parts()
+            .bucket(&job.des_bucket)
+            .key(&job.des_key)
+            .upload_id(upload_id)
+            .max_parts(LIST_PARTS_PAGE)
+            .set_part_number_marker(marker.take())
+            .send()
+            .await;
+        let out = match res {
+            Ok(out) => out,
+            Err(e) if is_no_such_upload(&e) || is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(s3_err("ListParts", &job.des_bucket, &job.des_key, e)),
+        };
+        for part in out.parts() {
+            if let (Some(n), Some(size), Some(etag)) = (part.part_number(), part.size(), part.e_tag()) {
+                parts.insert(n as u32, UploadedPart { size: size.max(0) as u64, etag: etag.to_owned() });
+            }
+        }
+        match (out.is_truncated(), out.next_part_number_marker()) {
+            (Some(true), Some(next)) => marker = Some(next.to_owned()),
+            _ => return Ok(Some(parts)),
+        }
+    }
+}
+
+/// Uploads one part, retrying retryable failures up to `MaxRetry` times with jittered backoff.
+async fn upload_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: Part) -> Result<(), CopyError> {
+    let mut attempt = 0;
+    loop {
+        let res = if c.stream {
+            stream_part(c, job, p, upload_id, part).await
+        } else {
+            server_part(c, job, p, upload_id, part).await
+        };
+        match res {
+            Ok(()) => {
+                c.stats.add_part();
+                info!(key = %job.src_key, part = part.number, bytes = part.len, "part uploaded");
+                return Ok(());
+            }
+            Err(e)
+                if e.is_retryable()
+                    && !matches!(e, CopyError::SourceChanged { .. })
+                    && attempt < c.cfg.common.max_retry =>
+            {
+                attempt += 1;
+                let wait = backoff(attempt, RETRY_BASE, RETRY_CAP, rand::rng().random());
+                warn!(key = %job.src_key, part = part.number, attempt, error = %e, "part failed, retrying");
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn changed(job: &Job) -> CopyError {
+    CopyError::SourceChanged { bucket: job.src_bucket.clone(), key: job.src_key.clone() }
+}
+
+async fn stream_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: Part) -> Result<(), CopyError> {
+    let (sb, sk) = (job.src_bucket.as_str(), job.src_key.as_str());
+    let mut get = c.src.get_object().bucket(sb).key(sk).range(format!("bytes={}-{}", part.offset, part.last_byte()));
+    get = match (&p.read_version, &p.head.etag) {
+        (Some(v), _) => get.version_id(v),
+        (None, Some(etag)) => get.if_match(etag),
+        (None, None) => get,
+    };
+    if c.cfg.requester_pays {
+        get = get.request_payer(RequestPayer::Requester);
+    }
+    let out = match get.send().await {
+        Ok(out) => out,
+        Err(e) if is_precondition_failed(&e) || is_not_found(&e) => return Err(changed(job)),
+        Err(e) => return Err(s3_err("GetObject", sb, sk, e)),
+    };
+    let data = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| CopyError::S3 {
+            op: "GetObject",
+            bucket: sb.into(),
+            key: sk.into(),
+            message: format!("reading part {}: {e}", part.number),
+            class: ErrorClass::Retryable,
+        })?
+        .into_bytes();
+    if data.len() as u64 != part.len {
+        return Err(CopyError::Integrity {
+            bucket: sb.into(),
+            key: sk.into(),
+            detail: format!("part {} read {} bytes, expected {}", part.number, data.len(), part.len),
+        });
+    }
+    let (md5_b64, md5_hex) = content_md5(&data);
+    let out = c
+        .des
+        .upload_part()
+        .bucket(&job.des_bucket)
+        .key(&job.des_key)
+        .upload_id(upload_id)
+        .part_number(part.number as i32)
+        .content_md5(md5_b64)
+        .body(ByteStream::from(data))
+        .send()
+        .await
+        .map_err(|e| s3_err("UploadPart", &job.des_bucket, &job.des_key, e))?;
+    if let Some(etag) = out.e_tag() {
+        if is_plain_md5(etag) && unquote(etag) != md5_hex {
+            return Err(CopyError::Integrity {
+                bucket: job.des_bucket.clone(),
+                key: job.des_key.clone(),
+                detail: format!("part {} ETag {etag} is not the MD5 {md5_hex} of the bytes sent", part.number),
+            });
+        }
+    }
+    c.stats.add_bytes(part.len);
+    Ok(())
+}
+
+async fn server_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: Part) -> Result<(), CopyError> {
+    let mut req = c
+        .des
+        .upload_part_copy()
+        .bucket(&job.des_bucket)
+        .key(&job.des_key)
+        .upload_id(upload_id)
+        .part_number(part.number as i32)
+        .copy_source(copy_source(&job.src_bucket, &job.src_key, p.read_version.as_deref()))
+        .copy_source_range(format!("bytes={}-{}", part.offset, part.last_byte()));
+    if p.read_version.is_none() {
+        if let Some(etag) = &p.head.etag {
+            req = req.copy_source_if_match(etag);
+        }
+    }
+    if c.cfg.requester_pays {
+        req = req.request_payer(RequestPayer::Requester);
+    }
+    match req.send().await {
+        Ok(_) => Ok(()),
+        Err(e) if is_precondition_failed(&e) => Err(changed(job)),
+        Err(e) => Err(s3_err("UploadPartCopy", &job.des_bucket, &job.des_key, e)),
+    }
+}
+
+/// Completes the upload from the parts S3 lists, then checks the result before anyone may
+/// record it as done: destination size, and the composite ETag where S3 gives one.
+async fn complete(c: &Copier, job: &Job, p: &Pinned, plan: &PartPlan, upload_id: &str) -> Result<(), CopyError> {
+    let integrity =
+        |detail: String| CopyError::Integrity { bucket: job.des_bucket.clone(), key: job.des_key.clone(), detail };
+    let Some(listed) = list_parts(c, job, upload_id).await? else {
+        return finished_elsewhere(c, job, p).await;
+    };
+    for part in plan.parts() {
+        match listed.get(&part.number) {
+            Some(u) if u.size == part.len => {}
+            other => {
+                return Err(integrity(format!(
+                    "part {} is {:?} bytes on the destination, expected {}",
+                    part.number,
+                    other.map(|u| u.size),
+                    part.len
+                )))
+            }
+        }
+    }
+    if p.read_version.is_none() {
+        // Reads were tied to the ETag; one more look catches a change made after the last read.
+        let now = head_source(&c.src, &job.src_bucket, &job.src_key, None, c.cfg.requester_pays).await?;
+        if now.as_ref().map(|h| (&h.etag, h.size)) != Some((&p.head.etag, p.head.size)) {
+            abort_quietly(&c.des, job, upload_id).await;
+            c.ledger.clear_upload(&job.ledger_key(), upload_id).await?;
+            return Err(changed(job));
+        }
+    }
+    let parts: Vec<CompletedPart> = plan
+        .parts()
+        .filter_map(|part| listed.get(&part.number).map(|u| (part.number, u)))
+        .map(|(n, u)| CompletedPart::builder().part_number(n as i32).e_tag(&u.etag).build())
+        .collect();
+    let res = c
+        .des
+        .complete_multipart_upload()
+        .bucket(&job.des_bucket)
+        .key(&job.des_key)
+        .upload_id(upload_id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .send()
+        .await;
+    match res {
+        Ok(_) => {}
+        Err(e) if is_no_such_upload(&e) => return finished_elsewhere(c, job, p).await,
+        Err(e) => return Err(s3_err("CompleteMultipartUpload", &job.des_bucket, &job.des_key, e)),
+    }
+    let expected_etag =
+        composite_etag(plan.parts().filter_map(|part| listed.get(&part.number)).map(|u| u.etag.as_str()));
+    match head_destination(&c.des, &job.des_bucket, &job.des_key).await? {
+        None => Err(integrity("destination object is missing after CompleteMultipartUpload".into())),
+        Some((size, _)) if size != p.head.size => {
+            Err(integrity(format!("destination has {size} bytes, source has {}", p.head.size)))
+        }
+        Some((_, Some(etag))) if expected_etag.as_deref().is_some_and(|x| x != unquote(&etag)) => {
+            Err(integrity(format!(
+                "destination ETag {etag} is not the composite {} of the uploaded parts",
+                expected_etag.unwrap_or_default()
+            )))
+        }
+        Some(_) => {
+            info!(key = %job.src_key, parts = plan.count, size = p.head.size, "multipart upload completed");
+            Ok(())
+        }
+    }
+}
+
+/// The upload vanished between our last part and completion: a duplicate delivery of the same
+/// job completed it. Accept only if the destination holds an object of the source's size.
+async fn finished_elsewhere(c: &Copier, job: &Job, p: &Pinned) -> Result<(), CopyError> {
+    match head_destination(&c.des, &job.des_bucket, &job.des_key).await? {
+        Some((size, _)) if size == p.head.size => {
+            info!(key = %job.src_key, "upload was completed by another delivery of this job");
+            Ok(())
+        }
+        _ => Err(CopyError::S3 {
+            op: "CompleteMultipartUpload",
+            bucket: job.des_bucket.clone(),
+            key: job.des_key.clone(),
+            message: "the multipart upload disappeared before it was completed".into(),
+            class: ErrorClass::Retryable,
+        }),
+    }
+}
+
+/// Aborts an upload; a failure is logged, never fatal (the upload may already be gone).
+pub(super) async fn abort_quietly(des: &aws_sdk_s3::Client, job: &Job, upload_id: &str) {
+    match des.abort_multipart_upload().bucket(&job.des_bucket).key(&job.des_key).upload_id(upload_id).send().await {
+        Ok(_) => info!(key = %job.des_key, upload_id = %upload_id, "multipart upload aborted"),
+        Err(e) if is_no_such_upload(&e) || is_not_found(&e) => {}
+        Err(e) => {
+            warn!(key = %job.des_key, upload_id = %upload_id, error = %s3_err("AbortMultipartUpload", &job.des_bucket, &job.des_key, e), "could not abort upload")
+        }
+    }
+}

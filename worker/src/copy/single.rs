@@ -1,0 +1,132 @@
+//! Objects up to `ResumableThreshold`: one GET + PUT (stream) or one CopyObject (server).
+
+use super::verify::{content_md5, is_plain_md5, unquote};
+use super::{Copier, Pinned};
+use crate::error::CopyError;
+use crate::s3::{copy_source, is_not_found, is_precondition_failed, s3_err};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{MetadataDirective, RequestPayer, StorageClass, TaggingDirective};
+use s3_migrate_core::Job;
+use tracing::debug;
+
+/// Copies the whole object in one request; returns the bytes that passed through the worker.
+pub(super) async fn copy(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyError> {
+    if c.stream {
+        stream(c, job, p).await
+    } else {
+        server(c, job, p).await.map(|_| 0)
+    }
+}
+
+fn source_changed(job: &Job) -> CopyError {
+    CopyError::SourceChanged { bucket: job.src_bucket.clone(), key: job.src_key.clone() }
+}
+
+async fn stream(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyError> {
+    let cfg = &c.cfg;
+    let (sb, sk) = (job.src_bucket.as_str(), job.src_key.as_str());
+    let mut get = c.src.get_object().bucket(sb).key(sk);
+    get = match (&p.read_version, &p.head.etag) {
+        (Some(v), _) => get.version_id(v),
+        (None, Some(etag)) => get.if_match(etag),
+        (None, None) => get,
+    };
+    if cfg.requester_pays {
+        get = get.request_payer(RequestPayer::Requester);
+    }
+    let out = match get.send().await {
+        Ok(out) => out,
+        Err(e) if is_precondition_failed(&e) || is_not_found(&e) => return Err(source_changed(job)),
+        Err(e) => return Err(s3_err("GetObject", sb, sk, e)),
+    };
+    let data = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| CopyError::S3 {
+            op: "GetObject",
+            bucket: sb.into(),
+            key: sk.into(),
+            message: format!("reading the body: {e}"),
+            class: s3_migrate_core::retry::ErrorClass::Retryable,
+        })?
+        .into_bytes();
+    if data.len() as u64 != p.head.size {
+        return Err(CopyError::Integrity {
+            bucket: sb.into(),
+            key: sk.into(),
+            detail: format!("read {} bytes, HEAD said {}", data.len(), p.head.size),
+        });
+    }
+    let (md5_b64, md5_hex) = content_md5(&data);
+    let m = &p.head.meta;
+    let len = data.len() as u64;
+    let put = c
+        .des
+        .put_object()
+        .bucket(&job.des_bucket)
+        .key(&job.des_key)
+        .body(ByteStream::from(data))
+        .content_md5(md5_b64)
+        .storage_class(StorageClass::from(cfg.storage_class.as_str()))
+        .set_content_type(m.content_type.clone())
+        .set_content_encoding(m.content_encoding.clone())
+        .set_content_disposition(m.content_disposition.clone())
+        .set_content_language(m.content_language.clone())
+        .set_cache_control(m.cache_control.clone())
+        .set_expires(m.expires)
+        .set_metadata(Some(m.metadata.clone()))
+        .set_tagging(p.tagging.clone())
+        .send()
+        .await
+        .map_err(|e| s3_err("PutObject", &job.des_bucket, &job.des_key, e))?;
+    if let Some(etag) = put.e_tag() {
+        if is_plain_md5(etag) && unquote(etag) != md5_hex {
+            return Err(CopyError::Integrity {
+                bucket: job.des_bucket.clone(),
+                key: job.des_key.clone(),
+                detail: format!("destination ETag {etag} is not the MD5 {md5_hex} of the bytes sent"),
+            });
+        }
+    }
+    c.stats.add_bytes(len);
+    debug!(key = %job.src_key, bytes = len, "object put");
+    Ok(len)
+}
+
+async fn server(c: &Copier, job: &Job, p: &Pinned) -> Result<(), CopyError> {
+    let cfg = &c.cfg;
+    let mut req = c
+        .des
+        .copy_object()
+        .bucket(&job.des_bucket)
+        .key(&job.des_key)
+        .copy_source(copy_source(&job.src_bucket, &job.src_key, p.read_version.as_deref()))
+        .metadata_directive(MetadataDirective::Copy)
+        .storage_class(StorageClass::from(cfg.storage_class.as_str()))
+        .tagging_directive(if cfg.copy_tags { TaggingDirective::Copy } else { TaggingDirective::Replace });
+    if p.read_version.is_none() {
+        if let Some(etag) = &p.head.etag {
+            req = req.copy_source_if_match(etag);
+        }
+    }
+    if cfg.requester_pays {
+        req = req.request_payer(RequestPayer::Requester);
+    }
+    let out = match req.send().await {
+        Ok(out) => out,
+        Err(e) if is_precondition_failed(&e) => return Err(source_changed(job)),
+        Err(e) => return Err(s3_err("CopyObject", &job.des_bucket, &job.des_key, e)),
+    };
+    let copied = out.copy_object_result().and_then(|r| r.e_tag());
+    if let (Some(copied), Some(src)) = (copied, p.head.etag.as_deref()) {
+        if is_plain_md5(copied) && is_plain_md5(src) && unquote(copied) != unquote(src) {
+            return Err(CopyError::Integrity {
+                bucket: job.des_bucket.clone(),
+                key: job.des_key.clone(),
+                detail: format!("copy ETag {copied} differs from source ETag {src}"),
+            });
+        }
+    }
+    Ok(())
+}

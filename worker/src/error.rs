@@ -1,0 +1,35 @@
+//! Why a copy failed, and whether trying again can help.
+
+use s3_migrate_core::ledger::LedgerError;
+use s3_migrate_core::plan::PlanError;
+use s3_migrate_core::retry::ErrorClass;
+
+/// A failed copy. [`CopyError::class`] says whether the message should come back.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("S3 {op} on s3://{bucket}/{key} failed: {message}")]
+    S3 { op: &'static str, bucket: String, key: String, message: String, class: ErrorClass },
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("source s3://{bucket}/{key} changed during the copy; the copy starts over")]
+    SourceChanged { bucket: String, key: String },
+    #[error("integrity check failed for s3://{bucket}/{key}: {detail}")]
+    Integrity { bucket: String, key: String, detail: String },
+}
+
+impl CopyError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            CopyError::S3 { class, .. } => *class,
+            CopyError::Ledger(e) => e.class(),
+            CopyError::Plan(_) => ErrorClass::Permanent,
+            CopyError::SourceChanged { .. } | CopyError::Integrity { .. } => ErrorClass::Retryable,
+        }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        self.class() == ErrorClass::Retryable
+    }
+}

@@ -1,0 +1,195 @@
+//! One queue message: what it asks for, and whether the message is consumed or comes back.
+//!
+//! Nothing is dropped: a message is consumed only when every item in it is finished (copied,
+//! already copied, source gone, test event, ignored event) or handed on to a fresh message
+//! (time budget reached). A malformed body goes to `DeadLetterQueueUrl` at once when set,
+//! otherwise it fails and reaches the dead-letter queue through the queue's redrive policy.
+
+use crate::copy::{Copier, Outcome};
+use crate::metrics::{emit, ObjectMetrics};
+use s3_migrate_core::event::{parse_message, Incoming};
+use s3_migrate_core::ledger::Status;
+use s3_migrate_core::Job;
+use std::time::Instant;
+use tracing::{error, info, info_span, warn, Instrument};
+
+/// Longest part of a bad body written to the log.
+const LOGGED_BODY_CHARS: usize = 1024;
+
+/// What becomes of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Done with: delete it.
+    Consumed,
+    /// Not done: let it come back (and, after maxReceiveCount, go to the dead-letter queue).
+    Retry { reason: String },
+}
+
+/// Handles messages; built once per process.
+#[derive(Clone)]
+pub struct Processor {
+    pub copier: Copier,
+    pub sqs: aws_sdk_sqs::Client,
+    /// Queue for jobs handed on after the time budget ran out.
+    pub requeue_url: Option<String>,
+}
+
+impl Processor {
+    /// Works on one message body until `deadline`.
+    pub async fn process(&self, message_id: &str, body: &str, deadline: Option<Instant>) -> Disposition {
+        let cfg = &self.copier.cfg;
+        let items = match parse_message(body, &cfg.event_destination) {
+            Ok(items) => items,
+            Err(e) => return self.malformed(message_id, body, &e.to_string()).await,
+        };
+        let mut retry = None;
+        for item in items {
+            let result = match item {
+                Incoming::TestEvent { bucket } => {
+                    info!(message_id, bucket = bucket.as_deref().unwrap_or(""), "s3 test event, nothing to do");
+                    Ok(())
+                }
+                Incoming::Ignored { event_name, key } => {
+                    info!(message_id, event = %event_name, key = %key, "s3 event not acted on");
+                    Ok(())
+                }
+                Incoming::Removed { src_bucket, src_key, des_bucket, des_key, .. } => {
+                    self.removed(&src_bucket, &src_key, &des_bucket, &des_key).await
+                }
+                Incoming::Copy(job) => {
+                    let span = info_span!("object", bucket = %job.src_bucket, key = %job.src_key);
+                    self.copy_job(&job, deadline).instrument(span).await
+                }
+            };
+            if let Err(reason) = result {
+                retry.get_or_insert(reason);
+            }
+        }
+        match retry {
+            None => Disposition::Consumed,
+            Some(reason) => Disposition::Retry { reason },
+        }
+    }
+
+    async fn malformed(&self, message_id: &str, body: &str, reason: &str) -> Disposition {
+        let shown: String = body.chars().take(LOGGED_BODY_CHARS).collect();
+        error!(message_id, reason, body = %shown, "malformed message");
+        let Some(dlq) = &self.copier.cfg.dead_letter_queue_url else {
+            return Disposition::Retry { reason: format!("malformed message: {reason}") };
+        };
+        let sent = self
+            .sqs
+            .send_message()
+            .queue_url(dlq)
+            .message_body(body)
+            .message_attributes(
+                "error",
+                aws_sdk_sqs::types::MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(reason.chars().take(LOGGED_BODY_CHARS).collect::<String>())
+                    .build()
+                    .expect("data type and value are set"),
+            )
+            .send()
+            .await;
+        match sent {
+            Ok(_) => {
+                info!(message_id, "malformed message moved to the dead-letter queue");
+                Disposition::Consumed
+            }
+            Err(e) => Disposition::Retry {
+                reason: format!(
+                    "malformed message ({reason}); moving it to {dlq} failed: {}",
+                    s3_migrate_core::clients::error_chain(&e)
+                ),
+            },
+        }
+    }
+
+    async fn removed(&self, src_bucket: &str, src_key: &str, des_bucket: &str, des_key: &str) -> Result<(), String> {
+        if !self.copier.cfg.propagate_deletes {
+            info!(bucket = %src_bucket, key = %src_key, "source object removed; PropagateDeletes is off, destination kept");
+            return Ok(());
+        }
+        match self.copier.des.delete_object().bucket(des_bucket).key(des_key).send().await {
+            Ok(_) => {
+                info!(bucket = %des_bucket, key = %des_key, "destination object deleted (PropagateDeletes)");
+                Ok(())
+            }
+            Err(e) => Err(crate::s3::s3_err("DeleteObject", des_bucket, des_key, e).to_string()),
+        }
+    }
+
+    async fn copy_job(&self, job: &Job, deadline: Option<Instant>) -> Result<(), String> {
+        match self.copier.copy(job, deadline).await {
+            Ok(report) => {
+                match &report.outcome {
+                    Outcome::Copied { version_id } => {
+                        info!(
+                            des_key = %job.des_key,
+                            version_id = version_id.as_deref().unwrap_or("null"),
+                            bytes = report.bytes_transferred,
+                            parts_uploaded = report.parts_uploaded,
+                            parts_skipped = report.parts_skipped,
+                            seconds = report.seconds,
+                            "object copied"
+                        );
+                        emit(&ObjectMetrics {
+                            bytes_transferred: report.bytes_transferred,
+                            objects_completed: 1,
+                            parts_uploaded: report.parts_uploaded.into(),
+                            objects_failed: 0,
+                            object_seconds: report.seconds,
+                        });
+                    }
+                    Outcome::AlreadyDone | Outcome::SourceGone => {}
+                    Outcome::OutOfTime { parts_done, parts_total } => {
+                        emit(&ObjectMetrics {
+                            bytes_transferred: report.bytes_transferred,
+                            parts_uploaded: report.parts_uploaded.into(),
+                            ..Default::default()
+                        });
+                        return self.hand_on(job, *parts_done, *parts_total).await;
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.copier.stats.add_failed();
+                emit(&ObjectMetrics { objects_failed: 1, ..Default::default() });
+                if e.is_retryable() {
+                    warn!(error = %e, "copy failed, will retry");
+                } else {
+                    error!(error = %e, des_bucket = %job.des_bucket, des_key = %job.des_key, "copy failed permanently");
+                    if let Err(le) =
+                        self.copier.ledger.finish_without_copy(&job.ledger_key(), Status::Failed, &e.to_string()).await
+                    {
+                        warn!(error = %le, "could not record the failure");
+                    }
+                }
+                Err(e.to_string())
+            }
+        }
+    }
+
+    /// Re-enqueues a job whose time ran out as a fresh message, so the next run resumes at
+    /// once and a long healthy transfer never counts toward the DLQ's maxReceiveCount.
+    async fn hand_on(&self, job: &Job, parts_done: u32, parts_total: u32) -> Result<(), String> {
+        let Some(url) = &self.requeue_url else {
+            return Err("time budget reached and no queue to hand the job on to".into());
+        };
+        let next = Job { attempt: job.attempt + 1, ..job.clone() };
+        match self.sqs.send_message().queue_url(url).message_body(next.to_json()).send().await {
+            Ok(_) => {
+                info!(
+                    parts_done,
+                    parts_total,
+                    attempt = next.attempt,
+                    "time budget reached, job handed on to a fresh message"
+                );
+                Ok(())
+            }
+            Err(e) => Err(format!("handing the job on failed: {}", s3_migrate_core::clients::error_chain(&e))),
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! `worker poll`: the worker off Lambda (EC2, ECS, a laptop). Long-polls the queue, works on
+//! `MaxParallelFile` messages at once, keeps each message invisible while its object is in
+//! progress, and deletes a message only once its job is finished.
+
+use crate::message::{Disposition, Processor};
+use anyhow::Context;
+use aws_sdk_sqs::types::{Message, QueueAttributeName};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+use tracing::{info, info_span, warn, Instrument};
+
+/// Most messages one ReceiveMessage returns (SQS limit).
+const SQS_MAX_RECEIVE: usize = 10;
+
+/// How the poller behaves.
+#[derive(Debug, Clone)]
+pub struct PollOptions {
+    pub queue_url: String,
+    /// Stop once the queue has no visible, in-flight or delayed message and nothing is running.
+    pub until_empty: bool,
+    /// Long-poll wait in seconds (0..=20).
+    pub wait_seconds: i32,
+    /// Visibility timeout given to received messages and renewed while they are worked on.
+    pub visibility_seconds: i32,
+    /// Seconds before a failed message becomes visible again.
+    pub retry_delay_seconds: i32,
+}
+
+/// What a poll run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PollSummary {
+    pub consumed: u64,
+    pub retried: u64,
+}
+
+/// Polls until stopped (Ctrl-C / SIGTERM) or, with `until_empty`, until the queue is empty.
+pub async fn poll(p: Arc<Processor>, opts: PollOptions) -> anyhow::Result<PollSummary> {
+    let max = p.copier.cfg.max_parallel_file;
+    let mut tasks: JoinSet<Disposition> = JoinSet::new();
+    let mut summary = PollSummary::default();
+    let progress = Progress::start(&p);
+    let mut shutdown = Box::pin(shutdown_signal());
+    info!(queue_url = %opts.queue_url, max_parallel_file = max, "polling");
+    loop {
+        while let Some(done) = tasks.try_join_next() {
+            tally(&mut summary, done);
+        }
+        if tasks.len() >= max {
+            tokio::select! {
+                done = tasks.join_next() => if let Some(done) = done { tally(&mut summary, done) },
+                _ = &mut shutdown => break,
+            }
+            continue;
+        }
+        let free = (max - tasks.len()).min(SQS_MAX_RECEIVE);
+        let wait = if tasks.is_empty() { opts.wait_seconds } else { 1 };
+        let received = tokio::select! {
+            r = p.sqs.receive_message()
+                .queue_url(&opts.queue_url)
+                .max_number_of_messages(free as i32)
+                .wait_time_seconds(wait)
+                .visibility_timeout(opts.visibility_seconds)
+                .send() => r,
+            _ = &mut shutdown => break,
+        };
+        let messages = match received {
+            Ok(out) => out.messages.unwrap_or_default(),
+            Err(e) => {
+                let class = s3_migrate_core::retry::classify(&e);
+                let err = anyhow::anyhow!(s3_migrate_core::clients::error_chain(&e))
+                    .context(format!("receiving from SQS queue {}", opts.queue_url));
+                if class == s3_migrate_core::retry::ErrorClass::Permanent {
+                    return Err(err);
+                }
+                warn!(error = %format!("{err:#}"), "receive failed, retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if messages.is_empty()
+            && tasks.is_empty()
+            && opts.until_empty
+            && queue_is_empty(&p.sqs, &opts.queue_url).await?
+        {
+            break;
+        }
+        for m in messages {
+            tasks.spawn(work_on(p.clone(), opts.clone(), m));
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        tally(&mut summary, done);
+    }
+    progress.finish();
+    info!(consumed = summary.consumed, retried = summary.retried, "poll finished");
+    Ok(summary)
+}
+
+fn tally(summary: &mut PollSummary, done: Result<Disposition, tokio::task::JoinError>) {
+    match done {
+        Ok(Disposition::Consumed) => summary.consumed += 1,
+        Ok(Disposition::Retry { .. }) => summary.retried += 1,
+        Err(e) => {
+            warn!(error = %e, "message task ended abnormally; the message will come back");
+            summary.retried += 1;
+        }
+    }
+}
+
+async fn work_on(p: Arc<Processor>, opts: PollOptions, m: Message) -> Disposition {
+    let id = m.message_id.unwrap_or_default();
+    let receipt = m.receipt_handle.unwrap_or_default();
+    let body = m.body.unwrap_or_default();
+    let span = info_span!("message", message_id = %id);
+    async move {
+        let keep_alive = tokio::spawn(extend_visibility(
+            p.sqs.clone(),
+            opts.queue_url.clone(),
+            receipt.clone(),
+            opts.visibility_seconds,
+        ));
+        let deadline = Instant::now() + Duration::from_secs(p.copier.cfg.job_timeout_secs);
+        let d = p.process(&id, &body, Some(deadline)).await;
+        keep_alive.abort();
+        match &d {
+            Disposition::Consumed => {
+                if let Err(e) = p.sqs.delete_message().queue_url(&opts.queue_url).receipt_handle(&receipt).send().await
+                {
+                    // The job is finished and idempotent: a redelivery is skipped cheaply.
+                    warn!(error = %s3_migrate_core::clients::error_chain(&e), "could not delete a finished message");
+                }
+            }
+            Disposition::Retry { reason } => {
+                warn!(reason = %reason, "message will be retried");
+                let _ = p
+                    .sqs
+                    .change_message_visibility()
+                    .queue_url(&opts.queue_url)
+                    .receipt_handle(&receipt)
+                    .visibility_timeout(opts.retry_delay_seconds)
+                    .send()
+                    .await;
+            }
+        }
+        d
+    }
+    .instrument(span)
+    .await
+}
+
+/// Renews a message's visibility every third of its timeout while its job runs.
+async fn extend_visibility(sqs: aws_sdk_sqs::Client, url: String, receipt: String, visibility_seconds: i32) {
+    let every = Duration::from_secs((visibility_seconds.max(3) / 3) as u64);
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(e) = sqs
+            .change_message_visibility()
+            .queue_url(&url)
+            .receipt_handle(&receipt)
+            .visibility_timeout(visibility_seconds)
+            .send()
+            .await
+        {
+            warn!(error = %s3_migrate_core::clients::error_chain(&e), "could not extend message visibility");
+        }
+    }
+}
+
+async fn queue_is_empty(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<bool> {
+    let out = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .with_context(|| format!("reading the attributes of SQS queue {url}"))?;
+    let total: u64 = out.attributes().map(|a| a.values().filter_map(|v| v.parse::<u64>().ok()).sum()).unwrap_or(0);
+    Ok(total == 0)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    info!("stopping: finishing the messages in progress");
+}
+
+/// A progress bar on a terminal; nothing otherwise (log lines say it all).
+struct Progress {
+    bar: Option<ProgressBar>,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(p: &Processor) -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Self { bar: None, ticker: None };
+        }
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        let stats = p.copier.stats.clone();
+        let b = bar.clone();
+        let started = Instant::now();
+        let ticker = tokio::spawn(async move {
+            loop {
+                let (bytes, parts, objects, failed) = stats.get();
+                let secs = started.elapsed().as_secs_f64().max(0.001);
+                b.set_message(format!(
+                    "{objects} objects, {parts} parts, {:.1} MiB ({:.1} MiB/s), {failed} failures",
+                    bytes as f64 / 1048576.0,
+                    bytes as f64 / 1048576.0 / secs
+                ));
+                b.tick();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+        Self { bar: Some(bar), ticker: Some(ticker) }
+    }
+
+    fn finish(self) {
+        if let Some(t) = self.ticker {
+            t.abort();
+        }
+        if let Some(b) = self.bar {
+            b.finish();
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The S3 edge: the requests the worker makes, speaking our own types.
+
+use crate::error::CopyError;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::DateTime;
+use aws_smithy_types::date_time::Format;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use s3_migrate_core::retry::{classify, status_of};
+use std::collections::HashMap;
+
+/// Characters kept as they are in an `x-amz-copy-source`: RFC 3986 unreserved and `/`.
+/// Everything else is percent-encoded (LocalStack cuts the header at a bare `;` and reads `+`
+/// as a space; S3 wants it encoded too).
+const COPY_SOURCE_KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'/');
+
+/// The value of `x-amz-copy-source` for a bucket, key and optional version.
+pub fn copy_source(bucket: &str, key: &str, version_id: Option<&str>) -> String {
+    let mut s = format!("{}/{}", bucket, utf8_percent_encode(key, COPY_SOURCE_KEEP));
+    if let Some(v) = version_id {
+        s.push_str("?versionId=");
+        s.push_str(&utf8_percent_encode(v, COPY_SOURCE_KEEP).to_string());
+    }
+    s
+}
+
+/// Headers and metadata a copy keeps.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObjectMeta {
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_language: Option<String>,
+    pub cache_control: Option<String>,
+    pub expires: Option<DateTime>,
+    pub metadata: HashMap<String, String>,
+}
+
+/// The source object as HEAD saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceObject {
+    pub size: u64,
+    pub etag: Option<String>,
+    pub version_id: Option<String>,
+    pub meta: ObjectMeta,
+}
+
+/// Turns an SDK error into a [`CopyError`] naming the operation, bucket and key.
+pub fn s3_err<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    op: &'static str,
+    bucket: &str,
+    key: &str,
+    e: SdkError<E>,
+) -> CopyError {
+    let code = e.code().map(str::to_owned);
+    let message = match (code.as_deref(), e.message()) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c.to_owned(),
+        _ => match status_of(&e) {
+            Some(status) => format!("HTTP {status}"),
+            None => s3_migrate_core::clients::error_chain(&e),
+        },
+    };
+    CopyError::S3 { op, bucket: bucket.to_owned(), key: key.to_owned(), message, class: classify(&e) }
+}
+
+/// True when an S3 error says the object or version is not there.
+pub fn is_not_found<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
+    matches!(e.code(), Some("NoSuchKey" | "NotFound" | "NoSuchVersion")) || status_of(e) == Some(404)
+}
+
+/// True when a conditional request failed because the object changed (`If-Match`).
+pub fn is_precondition_failed<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
+    e.code() == Some("PreconditionFailed") || status_of(e) == Some(412)
+}
+
+/// True when the multipart upload no longer exists.
+pub fn is_no_such_upload<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
+    e.code() == Some("NoSuchUpload")
+}
+
+/// HEAD of the source. `Ok(None)` when the object (or version) is gone.
+pub async fn head_source(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    requester_pays: bool,
+) -> Result<Option<SourceObject>, CopyError> {
+    let res = s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version_id.map(str::to_owned))
+        .set_request_payer(requester_pays.then_some(aws_sdk_s3::types::RequestPayer::Requester))
+        .send()
+        .await;
+    let out = match res {
+        Ok(out) => out,
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(s3_err("HeadObject", bucket, key, e)),
+    };
+    let expires = out.expires_string().and_then(|s| DateTime::from_str(s, Format::HttpDate).ok());
+    Ok(Some(SourceObject {
+        size: out.content_length().unwrap_or(0).max(0) as u64,
+        etag: out.e_tag().map(str::to_owned),
+        version_id: out.version_id().filter(|v| *v != "null").map(str::to_owned),
+        meta: ObjectMeta {
+            content_type: out.content_type().map(str::to_owned),
+            content_encoding: out.content_encoding().map(str::to_owned),
+            content_disposition: out.content_disposition().map(str::to_owned),
+            content_language: out.content_language().map(str::to_owned),
+            cache_control: out.cache_control().map(str::to_owned),
+            expires,
+            metadata: out.metadata().cloned().unwrap_or_default(),
+        },
+    }))
+}
+
+/// Size and ETag of the destination object, `None` when absent.
+pub async fn head_destination(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<(u64, Option<String>)>, CopyError> {
+    match s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(out) => Ok(Some((out.content_length().unwrap_or(0).max(0) as u64, out.e_tag().map(str::to_owned)))),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(s3_err("HeadObject", bucket, key, e)),
+    }
+}
+
+/// Tags of the source object as a URL query string (`x-amz-tagging`), `None` when untagged.
+pub async fn source_tagging(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<Option<String>, CopyError> {
+    let out = s3
+        .get_object_tagging()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version_id.map(str::to_owned))
+        .send()
+        .await
+        .map_err(|e| s3_err("GetObjectTagging", bucket, key, e))?;
+    if out.tag_set().is_empty() {
+        return Ok(None);
+    }
+    let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+    Ok(Some(out.tag_set().iter().map(|t| format!("{}={}", enc(t.key()), enc(t.value()))).collect::<Vec<_>>().join("&")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_source;
+
+    #[test]
+    fn copy_source_is_fully_encoded() {
+        assert_eq!(copy_source("b", "a/b c+d;e%f#g?h", None), "b/a/b%20c%2Bd%3Be%25f%23g%3Fh");
+        assert_eq!(copy_source("b", "中/x.txt", Some("v+1")), "b/%E4%B8%AD/x.txt?versionId=v%2B1");
+        assert_eq!(copy_source("b", "dir/", None), "b/dir/");
+        assert_eq!(copy_source("b", "a-b_c.d~e", None), "b/a-b_c.d~e");
+    }
+}

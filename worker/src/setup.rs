@@ -1,0 +1,48 @@
+//! Building the worker once: configuration, clients, ledger check, queue resolution.
+
+use crate::copy::Copier;
+use crate::message::Processor;
+use crate::stats::Stats;
+use anyhow::Context;
+use s3_migrate_core::clients::AwsClients;
+use s3_migrate_core::config::WorkerConfig;
+use s3_migrate_core::ledger::Ledger;
+use std::sync::Arc;
+
+/// Builds the processor from a loaded configuration and clients; checks that the ledger table
+/// exists so a wrong `table_queue_name` fails at start with its name.
+pub async fn processor(
+    cfg: WorkerConfig,
+    clients: &AwsClients,
+    requeue_url: Option<String>,
+) -> anyhow::Result<Processor> {
+    let ledger = Ledger::new(clients.dynamodb.clone(), cfg.common.table.clone());
+    ledger.check().await?;
+    let stream = cfg.streams();
+    Ok(Processor {
+        copier: Copier {
+            cfg: Arc::new(cfg),
+            src: clients.src_s3.clone(),
+            des: clients.des_s3.clone(),
+            ledger,
+            stream,
+            stats: Arc::new(Stats::default()),
+        },
+        sqs: clients.sqs.clone(),
+        requeue_url,
+    })
+}
+
+/// A queue URL from a name or URL (`sqs_queue`, `--queue-url`).
+pub async fn queue_url(sqs: &aws_sdk_sqs::Client, name_or_url: &str) -> anyhow::Result<String> {
+    if name_or_url.starts_with("https://") || name_or_url.starts_with("http://") {
+        return Ok(name_or_url.to_owned());
+    }
+    let out = sqs
+        .get_queue_url()
+        .queue_name(name_or_url)
+        .send()
+        .await
+        .with_context(|| format!("SQS queue {name_or_url} (sqs_queue) could not be found"))?;
+    out.queue_url.with_context(|| format!("SQS queue {name_or_url} has no URL"))
+}
