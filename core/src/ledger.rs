@@ -38,6 +38,8 @@ pub enum LedgerError {
     Request { op: &'static str, table: String, message: String, class: ErrorClass },
     #[error("the upload of {key} is now recorded by another worker")]
     ClaimLost { key: String },
+    #[error("{key} is being copied by another worker (lease until {until}); it will be retried")]
+    Busy { key: String, until: u64 },
 }
 
 impl LedgerError {
@@ -45,7 +47,7 @@ impl LedgerError {
     pub fn class(&self) -> ErrorClass {
         match self {
             LedgerError::Request { class, .. } => *class,
-            LedgerError::ClaimLost { .. } => ErrorClass::Retryable,
+            LedgerError::ClaimLost { .. } | LedgerError::Busy { .. } => ErrorClass::Retryable,
             LedgerError::NoTable { .. } => ErrorClass::Permanent,
         }
     }
@@ -64,6 +66,9 @@ pub struct Begin<'a> {
     pub upload: Option<(&'a str, u64)>,
     /// The upload the ledger held when we read it; the write succeeds only if it still does.
     pub expected_upload: Option<&'a str>,
+    /// Token of this copy; it holds the object's lease for `lease_secs`.
+    pub owner: &'a str,
+    pub lease_secs: u64,
 }
 
 /// The ledger table.
@@ -157,10 +162,13 @@ impl Ledger {
     /// still holds `expected_upload` (none, or the one we read), so two workers never both
     /// own different uploads of one object: the loser gets [`LedgerError::ClaimLost`].
     pub async fn begin(&self, b: &Begin<'_>) -> Result<(), LedgerError> {
+        let now = now_secs();
         let mut update = String::from(
-            "SET #db = :db, #dk = :dk, #size = :size, #st = :st, #start = :start, #vid = :vid, #etag = :etag \
-             ADD #try :one",
+            "SET #db = :db, #dk = :dk, #size = :size, #st = :st, #start = :start, #vid = :vid, #etag = :etag, \
+             #lease = :lease, #owner = :owner ADD #try :one",
         );
+        // Nobody else may hold an unexpired lease.
+        let mut condition = String::from("(attribute_not_exists(#lease) OR #lease <= :now OR #owner = :owner)");
         let mut req = self
             .client
             .update_item()
@@ -180,31 +188,88 @@ impl Ledger {
             .expression_attribute_values(":dk", sv(b.des_key))
             .expression_attribute_values(":size", nv(b.size))
             .expression_attribute_values(":st", sv(Status::InProgress.as_str()))
-            .expression_attribute_values(":start", nv(now_secs()))
+            .expression_attribute_values(":start", nv(now))
             .expression_attribute_values(":vid", sv(b.version_id.unwrap_or(crate::job::NULL_VERSION)))
             .expression_attribute_values(":etag", sv(b.etag.unwrap_or("")))
-            .expression_attribute_values(":one", nv(1));
+            .expression_attribute_values(":one", nv(1))
+            .expression_attribute_names("#lease", attr::LEASE_UNTIL)
+            .expression_attribute_names("#owner", attr::OWNER)
+            .expression_attribute_values(":lease", nv(now + b.lease_secs))
+            .expression_attribute_values(":owner", sv(b.owner))
+            .expression_attribute_values(":now", nv(now));
         match b.upload {
             Some((upload_id, part_size)) => {
                 update = update.replacen("SET ", "SET #up = :up, #ps = :ps, ", 1);
                 req = req
                     .expression_attribute_values(":up", sv(upload_id))
                     .expression_attribute_values(":ps", nv(part_size));
-                req = match b.expected_upload {
-                    Some(old) => req.condition_expression("#up = :old").expression_attribute_values(":old", sv(old)),
-                    None => req.condition_expression("attribute_not_exists(#up)"),
-                };
+                match b.expected_upload {
+                    Some(old) => {
+                        condition.push_str(" AND #up = :old");
+                        req = req.expression_attribute_values(":old", sv(old));
+                    }
+                    None => condition.push_str(" AND attribute_not_exists(#up)"),
+                }
             }
             None => update.push_str(" REMOVE #up, #ps"),
         }
-        req.update_expression(update).send().await.map_err(|e| {
-            if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) {
-                LedgerError::ClaimLost { key: b.key.to_owned() }
-            } else {
-                self.err("UpdateItem", e)
+        let res = req.update_expression(update).condition_expression(condition).send().await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => {
+                // Tell a running copy elsewhere (come back later) from a changed upload (look again).
+                match self.get(b.key).await? {
+                    Some(r) if r.leased_by_other(b.owner, now) => {
+                        Err(LedgerError::Busy { key: b.key.to_owned(), until: r.lease_until.unwrap_or(now) })
+                    }
+                    _ => Err(LedgerError::ClaimLost { key: b.key.to_owned() }),
+                }
             }
-        })?;
-        Ok(())
+            Err(e) => Err(self.err("UpdateItem", e)),
+        }
+    }
+
+    /// Extends this copy's lease; `false` when it no longer holds it.
+    pub async fn renew(&self, key: &str, owner: &str, lease_secs: u64) -> Result<bool, LedgerError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::KEY, sv(key))
+            .update_expression("SET #lease = :lease")
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#lease", attr::LEASE_UNTIL)
+            .expression_attribute_names("#owner", attr::OWNER)
+            .expression_attribute_values(":lease", nv(now_secs() + lease_secs))
+            .expression_attribute_values(":owner", sv(owner))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(self.err("UpdateItem", e)),
+        }
+    }
+
+    /// Gives up this copy's lease, if it still holds it.
+    pub async fn release(&self, key: &str, owner: &str) -> Result<(), LedgerError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::KEY, sv(key))
+            .update_expression("REMOVE #lease, #owner")
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#lease", attr::LEASE_UNTIL)
+            .expression_attribute_names("#owner", attr::OWNER)
+            .expression_attribute_values(":owner", sv(owner))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) => Err(self.err("UpdateItem", e)),
+        }
     }
 
     /// Forgets a multipart upload (after it was aborted), if it is still the recorded one.
@@ -243,8 +308,10 @@ impl Ledger {
             .key(attr::KEY, sv(key))
             .update_expression(
                 "SET #st = :st, #end = :end, #spent = :spent, #bytes = :size, #size = :size, #vid = :vid, #etag = :etag \
-                 REMOVE #up, #ps, #reason",
+                 REMOVE #up, #ps, #reason, #lease, #owner",
             )
+            .expression_attribute_names("#lease", attr::LEASE_UNTIL)
+            .expression_attribute_names("#owner", attr::OWNER)
             .expression_attribute_names("#st", attr::STATUS)
             .expression_attribute_names("#end", attr::END_TIME)
             .expression_attribute_names("#spent", attr::SPENT_TIME)
@@ -273,7 +340,9 @@ impl Ledger {
             .update_item()
             .table_name(&self.table)
             .key(attr::KEY, sv(key))
-            .update_expression("SET #st = :st, #reason = :reason, #end = :end")
+            .update_expression("SET #st = :st, #reason = :reason, #end = :end REMOVE #lease, #owner")
+            .expression_attribute_names("#lease", attr::LEASE_UNTIL)
+            .expression_attribute_names("#owner", attr::OWNER)
             .expression_attribute_names("#st", attr::STATUS)
             .expression_attribute_names("#reason", attr::REASON)
             .expression_attribute_names("#end", attr::END_TIME)

@@ -4,6 +4,9 @@
 //! `eval "$(scripts/emulator.sh env)"`; `scripts/test.sh` does both). Without it they fail
 //! with a message saying so, never pass silently.
 
+pub mod bins;
+pub mod world;
+
 use rand::Rng;
 
 /// Account id of the simulated second (destination) account: LocalStack takes a 12-digit
@@ -33,4 +36,18 @@ pub fn other_account_credentials_json() -> String {
         "region": region,
     })
     .to_string()
+}
+
+/// `len` bytes of deterministic pseudo-random data (xorshift64*), different for each `seed`.
+pub fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
 }

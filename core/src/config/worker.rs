@@ -67,6 +67,10 @@ pub struct WorkerConfig {
     pub propagate_deletes: bool,
     /// `DeadLetterQueueUrl`: malformed bodies go here at once. Default unset.
     pub dead_letter_queue_url: Option<String>,
+    /// `LeaseSeconds`: how long a copy holds its object against concurrent duplicates without
+    /// renewing (renewed every third of it). A crashed worker's object is free again after
+    /// this. Default 60.
+    pub lease_secs: u64,
     /// `MemoryBudgetMiB`: most buffered part bytes in MiB. Default: Lambda memory minus 128 MiB,
     /// or 1024 off Lambda.
     pub memory_budget_bytes: u64,
@@ -121,6 +125,7 @@ impl WorkerConfig {
             propagate_deletes: env.flag("PropagateDeletes", false)?,
             dead_letter_queue_url: env.optional("DeadLetterQueueUrl").map(str::to_owned),
             memory_budget_bytes: memory_budget_mib * MIB,
+            lease_secs: env.number("LeaseSeconds", 60, 3..=3600)?,
             common,
         })
     }

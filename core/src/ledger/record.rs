@@ -29,6 +29,8 @@ pub mod attr {
     pub const QUEUED_TIME: &str = "queuedTime";
     pub const EXPIRE_AT: &str = "expireAt";
     pub const CHECKPOINT: &str = "checkpoint";
+    pub const LEASE_UNTIL: &str = "leaseUntil";
+    pub const OWNER: &str = "owner";
 }
 
 /// Name of the global secondary index on `desBucket`.
@@ -93,6 +95,10 @@ pub struct ObjectRecord {
     pub reason: Option<String>,
     /// When the jobsender last enqueued this object (seconds since the epoch).
     pub queued_time: Option<u64>,
+    /// A running copy holds the object until this time (seconds since the epoch).
+    pub lease_until: Option<u64>,
+    /// Token of the copy holding the lease.
+    pub owner: Option<String>,
 }
 
 fn s(item: &Item, name: &str) -> Option<String> {
@@ -139,7 +145,14 @@ impl ObjectRecord {
             bytes: n(item, attr::BYTES),
             reason: s(item, attr::REASON),
             queued_time: n(item, attr::QUEUED_TIME),
+            lease_until: n(item, attr::LEASE_UNTIL),
+            owner: s(item, attr::OWNER),
         })
+    }
+
+    /// True when another copy (not `owner`) holds an unexpired lease at `now`.
+    pub fn leased_by_other(&self, owner: &str, now: u64) -> bool {
+        self.lease_until.is_some_and(|t| t > now) && self.owner.as_deref().is_some_and(|o| o != owner)
     }
 
     /// True when the object was copied at this size and version (or ETag when unversioned).
@@ -192,6 +205,15 @@ mod tests {
         let r = ObjectRecord::from_item(&item(&[(attr::KEY, sv("k")), (attr::VERSION_ID, sv("null"))])).unwrap();
         assert_eq!(r.version_id, None);
         assert!(ObjectRecord::from_item(&item(&[(attr::SIZE, nv(1))])).is_none());
+    }
+
+    #[test]
+    fn lease_is_held_by_another_only_until_it_expires() {
+        let r = ObjectRecord { key: "k".into(), lease_until: Some(100), owner: Some("a".into()), ..Default::default() };
+        assert!(r.leased_by_other("b", 99));
+        assert!(!r.leased_by_other("a", 99), "our own lease");
+        assert!(!r.leased_by_other("b", 100), "expired");
+        assert!(!ObjectRecord::default().leased_by_other("b", 0));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::error::CopyError;
 use crate::s3::{head_destination, head_source, source_tagging, SourceObject};
 use crate::stats::Stats;
 use s3_migrate_core::config::WorkerConfig;
-use s3_migrate_core::ledger::{Ledger, Status};
+use s3_migrate_core::ledger::{now_secs, Ledger, LedgerError, Status};
 use s3_migrate_core::Job;
 use std::sync::Arc;
 use std::time::Instant;
@@ -73,19 +73,47 @@ impl Copier {
     /// starting parts at `deadline` and reports [`Outcome::OutOfTime`].
     pub async fn copy(&self, job: &Job, deadline: Option<Instant>) -> Result<CopyReport, CopyError> {
         let started = Instant::now();
+        let owner = format!("{:016x}", rand::random::<u64>());
+        let heartbeat = self.spawn_heartbeat(job.ledger_key(), owner.clone());
         let mut restarts = 0;
-        loop {
-            match self.copy_once(job, deadline, started).await {
+        let result = loop {
+            match self.copy_once(job, deadline, started, &owner).await {
                 Err(CopyError::SourceChanged { .. }) if restarts < SOURCE_CHANGE_RESTARTS => {
                     restarts += 1;
                     warn!(key = %job.src_key, restarts, "source changed during the copy, starting over");
                 }
-                other => return other,
+                other => break other,
             }
+        };
+        heartbeat.abort();
+        if let Err(e) = self.ledger.release(&job.ledger_key(), &owner).await {
+            warn!(key = %job.src_key, error = %e, "could not release the lease; it expires by itself");
         }
+        result
     }
 
-    async fn copy_once(&self, job: &Job, deadline: Option<Instant>, started: Instant) -> Result<CopyReport, CopyError> {
+    /// Renews this copy's lease every third of `LeaseSeconds` while the copy runs.
+    fn spawn_heartbeat(&self, key: String, owner: String) -> tokio::task::JoinHandle<()> {
+        let ledger = self.ledger.clone();
+        let lease = self.cfg.lease_secs;
+        tokio::spawn(async move {
+            let every = std::time::Duration::from_secs((lease / 3).max(1));
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = ledger.renew(&key, &owner, lease).await {
+                    warn!(key = %key, error = %e, "could not renew the lease");
+                }
+            }
+        })
+    }
+
+    async fn copy_once(
+        &self,
+        job: &Job,
+        deadline: Option<Instant>,
+        started: Instant,
+        owner: &str,
+    ) -> Result<CopyReport, CopyError> {
         let report = |outcome, bytes, up, skip| CopyReport {
             outcome,
             bytes_transferred: bytes,
@@ -101,6 +129,9 @@ impl Copier {
         };
         let head = &pinned.head;
         let record = self.ledger.get(&ledger_key).await?;
+        if let Some(r) = record.as_ref().filter(|r| r.leased_by_other(owner, now_secs())) {
+            return Err(LedgerError::Busy { key: ledger_key, until: r.lease_until.unwrap_or(0) }.into());
+        }
         if let Some(r) = &record {
             if r.is_done_for(head.size, head.version_id.as_deref(), head.etag.as_deref())
                 && head_destination(&self.des, &job.des_bucket, &job.des_key)
@@ -126,13 +157,15 @@ impl Copier {
                     etag: head.etag.as_deref(),
                     upload: None,
                     expected_upload: None,
+                    owner,
+                    lease_secs: self.cfg.lease_secs,
                 })
                 .await?;
             let bytes = single::copy(self, job, &pinned).await?;
             self.finish(job, head, started).await?;
             return Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, bytes, 0, 0));
         }
-        let m = multipart::copy(self, job, &pinned, record, deadline).await?;
+        let m = multipart::copy(self, job, &pinned, record, deadline, owner).await?;
         if m.parts_done < m.parts_total {
             return Ok(report(
                 Outcome::OutOfTime { parts_done: m.parts_done, parts_total: m.parts_total },

@@ -62,9 +62,10 @@ pub(super) async fn copy(
     p: &Pinned,
     record: Option<ObjectRecord>,
     deadline: Option<Instant>,
+    owner: &str,
 ) -> Result<MultipartRun, CopyError> {
     let plan = PartPlan::new(p.head.size, c.cfg.chunk_size)?;
-    let (upload_id, existing) = claim(c, job, p, &plan, record).await?;
+    let (upload_id, existing) = claim(c, job, p, &plan, record, owner).await?;
     let todo: Vec<Part> =
         plan.parts().filter(|part| existing.get(&part.number).is_none_or(|u| u.size != part.len)).collect();
     let mut run = MultipartRun {
@@ -134,15 +135,17 @@ async fn claim(
     p: &Pinned,
     plan: &PartPlan,
     mut record: Option<ObjectRecord>,
+    owner: &str,
 ) -> Result<(String, BTreeMap<u32, UploadedPart>), CopyError> {
     let key = job.ledger_key();
+    let claimant = Claimant { key: &key, job, p, part_size: plan.part_size, owner, lease_secs: c.cfg.lease_secs };
     for _ in 0..CLAIM_ATTEMPTS {
         let recorded = record.as_ref().and_then(|r| r.upload_id.clone());
         if let Some(up) = recorded.as_deref() {
             let fits = record.as_ref().is_some_and(|r| upload_fits(r, job, p, plan));
             if fits {
                 match list_parts(c, job, up).await? {
-                    Some(parts) => match c.ledger.begin(&begin(job, &key, p, plan, up, Some(up))).await {
+                    Some(parts) => match c.ledger.begin(&claimant.begin(up, Some(up))).await {
                         Ok(()) => return Ok((up.to_owned(), parts)),
                         Err(LedgerError::ClaimLost { .. }) => {
                             record = c.ledger.get(&key).await?;
@@ -161,17 +164,47 @@ async fn claim(
             c.ledger.clear_upload(&key, up).await?;
         }
         let new_id = create_upload(c, job, p).await?;
-        match c.ledger.begin(&begin(job, &key, p, plan, &new_id, None)).await {
+        match c.ledger.begin(&claimant.begin(&new_id, None)).await {
             Ok(()) => return Ok((new_id, BTreeMap::new())),
-            Err(LedgerError::ClaimLost { .. }) => {
-                // Another worker recorded its upload first: drop ours and join theirs.
+            Err(e) => {
+                // Another worker recorded its upload first (or the ledger failed): ours is
+                // dropped, never left behind.
                 abort_quietly(&c.des, job, &new_id).await;
-                record = c.ledger.get(&key).await?;
+                match e {
+                    LedgerError::ClaimLost { .. } => record = c.ledger.get(&key).await?,
+                    e => return Err(e.into()),
+                }
             }
-            Err(e) => return Err(e.into()),
         }
     }
     Err(LedgerError::ClaimLost { key }.into())
+}
+
+/// Who claims an upload, for the ledger's conditional write.
+struct Claimant<'a> {
+    key: &'a str,
+    job: &'a Job,
+    p: &'a Pinned,
+    part_size: u64,
+    owner: &'a str,
+    lease_secs: u64,
+}
+
+impl Claimant<'_> {
+    fn begin<'b>(&'b self, upload_id: &'b str, expected: Option<&'b str>) -> Begin<'b> {
+        Begin {
+            key: self.key,
+            des_bucket: &self.job.des_bucket,
+            des_key: &self.job.des_key,
+            size: self.p.head.size,
+            version_id: self.p.head.version_id.as_deref(),
+            etag: self.p.head.etag.as_deref(),
+            upload: Some((upload_id, self.part_size)),
+            expected_upload: expected,
+            owner: self.owner,
+            lease_secs: self.lease_secs,
+        }
+    }
 }
 
 fn upload_fits(r: &ObjectRecord, job: &Job, p: &Pinned, plan: &PartPlan) -> bool {
@@ -181,26 +214,6 @@ fn upload_fits(r: &ObjectRecord, job: &Job, p: &Pinned, plan: &PartPlan) -> bool
         && r.version_id.as_deref() == p.head.version_id.as_deref()
         && r.des_bucket.as_deref() == Some(job.des_bucket.as_str())
         && r.des_key.as_deref() == Some(job.des_key.as_str())
-}
-
-fn begin<'a>(
-    job: &'a Job,
-    key: &'a str,
-    p: &'a Pinned,
-    plan: &PartPlan,
-    up: &'a str,
-    expected: Option<&'a str>,
-) -> Begin<'a> {
-    Begin {
-        key,
-        des_bucket: &job.des_bucket,
-        des_key: &job.des_key,
-        size: p.head.size,
-        version_id: p.head.version_id.as_deref(),
-        etag: p.head.etag.as_deref(),
-        upload: Some((up, plan.part_size)),
-        expected_upload: expected,
-    }
 }
 
 async fn create_upload(c: &Copier, job: &Job, p: &Pinned) -> Result<String, CopyError> {

@@ -1,0 +1,192 @@
+//! A provisioned migration: source and destination buckets, the ledger table, and the job
+//! queue with its dead-letter queue, all on the emulator under unique names.
+
+use crate::{other_account_credentials_json, require_emulator, unique};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_ssm::types::ParameterType;
+use s3_migrate_core::clients::AwsClients;
+use s3_migrate_core::config::{Env, JobType, WorkerConfig};
+use s3_migrate_core::ledger::Ledger;
+use s3_migrate_core::Job;
+use worker::message::Processor;
+
+/// How the destination is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Same account, server-side copy (`JobType` unset).
+    Server,
+    /// Destination in another account through the SecureString (`JobType=PUT`), bytes streamed.
+    Stream,
+}
+
+/// Receives after which a message goes to the dead-letter queue in tests.
+pub const MAX_RECEIVE_COUNT: u32 = 3;
+
+pub struct World {
+    pub mode: Mode,
+    /// Source side (our own account).
+    pub own: AwsClients,
+    /// Destination side client (other account in stream mode).
+    pub des_s3: aws_sdk_s3::Client,
+    pub src_bucket: String,
+    pub des_bucket: String,
+    pub table: String,
+    pub ledger: Ledger,
+    pub queue_url: String,
+    pub dlq_url: String,
+    pub credentials_parameter: String,
+}
+
+impl World {
+    pub async fn new(mode: Mode, versioned: bool) -> anyhow::Result<Self> {
+        require_emulator();
+        let own = AwsClients::build(None, "unused").await?;
+        let credentials_parameter = unique("creds");
+        own.ssm
+            .put_parameter()
+            .name(&credentials_parameter)
+            .r#type(ParameterType::SecureString)
+            .value(other_account_credentials_json())
+            .send()
+            .await?;
+        let des_s3 = match mode {
+            Mode::Server => own.src_s3.clone(),
+            Mode::Stream => AwsClients::build(Some(JobType::Put), &credentials_parameter).await?.des_s3,
+        };
+        let src_bucket = unique("src");
+        let des_bucket = unique("des");
+        own.src_s3.create_bucket().bucket(&src_bucket).send().await?;
+        if versioned {
+            own.src_s3
+                .put_bucket_versioning()
+                .bucket(&src_bucket)
+                .versioning_configuration(
+                    VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build(),
+                )
+                .send()
+                .await?;
+        }
+        des_s3.create_bucket().bucket(&des_bucket).send().await?;
+        let table = unique("ledger");
+        let ledger = Ledger::new(own.dynamodb.clone(), table.clone());
+        ledger.create_table().await?;
+        let queue = unique("jobs");
+        let dlq_url =
+            own.sqs.create_queue().queue_name(format!("{queue}-dlq")).send().await?.queue_url.unwrap_or_default();
+        let dlq_arn = own
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&dlq_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await?
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+            .unwrap_or_default();
+        let redrive =
+            serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT.to_string() });
+        let queue_url = own
+            .sqs
+            .create_queue()
+            .queue_name(&queue)
+            .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+            .attributes(QueueAttributeName::VisibilityTimeout, "30")
+            .send()
+            .await?
+            .queue_url
+            .unwrap_or_default();
+        Ok(Self { mode, own, des_s3, src_bucket, des_bucket, table, ledger, queue_url, dlq_url, credentials_parameter })
+    }
+
+    /// The worker's environment for this world, plus `extra`.
+    pub fn env_vars(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut vars: Vec<(String, String)> = vec![
+            ("table_queue_name".into(), self.table.clone()),
+            ("sqs_queue".into(), self.queue_url.clone()),
+            ("ssm_parameter_credentials".into(), self.credentials_parameter.clone()),
+            ("Des_bucket_default".into(), self.des_bucket.clone()),
+        ];
+        if self.mode == Mode::Stream {
+            vars.push(("JobType".into(), "PUT".into()));
+        }
+        for (k, v) in extra {
+            vars.retain(|(name, _)| name != k);
+            vars.push(((*k).into(), (*v).into()));
+        }
+        vars
+    }
+
+    /// A worker processor for this world, built the way the binary builds it.
+    pub async fn processor(&self, extra: &[(&str, &str)]) -> anyhow::Result<Processor> {
+        let cfg = WorkerConfig::from_env(&Env::from_pairs(self.env_vars(extra)))?;
+        let clients = AwsClients::build(cfg.common.job_type, &cfg.common.credentials_parameter).await?;
+        worker::setup::processor(cfg, &clients, Some(self.queue_url.clone())).await
+    }
+
+    /// Puts a source object; returns its version id (when versioned).
+    pub async fn put_src(&self, key: &str, body: &[u8]) -> anyhow::Result<Option<String>> {
+        let out = self
+            .own
+            .src_s3
+            .put_object()
+            .bucket(&self.src_bucket)
+            .key(key)
+            .body(ByteStream::from(body.to_vec()))
+            .send()
+            .await?;
+        Ok(out.version_id)
+    }
+
+    /// The destination object's bytes, `None` when absent.
+    pub async fn get_des(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        match self.des_s3.get_object().bucket(&self.des_bucket).key(key).send().await {
+            Ok(out) => Ok(Some(out.body.collect().await?.into_bytes().to_vec())),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A job for `key` copied to the same key in the destination.
+    pub fn job(&self, key: &str, size: u64) -> Job {
+        Job {
+            src_bucket: self.src_bucket.clone(),
+            src_key: key.into(),
+            des_bucket: self.des_bucket.clone(),
+            des_key: key.into(),
+            size,
+            version_id: None,
+            attempt: 0,
+        }
+    }
+
+    /// Multipart uploads still open on the destination bucket.
+    pub async fn open_uploads(&self) -> anyhow::Result<usize> {
+        let out = self.des_s3.list_multipart_uploads().bucket(&self.des_bucket).send().await?;
+        Ok(out.uploads().len())
+    }
+
+    /// Every message now in a queue (received and left to come back later).
+    pub async fn drain(&self, url: &str) -> anyhow::Result<Vec<aws_sdk_sqs::types::Message>> {
+        let mut all = Vec::new();
+        loop {
+            let out = self
+                .own
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .visibility_timeout(60)
+                .message_attribute_names("All")
+                .send()
+                .await?;
+            let msgs = out.messages.unwrap_or_default();
+            if msgs.is_empty() {
+                return Ok(all);
+            }
+            all.extend(msgs);
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! What becomes of each kind of message: S3 events, test events, removals, malformed bodies,
+//! vanished sources, missing destinations; and the Lambda handler's partial batch response on
+//! a real SQS event payload.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+use aws_sdk_sqs::types::QueueAttributeName;
+use s3_migrate_core::ledger::Status;
+use s3_migrate_tests::data;
+use s3_migrate_tests::world::{Mode, World};
+use std::time::{Duration, Instant};
+use worker::message::Disposition;
+
+fn s3_event(event_name: &str, bucket: &str, raw_key: &str, size: Option<u64>) -> String {
+    let mut object = serde_json::json!({ "key": raw_key, "eTag": "x", "sequencer": "1" });
+    if let Some(s) = size {
+        object["size"] = s.into();
+    }
+    serde_json::json!({ "Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-22T00:00:00.000Z", "eventName": event_name,
+        "s3": { "s3SchemaVersion": "1.0", "bucket": { "name": bucket }, "object": object }
+    }]})
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn events_and_removals() -> anyhow::Result<()> {
+    let w = World::new(Mode::Server, false).await?;
+    let p = w.processor(&[("Des_prefix_default", "mirror")]).await?;
+
+    // An ObjectCreated event copies to Des_bucket_default + Des_prefix_default; '+' is a space.
+    let body = data(1000, 3);
+    w.put_src("a b+c.txt", &body).await?;
+    let created = s3_event("ObjectCreated:Put", &w.src_bucket, "a+b%2Bc.txt", Some(1000));
+    assert_eq!(p.process("c", &created, None).await, Disposition::Consumed);
+    assert!(w.get_des("mirror/a b+c.txt").await?.is_some_and(|g| g == body));
+
+    // The test event S3 sends when notifications are configured is consumed.
+    let test_event =
+        format!(r#"{{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"t","Bucket":"{}"}}"#, w.src_bucket);
+    assert_eq!(p.process("t", &test_event, None).await, Disposition::Consumed);
+
+    // ObjectRemoved without PropagateDeletes: consumed, destination kept.
+    let removed = s3_event("ObjectRemoved:Delete", &w.src_bucket, "a+b%2Bc.txt", None);
+    assert_eq!(p.process("r", &removed, None).await, Disposition::Consumed);
+    assert!(w.get_des("mirror/a b+c.txt").await?.is_some());
+
+    // With PropagateDeletes the destination goes too.
+    let deleting = w.processor(&[("Des_prefix_default", "mirror"), ("PropagateDeletes", "true")]).await?;
+    assert_eq!(deleting.process("r2", &removed, None).await, Disposition::Consumed);
+    assert!(w.get_des("mirror/a b+c.txt").await?.is_none());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_notification_reaches_the_worker_through_the_queue() -> anyhow::Result<()> {
+    let w = World::new(Mode::Server, false).await?;
+    let queue_arn = w
+        .own
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&w.queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("queue arn");
+    w.own
+        .src_s3
+        .put_bucket_notification_configuration()
+        .bucket(&w.src_bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(
+                    QueueConfiguration::builder()
+                        .queue_arn(queue_arn)
+                        .events(Event::from("s3:ObjectCreated:*"))
+                        .build()?,
+                )
+                .build(),
+        )
+        .send()
+        .await?;
+    let body = data(2 * 1024 * 1024, 5);
+    w.put_src("events/new object.bin", &body).await?;
+    let p = w.processor(&[]).await?;
+    let started = Instant::now();
+    while w.get_des("events/new object.bin").await?.is_none() && started.elapsed() < Duration::from_secs(30) {
+        for m in w.drain(&w.queue_url).await? {
+            let d = p.process(m.message_id().unwrap_or_default(), m.body().unwrap_or_default(), None).await;
+            assert_eq!(d, Disposition::Consumed);
+        }
+    }
+    assert!(w.get_des("events/new object.bin").await?.is_some_and(|g| g == body));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_inputs_end_as_specified() -> anyhow::Result<()> {
+    let w = World::new(Mode::Stream, false).await?;
+
+    // Malformed body with DeadLetterQueueUrl: moved to the DLQ at once, with its reason.
+    let with_dlq = w.processor(&[("DeadLetterQueueUrl", &w.dlq_url)]).await?;
+    assert_eq!(with_dlq.process("bad", "{not json", None).await, Disposition::Consumed);
+    let parked = w.drain(&w.dlq_url).await?;
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].body(), Some("{not json"));
+    let reason = parked[0].message_attributes().and_then(|a| a.get("error")).and_then(|v| v.string_value());
+    assert!(reason.is_some_and(|r| r.contains("not JSON")), "{reason:?}");
+
+    // Without it: the message fails (and reaches the DLQ through the redrive policy).
+    let p = w.processor(&[]).await?;
+    let missing_field = r#"{"Src_bucket":"b","Src_key":"k","Des_bucket":"d","Size":1}"#;
+    match p.process("bad2", missing_field, None).await {
+        Disposition::Retry { reason } => assert!(reason.contains("Des_key"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+
+    // Source gone (NoSuchKey): consumed, recorded as skipped with the reason.
+    assert_eq!(p.process("gone", &w.job("never-existed", 5).to_json(), None).await, Disposition::Consumed);
+    let rec = w.ledger.get(&format!("{}/never-existed", w.src_bucket)).await?.expect("record");
+    assert_eq!(rec.status, Some(Status::Skipped));
+    assert!(rec.reason.is_some_and(|r| r.contains("no longer exists")));
+
+    // Destination bucket missing: permanent, the message fails, FAILED recorded with the reason.
+    w.put_src("orphan.bin", &data(10, 1)).await?;
+    let job = s3_migrate_core::Job { des_bucket: "no-such-destination-bucket".into(), ..w.job("orphan.bin", 10) };
+    match p.process("nobucket", &job.to_json(), None).await {
+        Disposition::Retry { reason } => assert!(reason.contains("no-such-destination-bucket"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    let rec = w.ledger.get(&format!("{}/orphan.bin", w.src_bucket)).await?.expect("record");
+    assert_eq!(rec.status, Some(Status::Failed));
+    assert!(rec.reason.is_some_and(|r| r.contains("NoSuchBucket")));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lambda_handler_reports_only_failed_messages() -> anyhow::Result<()> {
+    let w = World::new(Mode::Stream, false).await?;
+    let body = data(7 * 1024 * 1024, 11);
+    w.put_src("good.bin", &body).await?;
+    let good = w.job("good.bin", body.len() as u64).to_json();
+    let bad_bucket = s3_migrate_core::Job { des_bucket: "absent-bucket-x".into(), ..w.job("good.bin", 1) }.to_json();
+    for b in [good.as_str(), "garbage", bad_bucket.as_str()] {
+        w.own.sqs.send_message().queue_url(&w.queue_url).message_body(b).send().await?;
+    }
+    // The batch exactly as Lambda's SQS event source delivers it.
+    let received = w.drain(&w.queue_url).await?;
+    assert_eq!(received.len(), 3);
+    let records: Vec<serde_json::Value> = received
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
+                "attributes": { "ApproximateReceiveCount": "1", "SentTimestamp": "1" },
+                "messageAttributes": {}, "md5OfBody": m.md5_of_body(),
+                "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:jobs",
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    let event: SqsEvent = serde_json::from_value(serde_json::json!({ "Records": records }))?;
+    let p = w.processor(&[]).await?;
+    let response = worker::lambda::handle_batch(&p, event, Instant::now() + Duration::from_secs(600)).await;
+    let mut failed: Vec<String> = response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+    failed.sort();
+    let mut expected: Vec<String> = received
+        .iter()
+        .filter(|m| m.body() != Some(good.as_str()))
+        .filter_map(|m| m.message_id().map(str::to_owned))
+        .collect();
+    expected.sort();
+    assert_eq!(failed, expected, "the malformed and the missing-bucket messages fail, the good one does not");
+    assert!(w.get_des("good.bin").await?.is_some_and(|g| g == body));
+    let json = serde_json::to_value(&response)?;
+    assert_eq!(json["batchItemFailures"].as_array().map(Vec::len), Some(2));
+    Ok(())
+}
