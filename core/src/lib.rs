@@ -5,11 +5,14 @@
 
 pub mod clients;
 pub mod config;
+pub mod diff;
+pub mod emf;
 pub mod event;
 pub mod ignore;
 pub mod job;
 pub mod keys;
 pub mod ledger;
+pub mod pairs;
 pub mod plan;
 pub mod retry;
 pub mod telemetry;

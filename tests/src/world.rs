@@ -139,6 +139,26 @@ impl World {
         Ok(out.version_id)
     }
 
+    /// Puts a destination object (to make it equal or different in a diff).
+    pub async fn put_des(&self, key: &str, body: &[u8]) -> anyhow::Result<()> {
+        self.des_s3.put_object().bucket(&self.des_bucket).key(key).body(ByteStream::from(body.to_vec())).send().await?;
+        Ok(())
+    }
+
+    /// Creates or replaces an SSM String parameter.
+    pub async fn put_param(&self, name: &str, value: &str) -> anyhow::Result<()> {
+        self.own
+            .ssm
+            .put_parameter()
+            .name(name)
+            .r#type(ParameterType::String)
+            .value(value)
+            .overwrite(true)
+            .send()
+            .await?;
+        Ok(())
+    }
+
     /// The destination object's bytes, `None` when absent.
     pub async fn get_des(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
         match self.des_s3.get_object().bucket(&self.des_bucket).key(key).send().await {

@@ -1,15 +1,12 @@
-//! CloudWatch Embedded Metric Format lines (namespace `s3_migrate`): printed to stdout in
-//! Lambda, where the Lambda log pipeline turns them into metrics without metric filters.
+//! The worker's figures per object as CloudWatch EMF lines (see `s3_migrate_core::emf`),
+//! printed in Lambda only: on a terminal stdout is for people.
 
+use s3_migrate_core::emf::{now_ms, render};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// CloudWatch namespace of every metric.
-pub const NAMESPACE: &str = "s3_migrate";
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
-/// Turns EMF output on (Lambda) or off (CLI, where stdout is for people).
+/// Turns EMF output on (Lambda) or off (CLI).
 pub fn enable(on: bool) {
     ENABLED.store(on, Ordering::Relaxed);
 }
@@ -24,37 +21,27 @@ pub struct ObjectMetrics {
     pub object_seconds: f64,
 }
 
-/// The EMF document for `m` at `timestamp_ms`.
-pub fn render(m: &ObjectMetrics, timestamp_ms: u64) -> String {
-    serde_json::json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [[]],
-                "Metrics": [
-                    { "Name": "BytesTransferred", "Unit": "Bytes" },
-                    { "Name": "ObjectsCompleted", "Unit": "Count" },
-                    { "Name": "PartsUploaded", "Unit": "Count" },
-                    { "Name": "ObjectsFailed", "Unit": "Count" },
-                    { "Name": "ObjectSeconds", "Unit": "Seconds" }
-                ]
-            }]
-        },
-        "BytesTransferred": m.bytes_transferred,
-        "ObjectsCompleted": m.objects_completed,
-        "PartsUploaded": m.parts_uploaded,
-        "ObjectsFailed": m.objects_failed,
-        "ObjectSeconds": m.object_seconds,
-    })
-    .to_string()
+impl ObjectMetrics {
+    /// The EMF line for these figures.
+    pub fn to_emf(&self, timestamp_ms: u64) -> String {
+        render(
+            &[
+                ("BytesTransferred", "Bytes", self.bytes_transferred as f64),
+                ("ObjectsCompleted", "Count", self.objects_completed as f64),
+                ("PartsUploaded", "Count", self.parts_uploaded as f64),
+                ("ObjectsFailed", "Count", self.objects_failed as f64),
+                ("ObjectSeconds", "Seconds", self.object_seconds),
+            ],
+            &[],
+            timestamp_ms,
+        )
+    }
 }
 
 /// Prints `m` as an EMF line when enabled.
 pub fn emit(m: &ObjectMetrics) {
     if ENABLED.load(Ordering::Relaxed) {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-        println!("{}", render(m, now));
+        println!("{}", m.to_emf(now_ms()));
     }
 }
 
@@ -63,7 +50,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_emf() {
+    fn every_worker_metric_is_in_the_line() {
         let m = ObjectMetrics {
             bytes_transferred: 10,
             objects_completed: 1,
@@ -71,20 +58,16 @@ mod tests {
             objects_failed: 0,
             object_seconds: 1.5,
         };
-        let v: serde_json::Value = serde_json::from_str(&render(&m, 42)).unwrap();
-        assert_eq!(v["_aws"]["Timestamp"], 42);
+        let v: serde_json::Value = serde_json::from_str(&m.to_emf(42)).unwrap();
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "s3_migrate");
-        let names: Vec<_> = v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["Name"].as_str().unwrap().to_owned())
-            .collect();
-        for n in ["BytesTransferred", "ObjectsCompleted", "PartsUploaded", "ObjectsFailed", "ObjectSeconds"] {
-            assert!(names.contains(&n.to_owned()));
-            assert!(v.get(n).is_some(), "value of {n}");
+        for (name, value) in [
+            ("BytesTransferred", 10.0),
+            ("ObjectsCompleted", 1.0),
+            ("PartsUploaded", 2.0),
+            ("ObjectsFailed", 0.0),
+            ("ObjectSeconds", 1.5),
+        ] {
+            assert_eq!(v[name], value, "{name}");
         }
-        assert_eq!(v["BytesTransferred"], 10);
-        assert_eq!(v["ObjectSeconds"], 1.5);
     }
 }

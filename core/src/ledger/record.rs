@@ -155,6 +155,23 @@ impl ObjectRecord {
         self.lease_until.is_some_and(|t| t > now) && self.owner.as_deref().is_some_and(|o| o != owner)
     }
 
+    /// True when the jobsender enqueued this object less than `requeue_after` seconds ago and
+    /// no copy has finished since: the job is still in the queue or in progress.
+    pub fn queued_recently(&self, now: u64, requeue_after: u64) -> bool {
+        let Some(queued) = self.queued_time else { return false };
+        if now.saturating_sub(queued) >= requeue_after {
+            return false;
+        }
+        let finished = matches!(self.status, Some(Status::Done | Status::Failed | Status::Skipped));
+        !(finished && self.end_time.is_some_and(|end| end >= queued))
+    }
+
+    /// With `JobsenderCompareVersionId`: true when the ledger recorded a DONE copy of another
+    /// version than `latest`. No record, or no DONE, is no evidence of a difference.
+    pub fn copied_other_version(&self, latest: Option<&str>) -> bool {
+        self.status == Some(Status::Done) && self.version_id.as_deref() != latest
+    }
+
     /// True when the object was copied at this size and version (or ETag when unversioned).
     pub fn is_done_for(&self, size: u64, version_id: Option<&str>, etag: Option<&str>) -> bool {
         if self.status != Some(Status::Done) || self.size != Some(size) {
@@ -214,6 +231,40 @@ mod tests {
         assert!(!r.leased_by_other("a", 99), "our own lease");
         assert!(!r.leased_by_other("b", 100), "expired");
         assert!(!ObjectRecord::default().leased_by_other("b", 0));
+    }
+
+    #[test]
+    fn queued_recently_until_finished_or_old() {
+        let q = ObjectRecord {
+            key: "k".into(),
+            queued_time: Some(1000),
+            status: Some(Status::Queued),
+            ..Default::default()
+        };
+        assert!(q.queued_recently(1500, 3600));
+        assert!(!q.queued_recently(1000 + 3600, 3600), "old enough to enqueue again");
+        let running = ObjectRecord { status: Some(Status::InProgress), ..q.clone() };
+        assert!(running.queued_recently(1500, 3600));
+        let done_after = ObjectRecord { status: Some(Status::Done), end_time: Some(1200), ..q.clone() };
+        assert!(!done_after.queued_recently(1500, 3600), "finished since it was queued");
+        let done_before = ObjectRecord { status: Some(Status::Done), end_time: Some(900), ..q.clone() };
+        assert!(done_before.queued_recently(1500, 3600), "queued again after an older copy");
+        assert!(!ObjectRecord::default().queued_recently(1500, 3600), "never queued");
+    }
+
+    #[test]
+    fn other_version_only_with_a_done_record() {
+        let done = ObjectRecord {
+            key: "k".into(),
+            status: Some(Status::Done),
+            version_id: Some("v1".into()),
+            ..Default::default()
+        };
+        assert!(!done.copied_other_version(Some("v1")));
+        assert!(done.copied_other_version(Some("v2")));
+        assert!(done.copied_other_version(None));
+        let failed = ObjectRecord { status: Some(Status::Failed), ..done };
+        assert!(!failed.copied_other_version(Some("v2")));
     }
 
     #[test]

@@ -1,0 +1,19 @@
+//! Why a jobsender run (or one of its bucket pairs) failed.
+
+use s3_migrate_core::ledger::LedgerError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("bucket {bucket} does not exist")]
+    NoSuchBucket { bucket: String },
+    #[error("access to bucket {bucket} was denied ({op})")]
+    AccessDenied { bucket: String, op: &'static str },
+    #[error("S3 {op} on bucket {bucket} failed: {message}")]
+    S3 { op: &'static str, bucket: String, message: String },
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("{failed} of {total} jobs could not be enqueued to {queue}: {reason}")]
+    Enqueue { queue: String, failed: usize, total: usize, reason: String },
+    #[error("writing the job list failed: {0}")]
+    JobsOut(#[from] std::io::Error),
+}

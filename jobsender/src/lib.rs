@@ -1,0 +1,12 @@
+//! The s3-migrate jobsender: diffs bucket pairs and enqueues one job per object to copy.
+//!
+//! `main.rs` only wires things up; everything here can be driven by tests.
+
+pub mod enqueue;
+pub mod error;
+pub mod lambda;
+pub mod listing;
+pub mod report;
+pub mod run;
+pub mod setup;
+pub mod status;

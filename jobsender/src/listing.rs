@@ -1,0 +1,132 @@
+//! Listing a bucket prefix page by page, in key order, ahead of the merge-join.
+//!
+//! Each listing runs in its own task and keeps at most [`PAGES_AHEAD`] pages ready, so the
+//! source and destination are listed concurrently while memory stays bounded.
+
+use crate::error::SendError;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use s3_migrate_core::diff::{DestinationMapping, Entry};
+use tokio::sync::mpsc;
+
+/// Pages a listing may run ahead of the merge-join.
+pub const PAGES_AHEAD: usize = 2;
+/// Keys per ListObjectsV2 / ListObjectVersions page (the S3 maximum).
+const PAGE_KEYS: i32 = 1000;
+
+/// One page; `last` when the listing is over.
+pub type Page = Result<(Vec<Entry>, bool), SendError>;
+
+/// What to list.
+#[derive(Debug, Clone)]
+pub struct ListSpec {
+    pub bucket: String,
+    pub prefix: String,
+    /// List keys after this one (checkpoint).
+    pub start_after: Option<String>,
+    /// Latest versions (ListObjectVersions) instead of ListObjectsV2.
+    pub versions: bool,
+    /// Destination side: keys are given back in source key space.
+    pub mapping: Option<DestinationMapping>,
+}
+
+fn s3_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    op: &'static str,
+    bucket: &str,
+    e: SdkError<E>,
+) -> SendError {
+    match e.code() {
+        Some("NoSuchBucket") => SendError::NoSuchBucket { bucket: bucket.to_owned() },
+        Some("AccessDenied") | Some("AllAccessDisabled") => SendError::AccessDenied { bucket: bucket.to_owned(), op },
+        _ => SendError::S3 { op, bucket: bucket.to_owned(), message: s3_migrate_core::clients::error_chain(&e) },
+    }
+}
+
+/// Checks that a bucket exists and can be reached; the error names it.
+pub async fn check_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<(), SendError> {
+    match s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => match s3_migrate_core::retry::status_of(&e) {
+            Some(404) => Err(SendError::NoSuchBucket { bucket: bucket.to_owned() }),
+            Some(403) => Err(SendError::AccessDenied { bucket: bucket.to_owned(), op: "HeadBucket" }),
+            _ => Err(s3_error("HeadBucket", bucket, e)),
+        },
+    }
+}
+
+/// Starts listing in the background; pages arrive on the returned channel.
+pub fn spawn(s3: aws_sdk_s3::Client, spec: ListSpec) -> mpsc::Receiver<Page> {
+    let (tx, rx) = mpsc::channel(PAGES_AHEAD);
+    tokio::spawn(async move {
+        let result =
+            if spec.versions { list_versions(&s3, &spec, &tx).await } else { list_objects(&s3, &spec, &tx).await };
+        if let Err(e) = result {
+            let _ = tx.send(Err(e)).await;
+        }
+    });
+    rx
+}
+
+fn to_entry(spec: &ListSpec, key: &str, size: u64, version_id: Option<String>) -> Option<Entry> {
+    let key = match &spec.mapping {
+        Some(m) => m.to_source(key)?,
+        None => key,
+    };
+    Some(Entry { key: key.to_owned(), size, version_id })
+}
+
+async fn list_objects(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Sender<Page>) -> Result<(), SendError> {
+    let mut token: Option<String> = None;
+    loop {
+        let mut req = s3.list_objects_v2().bucket(&spec.bucket).prefix(&spec.prefix).max_keys(PAGE_KEYS);
+        req = match &token {
+            Some(t) => req.continuation_token(t),
+            None => req.set_start_after(spec.start_after.clone()),
+        };
+        let out = req.send().await.map_err(|e| s3_error("ListObjectsV2", &spec.bucket, e))?;
+        let entries = out
+            .contents()
+            .iter()
+            .filter_map(|o| to_entry(spec, o.key()?, o.size().unwrap_or(0).max(0) as u64, None))
+            .collect();
+        token = out.next_continuation_token().map(str::to_owned).filter(|_| out.is_truncated() == Some(true));
+        let last = token.is_none();
+        if tx.send(Ok((entries, last))).await.is_err() || last {
+            return Ok(());
+        }
+    }
+}
+
+async fn list_versions(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Sender<Page>) -> Result<(), SendError> {
+    let mut key_marker = spec.start_after.clone();
+    let mut version_marker: Option<String> = None;
+    loop {
+        let out = s3
+            .list_object_versions()
+            .bucket(&spec.bucket)
+            .prefix(&spec.prefix)
+            .max_keys(PAGE_KEYS)
+            .set_key_marker(key_marker.take())
+            .set_version_id_marker(version_marker.take())
+            .send()
+            .await
+            .map_err(|e| s3_error("ListObjectVersions", &spec.bucket, e))?;
+        // The latest version of each key; a key whose latest entry is a delete marker is gone.
+        let entries = out
+            .versions()
+            .iter()
+            .filter(|v| v.is_latest() == Some(true))
+            .filter_map(|v| {
+                let version = v.version_id().filter(|id| *id != "null").map(str::to_owned);
+                to_entry(spec, v.key()?, v.size().unwrap_or(0).max(0) as u64, version)
+            })
+            .collect();
+        let last = out.is_truncated() != Some(true);
+        if !last {
+            key_marker = out.next_key_marker().map(str::to_owned);
+            version_marker = out.next_version_id_marker().map(str::to_owned);
+        }
+        if tx.send(Ok((entries, last))).await.is_err() || last {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Running every pair and reporting: a table on the terminal, JSON and EMF in Lambda.
+
+use crate::run::{PairReport, RunOptions, Sender};
+use futures::StreamExt;
+use s3_migrate_core::emf;
+use s3_migrate_core::pairs::BucketPair;
+use tracing::{error, info};
+
+/// Pairs diffed at once.
+pub const PAIRS_IN_FLIGHT: usize = 4;
+
+/// Runs every pair; a failed pair is reported with its error and does not stop the others.
+pub async fn run_all(sender: &Sender, pairs: &[BucketPair], opts: &RunOptions) -> Vec<PairReport> {
+    futures::stream::iter(pairs)
+        .map(|pair| async move {
+            match sender.run_pair(pair, opts).await {
+                Ok(r) => {
+                    info!(
+                        pair = %r.pair, to_copy = r.to_copy, bytes_to_copy = r.bytes_to_copy, equal = r.equal,
+                        ignored = r.ignored, already_queued = r.already_queued, enqueued = r.enqueued,
+                        complete = r.complete, "pair compared"
+                    );
+                    r
+                }
+                Err(e) => {
+                    error!(pair = %pair.id(), error = %e, "pair failed, nothing more enqueued for it");
+                    PairReport { pair: pair.id(), error: Some(e.to_string()), ..Default::default() }
+                }
+            }
+        })
+        .buffered(PAIRS_IN_FLIGHT)
+        .collect()
+        .await
+}
+
+/// A table for people.
+pub fn table(reports: &[PairReport], dry_run: bool) -> String {
+    let mut out = format!(
+        "{:<50} {:>10} {:>14} {:>10} {:>8} {:>8} {:>10}  {}\n",
+        "pair",
+        "to copy",
+        "bytes",
+        "equal",
+        "ignored",
+        "queued",
+        if dry_run { "(dry run)" } else { "enqueued" },
+        "state"
+    );
+    for r in reports {
+        let state = match (&r.error, r.complete) {
+            (Some(e), _) => format!("FAILED: {e}"),
+            (None, true) => "complete".into(),
+            (None, false) => "checkpoint saved, continues next run".into(),
+        };
+        out.push_str(&format!(
+            "{:<50} {:>10} {:>14} {:>10} {:>8} {:>8} {:>10}  {}\n",
+            r.pair, r.to_copy, r.bytes_to_copy, r.equal, r.ignored, r.already_queued, r.enqueued, state
+        ));
+    }
+    out
+}
+
+/// EMF lines, one per pair.
+pub fn emf_lines(reports: &[PairReport]) -> Vec<String> {
+    reports
+        .iter()
+        .map(|r| {
+            emf::render(
+                &[
+                    ("JobsEnqueued", "Count", r.enqueued as f64),
+                    ("ObjectsToCopy", "Count", r.to_copy as f64),
+                    ("BytesToCopy", "Bytes", r.bytes_to_copy as f64),
+                    ("ObjectsEqual", "Count", r.equal as f64),
+                    ("ObjectsIgnored", "Count", r.ignored as f64),
+                    ("ObjectsAlreadyQueued", "Count", r.already_queued as f64),
+                    ("PairsFailed", "Count", f64::from(u8::from(r.error.is_some()))),
+                ],
+                &[("Pair", r.pair.as_str())],
+                emf::now_ms(),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_and_emf_show_every_pair() {
+        let reports = vec![
+            PairReport { pair: "a/->b/".into(), to_copy: 3, enqueued: 3, complete: true, ..Default::default() },
+            PairReport { pair: "c/->d/".into(), error: Some("bucket c does not exist".into()), ..Default::default() },
+        ];
+        let t = table(&reports, false);
+        assert!(t.contains("a/->b/") && t.contains("complete"));
+        assert!(t.contains("FAILED: bucket c does not exist"));
+        let lines = emf_lines(&reports);
+        assert_eq!(lines.len(), 2);
+        let v: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+        assert_eq!(v["PairsFailed"], 1.0);
+        assert_eq!(v["Pair"], "c/->d/");
+    }
+}

@@ -1,0 +1,250 @@
+//! One bucket pair: list both sides, merge-join them, and enqueue what must be copied.
+//!
+//! Decisions are flushed in batches of [`FLUSH_AT`]: the ledger is asked once per batch (for
+//! versions copied and jobs already queued), the jobs are sent, then marked as queued. When the
+//! time budget runs out, the last source key whose job is safely enqueued becomes the pair's
+//! checkpoint, and the next run starts after it.
+
+use crate::enqueue::Enqueuer;
+use crate::error::SendError;
+use crate::listing::{self, check_bucket, ListSpec, Page};
+use futures::StreamExt;
+use s3_migrate_core::diff::{Compared, DestinationMapping, Entry, MergeJoin, Need};
+use s3_migrate_core::ignore::IgnoreList;
+use s3_migrate_core::ledger::{now_secs, Ledger};
+use s3_migrate_core::pairs::BucketPair;
+use s3_migrate_core::Job;
+use serde::Serialize;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::mpsc::Receiver;
+use tracing::{info, warn};
+
+/// Source entries decided before the ledger is asked and jobs are sent (BatchGetItem takes 100).
+pub const FLUSH_AT: usize = 100;
+/// Ledger writes in flight when marking jobs as queued.
+const MARKS_IN_FLIGHT: usize = 16;
+
+/// Where a dry run writes its jobs (JSON lines).
+pub type JobsOut = Arc<Mutex<Box<dyn Write + Send>>>;
+
+/// What a run does besides diffing.
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    /// Stop starting pages at this instant and save a checkpoint.
+    pub deadline: Option<Instant>,
+    /// Enqueue nothing, record nothing.
+    pub dry_run: bool,
+    pub jobs_out: Option<JobsOut>,
+}
+
+/// Everything a run needs, built once.
+#[derive(Clone)]
+pub struct Sender {
+    pub src_s3: aws_sdk_s3::Client,
+    pub des_s3: aws_sdk_s3::Client,
+    pub ledger: Ledger,
+    pub enqueuer: Enqueuer,
+    pub ignore: Arc<IgnoreList>,
+    /// `JobsenderCompareVersionId`.
+    pub compare_versions: bool,
+    /// `RequeueAfterSeconds`.
+    pub requeue_after_secs: u64,
+}
+
+/// Figures of one pair.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PairReport {
+    pub pair: String,
+    /// Jobs made (enqueued, or listed in a dry run).
+    pub to_copy: u64,
+    pub bytes_to_copy: u64,
+    pub equal: u64,
+    pub ignored: u64,
+    pub already_queued: u64,
+    pub enqueued: u64,
+    /// False when the time budget stopped the pair at a checkpoint.
+    pub complete: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Default)]
+struct Batch {
+    candidates: Vec<Entry>,
+    version_checks: Vec<Entry>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.candidates.len() + self.version_checks.len()
+    }
+}
+
+impl Sender {
+    /// Diffs one pair and enqueues its jobs. Errors name the bucket, queue or table.
+    pub async fn run_pair(&self, pair: &BucketPair, opts: &RunOptions) -> Result<PairReport, SendError> {
+        let id = pair.id();
+        let mut report = PairReport { pair: id.clone(), ..Default::default() };
+        check_bucket(&self.src_s3, &pair.src_bucket).await?;
+        check_bucket(&self.des_s3, &pair.des_bucket).await?;
+        let mapping = DestinationMapping::new(&pair.des_prefix);
+        let checkpoint = if opts.dry_run { None } else { self.ledger.checkpoint(&id).await? };
+        if let Some(c) = &checkpoint {
+            info!(pair = %id, after = %c, "continuing from checkpoint");
+        }
+        let mut src = listing::spawn(
+            self.src_s3.clone(),
+            ListSpec {
+                bucket: pair.src_bucket.clone(),
+                prefix: pair.src_prefix.clone(),
+                start_after: checkpoint.clone(),
+                versions: self.compare_versions,
+                mapping: None,
+            },
+        );
+        let mut des = listing::spawn(
+            self.des_s3.clone(),
+            ListSpec {
+                bucket: pair.des_bucket.clone(),
+                prefix: mapping.to_destination(&pair.src_prefix),
+                start_after: checkpoint.as_deref().map(|c| mapping.to_destination(c)),
+                versions: false,
+                mapping: Some(mapping.clone()),
+            },
+        );
+        let mut mj = MergeJoin::new();
+        let mut batch = Batch::default();
+        let mut last_decided: Option<String> = None;
+        loop {
+            mj.drain(|c| {
+                let entry = match &c {
+                    Compared::Missing(e) | Compared::Equal(e) | Compared::SizeDiffers { src: e, .. } => e,
+                };
+                last_decided = Some(entry.key.clone());
+                if self.ignore.is_ignored(&pair.src_bucket, &entry.key) {
+                    report.ignored += 1;
+                    return;
+                }
+                match c {
+                    Compared::Missing(e) | Compared::SizeDiffers { src: e, .. } => batch.candidates.push(e),
+                    Compared::Equal(e) if self.compare_versions => batch.version_checks.push(e),
+                    Compared::Equal(_) => report.equal += 1,
+                }
+            });
+            if batch.len() >= FLUSH_AT {
+                self.flush(pair, &mapping, std::mem::take(&mut batch), &mut report, opts).await?;
+            }
+            let need = mj.need();
+            if need == Need::Finished {
+                break;
+            }
+            // The budget is honoured only once this run decided something, so every run
+            // moves the checkpoint forward.
+            if last_decided.is_some() && opts.deadline.is_some_and(|d| Instant::now() >= d) {
+                self.flush(pair, &mapping, std::mem::take(&mut batch), &mut report, opts).await?;
+                if !opts.dry_run {
+                    if let Some(last) = &last_decided {
+                        self.ledger.set_checkpoint(&id, Some(last)).await?;
+                    }
+                }
+                info!(pair = %id, checkpoint = last_decided.as_deref().unwrap_or(""), "time budget reached, checkpoint saved");
+                return Ok(report);
+            }
+            match need {
+                Need::Source => {
+                    let (page, last) = next_page(&mut src, &pair.src_bucket).await?;
+                    mj.push_source(page, last);
+                }
+                Need::Destination => {
+                    let (page, last) = next_page(&mut des, &pair.des_bucket).await?;
+                    mj.push_destination(page, last);
+                }
+                Need::Finished => unreachable!("handled above"),
+            }
+        }
+        self.flush(pair, &mapping, batch, &mut report, opts).await?;
+        if !opts.dry_run && checkpoint.is_some() {
+            self.ledger.set_checkpoint(&id, None).await?;
+        }
+        report.complete = true;
+        Ok(report)
+    }
+
+    async fn flush(
+        &self,
+        pair: &BucketPair,
+        mapping: &DestinationMapping,
+        batch: Batch,
+        report: &mut PairReport,
+        opts: &RunOptions,
+    ) -> Result<(), SendError> {
+        let ledger_key = |e: &Entry| format!("{}/{}", pair.src_bucket, e.key);
+        let mut candidates = batch.candidates;
+        if !batch.version_checks.is_empty() {
+            let keys: Vec<String> = batch.version_checks.iter().map(ledger_key).collect();
+            let records = self.ledger.batch_get(&keys).await?;
+            for e in batch.version_checks {
+                if records.get(&ledger_key(&e)).is_some_and(|r| r.copied_other_version(e.version_id.as_deref())) {
+                    candidates.push(e);
+                } else {
+                    report.equal += 1;
+                }
+            }
+        }
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<String> = candidates.iter().map(ledger_key).collect();
+        let records = self.ledger.batch_get(&keys).await?;
+        let now = now_secs();
+        let jobs: Vec<Job> = candidates
+            .into_iter()
+            .filter(|e| {
+                let queued =
+                    records.get(&ledger_key(e)).is_some_and(|r| r.queued_recently(now, self.requeue_after_secs));
+                report.already_queued += u64::from(queued);
+                !queued
+            })
+            .map(|e| Job {
+                src_bucket: pair.src_bucket.clone(),
+                des_bucket: pair.des_bucket.clone(),
+                des_key: mapping.to_destination(&e.key),
+                src_key: e.key,
+                size: e.size,
+                version_id: e.version_id,
+                attempt: 0,
+            })
+            .collect();
+        report.to_copy += jobs.len() as u64;
+        report.bytes_to_copy += jobs.iter().map(|j| j.size).sum::<u64>();
+        if let Some(out) = &opts.jobs_out {
+            let mut w = out.lock().map_err(|_| std::io::Error::other("job list writer poisoned"))?;
+            for j in &jobs {
+                writeln!(w, "{}", j.to_json())?;
+            }
+        }
+        if opts.dry_run || jobs.is_empty() {
+            return Ok(());
+        }
+        report.enqueued += self.enqueuer.send_all(&jobs).await? as u64;
+        let marks: Vec<_> = futures::stream::iter(&jobs)
+            .map(|j| async move { self.ledger.mark_queued(&j.ledger_key(), &j.des_bucket, &j.des_key, j.size).await })
+            .buffer_unordered(MARKS_IN_FLIGHT)
+            .collect()
+            .await;
+        if let Some(Err(e)) = marks.into_iter().find(Result::is_err) {
+            // The jobs are in the queue; without the mark a later run may enqueue them again,
+            // which the worker skips cheaply. Worth a warning, not a failure.
+            warn!(error = %e, "could not record some jobs as queued");
+        }
+        Ok(())
+    }
+}
+
+async fn next_page(rx: &mut Receiver<Page>, bucket: &str) -> Result<(Vec<Entry>, bool), SendError> {
+    match rx.recv().await {
+        Some(page) => page,
+        None => Err(SendError::S3 { op: "List", bucket: bucket.to_owned(), message: "listing stopped early".into() }),
+    }
+}

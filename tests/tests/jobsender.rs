@@ -1,0 +1,218 @@
+//! The jobsender against the emulator: the queue holds exactly the expected jobs; a second
+//! run does not repeat them; a run cut short by its time budget continues from a checkpoint;
+//! versions are compared through the ledger.
+
+use futures::StreamExt;
+use jobsender::report::run_all;
+use jobsender::run::{PairReport, RunOptions, Sender};
+use s3_migrate_core::clients::AwsClients;
+use s3_migrate_core::config::{Env, JobsenderConfig};
+use s3_migrate_core::ignore::IgnoreList;
+use s3_migrate_core::pairs::BucketPair;
+use s3_migrate_core::Job;
+use s3_migrate_tests::world::{Mode, World};
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+type JobKey = (String, String, String, String, u64);
+
+fn key_of(j: &Job) -> JobKey {
+    (j.src_bucket.clone(), j.src_key.clone(), j.des_bucket.clone(), j.des_key.clone(), j.size)
+}
+
+async fn sender(w: &World, ignore: &str, extra: &[(&str, &str)]) -> anyhow::Result<Sender> {
+    let cfg = JobsenderConfig::from_env(&Env::from_pairs(w.env_vars(extra)))?;
+    let clients = AwsClients::build(cfg.common.job_type, &cfg.common.credentials_parameter).await?;
+    jobsender::setup::sender(&cfg, &clients, IgnoreList::parse(ignore)?, w.queue_url.clone()).await
+}
+
+/// Every job in the queue; panics on a duplicate.
+async fn queued_jobs(w: &World) -> anyhow::Result<BTreeSet<JobKey>> {
+    let mut set = BTreeSet::new();
+    for m in w.drain(&w.queue_url).await? {
+        let job = Job::from_json(m.body().unwrap_or_default())?;
+        assert!(set.insert(key_of(&job)), "job enqueued twice: {job:?}");
+    }
+    Ok(set)
+}
+
+async fn put_many(w: &World, keys: &[(String, usize)], destination: bool) -> anyhow::Result<()> {
+    let results: Vec<anyhow::Result<()>> = futures::stream::iter(keys)
+        .map(|(k, size)| async move {
+            let body = vec![b'x'; *size];
+            if destination {
+                w.put_des(k, &body).await
+            } else {
+                w.put_src(k, &body).await.map(|_| ())
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn queue_holds_exactly_the_expected_jobs_and_a_second_run_adds_only_new_ones() -> anyhow::Result<()> {
+    let w = World::new(Mode::Stream, false).await?;
+    // Pair 1: "bulk/" -> "copy/": 1,100 source keys (two listing pages), 1,050 at the
+    // destination, ten of them with another size; keys ending in 7 ignored.
+    let bulk: Vec<(String, usize)> = (0..1100).map(|i| (format!("bulk/{i:04}"), 1)).collect();
+    put_many(&w, &bulk, false).await?;
+    let present: Vec<(String, usize)> =
+        (0..1050).map(|i| (format!("copy/bulk/{i:04}"), if i < 10 { 2 } else { 1 })).collect();
+    put_many(&w, &present, true).await?;
+    // Pair 2: "odd/" -> "" (empty destination prefix): awkward keys, none at the destination.
+    let odd =
+        ["odd/ünï cödé.txt", "odd/plus+sign", "odd/percent%20x", "odd/with space", "odd/dir/", "odd/中文/ファイル"];
+    for k in odd {
+        w.put_src(k, if k.ends_with('/') { b"" } else { b"abc" }).await?;
+    }
+    let ignore = format!("# keys ending in 7\n{}/bulk/*7\n", w.src_bucket);
+    let pairs = vec![
+        BucketPair {
+            src_bucket: w.src_bucket.clone(),
+            src_prefix: "bulk/".into(),
+            des_bucket: w.des_bucket.clone(),
+            des_prefix: "copy".into(),
+        },
+        BucketPair {
+            src_bucket: w.src_bucket.clone(),
+            src_prefix: "odd/".into(),
+            des_bucket: w.des_bucket.clone(),
+            des_prefix: String::new(),
+        },
+    ];
+    let mut expected = BTreeSet::new();
+    for i in 0..1100 {
+        let k = format!("bulk/{i:04}");
+        if !(10..1050).contains(&i) && !k.ends_with('7') {
+            expected.insert((w.src_bucket.clone(), k.clone(), w.des_bucket.clone(), format!("copy/{k}"), 1));
+        }
+    }
+    for k in odd {
+        let size = if k.ends_with('/') { 0 } else { 3 };
+        expected.insert((w.src_bucket.clone(), k.to_owned(), w.des_bucket.clone(), k.to_owned(), size));
+    }
+
+    let s = sender(&w, &ignore, &[]).await?;
+    let reports = run_all(&s, &pairs, &RunOptions::default()).await;
+    assert!(reports.iter().all(|r| r.error.is_none() && r.complete), "{reports:?}");
+    let bulk_report = &reports[0];
+    assert_eq!(bulk_report.ignored, 110, "one key in ten ends in 7");
+    assert_eq!(bulk_report.equal, 1040 - 104, "equal and not ignored");
+    let jobs = queued_jobs(&w).await?;
+    assert_eq!(jobs, expected);
+    assert_eq!(reports.iter().map(|r| r.enqueued).sum::<u64>(), expected.len() as u64);
+
+    // A second run while those jobs wait enqueues nothing; a new object is enqueued.
+    w.put_src("odd/brand new", b"12345").await?;
+    let again = run_all(&s, &pairs, &RunOptions::default()).await;
+    assert_eq!(again.iter().map(|r| r.already_queued).sum::<u64>(), expected.len() as u64);
+    let jobs = queued_jobs(&w).await?;
+    let new_only: BTreeSet<JobKey> =
+        [(w.src_bucket.clone(), "odd/brand new".to_owned(), w.des_bucket.clone(), "odd/brand new".to_owned(), 5)]
+            .into();
+    assert_eq!(jobs, new_only);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_stopped_by_its_time_budget_continues_from_the_checkpoint() -> anyhow::Result<()> {
+    let w = World::new(Mode::Server, false).await?;
+    let keys: Vec<(String, usize)> = (0..2500).map(|i| (format!("k/{i:05}"), 1 + i % 3)).collect();
+    put_many(&w, &keys, false).await?;
+    let expected: BTreeSet<JobKey> = keys
+        .iter()
+        .map(|(k, s)| (w.src_bucket.clone(), k.clone(), w.des_bucket.clone(), k.clone(), *s as u64))
+        .collect();
+    let pair = BucketPair {
+        src_bucket: w.src_bucket.clone(),
+        src_prefix: String::new(),
+        des_bucket: w.des_bucket.clone(),
+        des_prefix: String::new(),
+    };
+    let s = sender(&w, "", &[]).await?;
+    let mut runs = 0;
+    let mut total = PairReport::default();
+    loop {
+        runs += 1;
+        assert!(runs <= 10, "no progress");
+        // A budget that is already spent: each run does one page, then checkpoints.
+        let r = s.run_pair(&pair, &RunOptions { deadline: Some(Instant::now()), ..Default::default() }).await?;
+        total.enqueued += r.enqueued;
+        if r.complete {
+            break;
+        }
+        assert!(s.ledger.checkpoint(&pair.id()).await?.is_some(), "checkpoint saved");
+    }
+    assert!(runs >= 3, "2,500 keys take three pages: {runs} runs");
+    assert_eq!(s.ledger.checkpoint(&pair.id()).await?, None, "checkpoint cleared at the end");
+    assert_eq!(total.enqueued, 2500);
+    assert_eq!(queued_jobs(&w).await?, expected, "each job exactly once over all runs");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn compare_version_id_enqueues_objects_whose_version_changed() -> anyhow::Result<()> {
+    let w = World::new(Mode::Server, true).await?;
+    w.put_src("v/a.txt", b"first").await?;
+    w.put_src("v/b.txt", b"steady").await?;
+    // Copy both with the worker so the ledger records their versions.
+    let p = w.processor(&[]).await?;
+    for (k, n) in [("v/a.txt", 5), ("v/b.txt", 6)] {
+        assert_eq!(p.process("m", &w.job(k, n).to_json(), None).await, worker::message::Disposition::Consumed);
+    }
+    let v2 = w.put_src("v/a.txt", b"secnd").await?.expect("versioned");
+    let pair = BucketPair {
+        src_bucket: w.src_bucket.clone(),
+        src_prefix: "v/".into(),
+        des_bucket: w.des_bucket.clone(),
+        des_prefix: String::new(),
+    };
+
+    let plain = sender(&w, "", &[]).await?;
+    let r = plain.run_pair(&pair, &RunOptions::default()).await?;
+    assert_eq!((r.enqueued, r.equal), (0, 2), "same sizes: equal without version comparison");
+
+    let comparing = sender(&w, "", &[("JobsenderCompareVersionId", "true")]).await?;
+    let r = comparing.run_pair(&pair, &RunOptions::default()).await?;
+    assert_eq!((r.enqueued, r.equal), (1, 1));
+    let queued = w.drain(&w.queue_url).await?;
+    let job = Job::from_json(queued[0].body().unwrap_or_default())?;
+    assert_eq!((job.src_key.as_str(), job.version_id.as_deref()), ("v/a.txt", Some(v2.as_str())));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dry_run_enqueues_nothing_and_lists_the_jobs() -> anyhow::Result<()> {
+    let w = World::new(Mode::Server, false).await?;
+    w.put_src("a", b"1").await?;
+    w.put_src("b", b"22").await?;
+    let pair = BucketPair {
+        src_bucket: w.src_bucket.clone(),
+        src_prefix: String::new(),
+        des_bucket: w.des_bucket.clone(),
+        des_prefix: "p".into(),
+    };
+    let buf: std::sync::Arc<std::sync::Mutex<Vec<u8>>> = Default::default();
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let out: jobsender::run::JobsOut = std::sync::Arc::new(std::sync::Mutex::new(Box::new(Shared(buf.clone()))));
+    let s = sender(&w, "", &[]).await?;
+    let r = s.run_pair(&pair, &RunOptions { dry_run: true, jobs_out: Some(out), ..Default::default() }).await?;
+    assert_eq!((r.to_copy, r.bytes_to_copy, r.enqueued), (2, 3, 0));
+    assert!(w.drain(&w.queue_url).await?.is_empty(), "nothing enqueued");
+    let text = String::from_utf8(buf.lock().map(|b| b.clone()).unwrap_or_default())?;
+    let jobs: Vec<Job> = text.lines().map(Job::from_json).collect::<Result<_, _>>()?;
+    assert_eq!(jobs.iter().map(|j| j.des_key.as_str()).collect::<Vec<_>>(), ["p/a", "p/b"]);
+    Ok(())
+}
