@@ -1,0 +1,246 @@
+//! Helper of `scripts/demo.sh`: provisions a demo migration on the emulator, puts a new
+//! object through S3 event notifications, verifies every object, and cleans up.
+//!
+//!   demo setup    create everything and print `export` lines for the binaries
+//!   demo event    put one more source object (its notification goes to the queue)
+//!   demo verify   compare every source object with the destination; print a table
+//!   demo cleanup  delete what setup created
+
+use anyhow::{bail, Context};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+use aws_sdk_sqs::types::QueueAttributeName;
+use s3_migrate_core::clients::AwsClients;
+use s3_migrate_core::config::JobType;
+use s3_migrate_core::ignore::IgnoreList;
+use s3_migrate_core::ledger::{Ledger, Status};
+use s3_migrate_tests::data;
+use s3_migrate_tests::world::{Mode, World};
+
+const MIB: usize = 1024 * 1024;
+const SMALL_OBJECTS: usize = 300;
+const EVENT_KEY: &str = "arrived later/via S3 event ✓.bin";
+
+fn var(name: &str) -> anyhow::Result<String> {
+    std::env::var(name).with_context(|| format!("{name} is not set: run `demo setup` first (scripts/demo.sh does)"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match std::env::args().nth(1).as_deref() {
+        Some("setup") => setup().await,
+        Some("event") => event().await,
+        Some("verify") => verify().await,
+        Some("cleanup") => cleanup().await,
+        _ => bail!("usage: demo setup|event|verify|cleanup"),
+    }
+}
+
+/// The sample data set: (key, size). Small objects, multipart objects, awkward keys, and
+/// files the ignore list skips.
+fn dataset() -> Vec<(String, usize)> {
+    let mut set: Vec<(String, usize)> = (0..SMALL_OBJECTS)
+        .map(|i| (format!("photos/{:03}/img-{i:04}.jpg", i / 50), 1024 + (i * 7919) % (60 * 1024)))
+        .collect();
+    set.extend([
+        ("videos/big one.mp4".to_owned(), 23 * MIB + 17),
+        ("videos/中文 视频.mov".to_owned(), 12 * MIB),
+        ("backups/db+dump%2026.tar".to_owned(), 31 * MIB + 5),
+        ("docs/README (final) #2.md".to_owned(), 2048),
+        ("docs/empty/".to_owned(), 0),
+        ("docs/zero-bytes".to_owned(), 0),
+        ("scratch/session.tmp".to_owned(), 4096),
+        ("logs/2026/11/22.log".to_owned(), 8192),
+        ("logs/2026/11/23.log".to_owned(), 8192),
+    ]);
+    set
+}
+
+fn ignore_text(src_bucket: &str) -> String {
+    format!("# demo ignore list\n*.tmp\n{src_bucket}/logs/*\n")
+}
+
+async fn setup() -> anyhow::Result<()> {
+    let w = World::new(Mode::Stream, true).await?;
+    let pairs_param = s3_migrate_tests::unique("demo-bucket-pairs");
+    let ignore_param = s3_migrate_tests::unique("demo-ignore-list");
+    let pairs = serde_json::json!([{ "src_bucket": w.src_bucket, "src_prefix": "", "des_bucket": w.des_bucket, "des_prefix": "" }]);
+    w.put_param(&pairs_param, &pairs.to_string()).await?;
+    w.put_param(&ignore_param, &ignore_text(&w.src_bucket)).await?;
+    let set = dataset();
+    let total: usize = set.iter().map(|(_, s)| s).sum();
+    eprintln!(
+        "demo: putting {} objects ({:.1} MiB) into s3://{} (versioned)",
+        set.len(),
+        total as f64 / MIB as f64,
+        w.src_bucket
+    );
+    for (i, (key, size)) in set.iter().enumerate() {
+        w.put_src(key, &data(*size, i as u64)).await?;
+    }
+    let queue_arn = w
+        .own
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&w.queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .context("queue has no ARN")?;
+    w.own
+        .src_s3
+        .put_bucket_notification_configuration()
+        .bucket(&w.src_bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(
+                    QueueConfiguration::builder()
+                        .queue_arn(queue_arn)
+                        .events(Event::from("s3:ObjectCreated:*"))
+                        .build()?,
+                )
+                .build(),
+        )
+        .send()
+        .await?;
+    // S3 sends an s3:TestEvent when notifications are configured; the worker consumes it.
+    let exports = [
+        ("table_queue_name", w.table.as_str()),
+        ("sqs_queue", w.queue_url.as_str()),
+        ("ssm_parameter_bucket", pairs_param.as_str()),
+        ("ssm_parameter_ignore_list", ignore_param.as_str()),
+        ("ssm_parameter_credentials", w.credentials_parameter.as_str()),
+        ("JobType", "PUT"),
+        ("Des_bucket_default", w.des_bucket.as_str()),
+        ("DeadLetterQueueUrl", w.dlq_url.as_str()),
+        ("DEMO_SRC_BUCKET", w.src_bucket.as_str()),
+        ("DEMO_DES_BUCKET", w.des_bucket.as_str()),
+        ("DEMO_DLQ_URL", w.dlq_url.as_str()),
+    ];
+    for (k, v) in exports {
+        println!("export {k}='{v}'");
+    }
+    Ok(())
+}
+
+async fn event() -> anyhow::Result<()> {
+    let own = AwsClients::build(None, "unused").await?;
+    let bucket = var("DEMO_SRC_BUCKET")?;
+    own.src_s3.put_object().bucket(&bucket).key(EVENT_KEY).body(ByteStream::from(data(7 * MIB, 99))).send().await?;
+    eprintln!("demo: put s3://{bucket}/{EVENT_KEY}; its event notification is on the queue");
+    Ok(())
+}
+
+async fn object_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(o) => Ok(Some(o.body.collect().await?.into_bytes().to_vec())),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn verify() -> anyhow::Result<()> {
+    let own = AwsClients::build(None, "unused").await?;
+    let des = AwsClients::build(Some(JobType::Put), &var("ssm_parameter_credentials")?).await?;
+    let (src_bucket, des_bucket) = (var("DEMO_SRC_BUCKET")?, var("DEMO_DES_BUCKET")?);
+    let ignore = IgnoreList::parse(&ignore_text(&src_bucket))?;
+    let (mut objects, mut bytes, mut identical, mut ignored, mut missing, mut different) = (0, 0u64, 0, 0, 0, 0);
+    let mut token = None;
+    loop {
+        let page = own.src_s3.list_objects_v2().bucket(&src_bucket).set_continuation_token(token.take()).send().await?;
+        for o in page.contents() {
+            let key = o.key().unwrap_or_default();
+            objects += 1;
+            let src = object_bytes(&own.src_s3, &src_bucket, key).await?.unwrap_or_default();
+            let copy = object_bytes(&des.des_s3, &des_bucket, key).await?;
+            if ignore.is_ignored(&src_bucket, key) {
+                ignored += 1;
+                if copy.is_some() {
+                    different += 1;
+                    eprintln!("demo: ignored object {key} was copied");
+                }
+                continue;
+            }
+            bytes += src.len() as u64;
+            match copy {
+                Some(c) if c == src => identical += 1,
+                Some(_) => {
+                    different += 1;
+                    eprintln!("demo: {key} differs");
+                }
+                None => {
+                    missing += 1;
+                    eprintln!("demo: {key} is missing at the destination");
+                }
+            }
+        }
+        match page.next_continuation_token() {
+            Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
+            _ => break,
+        }
+    }
+    let ledger = Ledger::new(own.dynamodb.clone(), var("table_queue_name")?);
+    let failed = ledger.scan().await?.iter().filter(|r| r.status == Some(Status::Failed)).count();
+    let dlq = own
+        .sqs
+        .get_queue_attributes()
+        .queue_url(var("DEMO_DLQ_URL")?)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages).and_then(|v| v.parse::<u64>().ok()))
+        .unwrap_or(0);
+    println!();
+    println!("  source objects        {objects:>10}");
+    println!("  bytes to copy         {bytes:>10}");
+    println!("  byte-identical copies {identical:>10}");
+    println!("  ignored (not copied)  {ignored:>10}");
+    println!("  missing               {missing:>10}");
+    println!("  different             {different:>10}");
+    println!("  failed (ledger)       {failed:>10}");
+    println!("  dead-lettered         {dlq:>10}");
+    println!();
+    if missing + different + failed > 0 || dlq > 0 || identical + ignored != objects {
+        bail!("verification failed");
+    }
+    println!("demo: every object verified");
+    Ok(())
+}
+
+async fn cleanup() -> anyhow::Result<()> {
+    let own = AwsClients::build(None, "unused").await?;
+    let creds = var("ssm_parameter_credentials")?;
+    let des = AwsClients::build(Some(JobType::Put), &creds).await?;
+    for (s3, bucket) in [(&own.src_s3, var("DEMO_SRC_BUCKET")?), (&des.des_s3, var("DEMO_DES_BUCKET")?)] {
+        let versions = s3.list_object_versions().bucket(&bucket).send().await?;
+        for v in versions.versions() {
+            s3.delete_object()
+                .bucket(&bucket)
+                .key(v.key().unwrap_or_default())
+                .set_version_id(v.version_id().map(str::to_owned))
+                .send()
+                .await?;
+        }
+        for m in versions.delete_markers() {
+            s3.delete_object()
+                .bucket(&bucket)
+                .key(m.key().unwrap_or_default())
+                .set_version_id(m.version_id().map(str::to_owned))
+                .send()
+                .await?;
+        }
+        let _ = s3.delete_bucket().bucket(&bucket).send().await;
+    }
+    for url in [var("sqs_queue")?, var("DEMO_DLQ_URL")?] {
+        let _ = own.sqs.delete_queue().queue_url(url).send().await;
+    }
+    let _ = own.dynamodb.delete_table().table_name(var("table_queue_name")?).send().await;
+    for p in [var("ssm_parameter_bucket")?, var("ssm_parameter_ignore_list")?, creds] {
+        let _ = own.ssm.delete_parameter().name(p).send().await;
+    }
+    eprintln!("demo: cleaned up");
+    Ok(())
+}
