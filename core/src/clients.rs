@@ -24,6 +24,8 @@ pub enum ClientError {
     ParameterUnreadable { name: String, reason: String },
     #[error("SSM parameter {name} is not the credentials JSON: {reason}")]
     BadCredentials { name: String, reason: String },
+    #[error("SQS queue {queue} (sqs_queue) could not be found or reached: {reason}")]
+    Queue { queue: String, reason: String },
 }
 
 /// Keys of the other side. `Debug` never shows the secret.
@@ -155,6 +157,29 @@ fn aws_smithy_types_display<E: std::error::Error>(e: &E) -> String {
         src = s.source();
     }
     out
+}
+
+/// The URL of a queue given by name or URL, checked to exist and be reachable.
+pub async fn queue_url(sqs: &aws_sdk_sqs::Client, name_or_url: &str) -> Result<String, ClientError> {
+    let fail = |reason: String| ClientError::Queue { queue: name_or_url.to_owned(), reason };
+    let url = if name_or_url.starts_with("http://") || name_or_url.starts_with("https://") {
+        name_or_url.to_owned()
+    } else {
+        sqs.get_queue_url()
+            .queue_name(name_or_url)
+            .send()
+            .await
+            .map_err(|e| fail(error_chain(&e)))?
+            .queue_url
+            .ok_or_else(|| fail("no URL returned".into()))?
+    };
+    sqs.get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| fail(error_chain(&e)))?;
+    Ok(url)
 }
 
 async fn other_side_config(creds: &OtherSideCredentials) -> SdkConfig {

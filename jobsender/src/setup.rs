@@ -12,22 +12,31 @@ use s3_migrate_core::pairs::{parse_pairs, BucketPair};
 use std::path::Path;
 use std::sync::Arc;
 
+/// Text from `file` when given, else from the SSM parameter `parameter` (named by `variable`),
+/// with a description of where it came from for error messages.
+async fn read_text(
+    clients: &AwsClients,
+    file: Option<&Path>,
+    parameter: &str,
+    variable: &str,
+) -> anyhow::Result<(String, String)> {
+    Ok(match file {
+        Some(f) => {
+            (std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?, f.display().to_string())
+        }
+        None => {
+            (read_parameter(&clients.ssm, parameter, true).await?, format!("SSM parameter {parameter} ({variable})"))
+        }
+    })
+}
+
 /// Bucket pairs from `file`, or else from the SSM parameter `ssm_parameter_bucket`.
 pub async fn bucket_pairs(
     cfg: &JobsenderConfig,
     clients: &AwsClients,
     file: Option<&Path>,
 ) -> anyhow::Result<Vec<BucketPair>> {
-    let (text, source) = match file {
-        Some(f) => (
-            std::fs::read_to_string(f).with_context(|| format!("reading bucket pairs file {}", f.display()))?,
-            f.display().to_string(),
-        ),
-        None => (
-            read_parameter(&clients.ssm, &cfg.bucket_parameter, true).await?,
-            format!("SSM parameter {} (ssm_parameter_bucket)", cfg.bucket_parameter),
-        ),
-    };
+    let (text, source) = read_text(clients, file, &cfg.bucket_parameter, "ssm_parameter_bucket").await?;
     Ok(parse_pairs(&text, &source)?)
 }
 
@@ -37,39 +46,13 @@ pub async fn ignore_list(
     clients: &AwsClients,
     file: Option<&Path>,
 ) -> anyhow::Result<IgnoreList> {
-    let (text, source) = match file {
-        Some(f) => (
-            std::fs::read_to_string(f).with_context(|| format!("reading ignore list file {}", f.display()))?,
-            f.display().to_string(),
-        ),
-        None => (
-            read_parameter(&clients.ssm, &cfg.ignore_parameter, true).await?,
-            format!("SSM parameter {} (ssm_parameter_ignore_list)", cfg.ignore_parameter),
-        ),
-    };
+    let (text, source) = read_text(clients, file, &cfg.ignore_parameter, "ssm_parameter_ignore_list").await?;
     IgnoreList::parse(&text).with_context(|| format!("ignore list from {source}"))
 }
 
 /// The queue URL of `sqs_queue` (name or URL), checked to exist.
 pub async fn queue_url(sqs: &aws_sdk_sqs::Client, name_or_url: &str) -> anyhow::Result<String> {
-    let url = if name_or_url.starts_with("http://") || name_or_url.starts_with("https://") {
-        name_or_url.to_owned()
-    } else {
-        sqs.get_queue_url()
-            .queue_name(name_or_url)
-            .send()
-            .await
-            .with_context(|| format!("SQS queue {name_or_url} (sqs_queue) could not be found"))?
-            .queue_url
-            .unwrap_or_default()
-    };
-    sqs.get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .with_context(|| format!("SQS queue {url} (sqs_queue) could not be reached"))?;
-    Ok(url)
+    Ok(s3_migrate_core::clients::queue_url(sqs, name_or_url).await?)
 }
 
 /// The sender, with its ledger table checked.

@@ -3,7 +3,9 @@
 
 use crate::{other_account_credentials_json, require_emulator, unique};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+use aws_sdk_s3::types::{
+    BucketVersioningStatus, Event, NotificationConfiguration, QueueConfiguration, VersioningConfiguration,
+};
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_ssm::types::ParameterType;
 use s3_migrate_core::clients::AwsClients;
@@ -142,6 +144,38 @@ impl World {
     /// Puts a destination object (to make it equal or different in a diff).
     pub async fn put_des(&self, key: &str, body: &[u8]) -> anyhow::Result<()> {
         self.des_s3.put_object().bucket(&self.des_bucket).key(key).body(ByteStream::from(body.to_vec())).send().await?;
+        Ok(())
+    }
+
+    /// Sends the source bucket's ObjectCreated notifications to the job queue.
+    pub async fn notify_queue_on_created(&self) -> anyhow::Result<()> {
+        let queue_arn = self
+            .own
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await?
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+            .ok_or_else(|| anyhow::anyhow!("queue has no ARN"))?;
+        self.own
+            .src_s3
+            .put_bucket_notification_configuration()
+            .bucket(&self.src_bucket)
+            .notification_configuration(
+                NotificationConfiguration::builder()
+                    .queue_configurations(
+                        QueueConfiguration::builder()
+                            .queue_arn(queue_arn)
+                            .events(Event::from("s3:ObjectCreated:*"))
+                            .build()?,
+                    )
+                    .build(),
+            )
+            .send()
+            .await?;
         Ok(())
     }
 

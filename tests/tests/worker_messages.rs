@@ -3,8 +3,6 @@
 //! a real SQS event payload.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
-use aws_sdk_sqs::types::QueueAttributeName;
 use s3_migrate_core::ledger::Status;
 use s3_migrate_tests::data;
 use s3_migrate_tests::world::{Mode, World};
@@ -56,33 +54,7 @@ async fn events_and_removals() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn s3_notification_reaches_the_worker_through_the_queue() -> anyhow::Result<()> {
     let w = World::new(Mode::Server, false).await?;
-    let queue_arn = w
-        .own
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&w.queue_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await?
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .expect("queue arn");
-    w.own
-        .src_s3
-        .put_bucket_notification_configuration()
-        .bucket(&w.src_bucket)
-        .notification_configuration(
-            NotificationConfiguration::builder()
-                .queue_configurations(
-                    QueueConfiguration::builder()
-                        .queue_arn(queue_arn)
-                        .events(Event::from("s3:ObjectCreated:*"))
-                        .build()?,
-                )
-                .build(),
-        )
-        .send()
-        .await?;
+    w.notify_queue_on_created().await?;
     let body = data(2 * 1024 * 1024, 5);
     w.put_src("events/new object.bin", &body).await?;
     let p = w.processor(&[]).await?;

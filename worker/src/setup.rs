@@ -3,7 +3,6 @@
 use crate::copy::Copier;
 use crate::message::Processor;
 use crate::stats::Stats;
-use anyhow::Context;
 use s3_migrate_core::clients::AwsClients;
 use s3_migrate_core::config::WorkerConfig;
 use s3_migrate_core::ledger::Ledger;
@@ -33,16 +32,7 @@ pub async fn processor(
     })
 }
 
-/// A queue URL from a name or URL (`sqs_queue`, `--queue-url`).
+/// A queue URL from a name or URL (`sqs_queue`, `--queue-url`), checked to exist.
 pub async fn queue_url(sqs: &aws_sdk_sqs::Client, name_or_url: &str) -> anyhow::Result<String> {
-    if name_or_url.starts_with("https://") || name_or_url.starts_with("http://") {
-        return Ok(name_or_url.to_owned());
-    }
-    let out = sqs
-        .get_queue_url()
-        .queue_name(name_or_url)
-        .send()
-        .await
-        .with_context(|| format!("SQS queue {name_or_url} (sqs_queue) could not be found"))?;
-    out.queue_url.with_context(|| format!("SQS queue {name_or_url} has no URL"))
+    Ok(s3_migrate_core::clients::queue_url(sqs, name_or_url).await?)
 }

@@ -5,10 +5,12 @@
 //!   demo event    put one more source object (its notification goes to the queue)
 //!   demo verify   compare every source object with the destination; print a table
 //!   demo cleanup  delete what setup created
+//!   demo bench-setup SRC stream|server
+//!                 a fresh destination (other account for stream), queue, table and
+//!                 parameters for copying the existing bucket SRC; prints `export` lines
 
 use anyhow::{bail, Context};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
 use s3_migrate_core::clients::AwsClients;
 use s3_migrate_core::config::JobType;
@@ -32,7 +34,16 @@ async fn main() -> anyhow::Result<()> {
         Some("event") => event().await,
         Some("verify") => verify().await,
         Some("cleanup") => cleanup().await,
-        _ => bail!("usage: demo setup|event|verify|cleanup"),
+        Some("bench-setup") => {
+            let mut args = std::env::args().skip(2);
+            let (src, mode) = (args.next(), args.next());
+            bench_setup(
+                src.as_deref().context("bench-setup SRC_BUCKET stream|server")?,
+                mode.as_deref() == Some("stream"),
+            )
+            .await
+        }
+        _ => bail!("usage: demo setup|event|verify|cleanup|bench-setup SRC_BUCKET stream|server"),
     }
 }
 
@@ -78,33 +89,7 @@ async fn setup() -> anyhow::Result<()> {
     for (i, (key, size)) in set.iter().enumerate() {
         w.put_src(key, &data(*size, i as u64)).await?;
     }
-    let queue_arn = w
-        .own
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&w.queue_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await?
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .context("queue has no ARN")?;
-    w.own
-        .src_s3
-        .put_bucket_notification_configuration()
-        .bucket(&w.src_bucket)
-        .notification_configuration(
-            NotificationConfiguration::builder()
-                .queue_configurations(
-                    QueueConfiguration::builder()
-                        .queue_arn(queue_arn)
-                        .events(Event::from("s3:ObjectCreated:*"))
-                        .build()?,
-                )
-                .build(),
-        )
-        .send()
-        .await?;
+    w.notify_queue_on_created().await?;
     // S3 sends an s3:TestEvent when notifications are configured; the worker consumes it.
     let exports = [
         ("table_queue_name", w.table.as_str()),
@@ -242,5 +227,27 @@ async fn cleanup() -> anyhow::Result<()> {
         let _ = own.ssm.delete_parameter().name(p).send().await;
     }
     eprintln!("demo: cleaned up");
+    Ok(())
+}
+
+async fn bench_setup(src_bucket: &str, stream: bool) -> anyhow::Result<()> {
+    let w = World::new(if stream { Mode::Stream } else { Mode::Server }, false).await?;
+    let pairs_param = s3_migrate_tests::unique("bench-bucket-pairs");
+    let ignore_param = s3_migrate_tests::unique("bench-ignore-list");
+    let pairs = serde_json::json!([{ "src_bucket": src_bucket, "src_prefix": "", "des_bucket": w.des_bucket, "des_prefix": "" }]);
+    w.put_param(&pairs_param, &pairs.to_string()).await?;
+    w.put_param(&ignore_param, "# nothing ignored").await?;
+    let mut exports = vec![
+        ("table_queue_name", w.table.clone()),
+        ("sqs_queue", w.queue_url.clone()),
+        ("ssm_parameter_bucket", pairs_param),
+        ("ssm_parameter_ignore_list", ignore_param),
+        ("ssm_parameter_credentials", w.credentials_parameter.clone()),
+        ("BENCH_DES_BUCKET", w.des_bucket.clone()),
+    ];
+    exports.push(("JobType", if stream { "PUT".into() } else { String::new() }));
+    for (k, v) in exports {
+        println!("export {k}='{v}'");
+    }
     Ok(())
 }

@@ -7,6 +7,8 @@
 //! source versions.
 
 mod multipart;
+mod parts;
+mod read;
 mod single;
 pub mod verify;
 

@@ -6,32 +6,27 @@
 //! aborted and a new one started. Two workers on the same object settle on one upload through
 //! a conditional ledger write; the loser aborts its own and joins the winner's.
 
-use super::verify::{composite_etag, content_md5, is_plain_md5, unquote};
+use super::parts::upload_part;
+use super::read::source_changed;
+use super::verify::{composite_etag, unquote};
 use super::{Copier, Pinned};
 use crate::error::CopyError;
-use crate::s3::{
-    copy_source, head_destination, head_source, is_no_such_upload, is_not_found, is_precondition_failed, s3_err,
-};
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, RequestPayer, StorageClass};
+use crate::s3::{head_destination, head_source, is_no_such_upload, is_not_found, s3_err};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, StorageClass};
 use futures::StreamExt;
-use rand::Rng;
 use s3_migrate_core::ledger::{Begin, LedgerError, ObjectRecord};
 use s3_migrate_core::plan::{Part, PartPlan};
-use s3_migrate_core::retry::{backoff, ErrorClass};
+use s3_migrate_core::retry::ErrorClass;
 use s3_migrate_core::Job;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tracing::{info, warn};
 
 /// Times a run tries to settle which upload it works on before giving up for now.
 const CLAIM_ATTEMPTS: u32 = 3;
 /// Most parts ListParts returns per page (S3 limit).
 const LIST_PARTS_PAGE: i32 = 1000;
-/// First and largest wait between retries of one part.
-const RETRY_BASE: Duration = Duration::from_millis(200);
-const RETRY_CAP: Duration = Duration::from_secs(20);
 
 /// What a multipart run did.
 #[derive(Debug, Default)]
@@ -272,126 +267,6 @@ async fn list_parts(c: &Copier, job: &Job, upload_id: &str) -> Result<Option<BTr
     }
 }
 
-/// Uploads one part, retrying retryable failures up to `MaxRetry` times with jittered backoff.
-async fn upload_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: Part) -> Result<(), CopyError> {
-    let mut attempt = 0;
-    loop {
-        let res = if c.stream {
-            stream_part(c, job, p, upload_id, part).await
-        } else {
-            server_part(c, job, p, upload_id, part).await
-        };
-        match res {
-            Ok(()) => {
-                c.stats.add_part();
-                info!(key = %job.src_key, part = part.number, bytes = part.len, "part uploaded");
-                return Ok(());
-            }
-            Err(e)
-                if e.is_retryable()
-                    && !matches!(e, CopyError::SourceChanged { .. })
-                    && attempt < c.cfg.common.max_retry =>
-            {
-                attempt += 1;
-                let wait = backoff(attempt, RETRY_BASE, RETRY_CAP, rand::rng().random());
-                warn!(key = %job.src_key, part = part.number, attempt, error = %e, "part failed, retrying");
-                tokio::time::sleep(wait).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-fn changed(job: &Job) -> CopyError {
-    CopyError::SourceChanged { bucket: job.src_bucket.clone(), key: job.src_key.clone() }
-}
-
-async fn stream_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: Part) -> Result<(), CopyError> {
-    let (sb, sk) = (job.src_bucket.as_str(), job.src_key.as_str());
-    let mut get = c.src.get_object().bucket(sb).key(sk).range(format!("bytes={}-{}", part.offset, part.last_byte()));
-    get = match (&p.read_version, &p.head.etag) {
-        (Some(v), _) => get.version_id(v),
-        (None, Some(etag)) => get.if_match(etag),
-        (None, None) => get,
-    };
-    if c.cfg.requester_pays {
-        get = get.request_payer(RequestPayer::Requester);
-    }
-    let out = match get.send().await {
-        Ok(out) => out,
-        Err(e) if is_precondition_failed(&e) || is_not_found(&e) => return Err(changed(job)),
-        Err(e) => return Err(s3_err("GetObject", sb, sk, e)),
-    };
-    let data = out
-        .body
-        .collect()
-        .await
-        .map_err(|e| CopyError::S3 {
-            op: "GetObject",
-            bucket: sb.into(),
-            key: sk.into(),
-            message: format!("reading part {}: {e}", part.number),
-            class: ErrorClass::Retryable,
-        })?
-        .into_bytes();
-    if data.len() as u64 != part.len {
-        return Err(CopyError::Integrity {
-            bucket: sb.into(),
-            key: sk.into(),
-            detail: format!("part {} read {} bytes, expected {}", part.number, data.len(), part.len),
-        });
-    }
-    let (md5_b64, md5_hex) = content_md5(&data);
-    let out = c
-        .des
-        .upload_part()
-        .bucket(&job.des_bucket)
-        .key(&job.des_key)
-        .upload_id(upload_id)
-        .part_number(part.number as i32)
-        .content_md5(md5_b64)
-        .body(ByteStream::from(data))
-        .send()
-        .await
-        .map_err(|e| s3_err("UploadPart", &job.des_bucket, &job.des_key, e))?;
-    if let Some(etag) = out.e_tag() {
-        if is_plain_md5(etag) && unquote(etag) != md5_hex {
-            return Err(CopyError::Integrity {
-                bucket: job.des_bucket.clone(),
-                key: job.des_key.clone(),
-                detail: format!("part {} ETag {etag} is not the MD5 {md5_hex} of the bytes sent", part.number),
-            });
-        }
-    }
-    c.stats.add_bytes(part.len);
-    Ok(())
-}
-
-async fn server_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: Part) -> Result<(), CopyError> {
-    let mut req = c
-        .des
-        .upload_part_copy()
-        .bucket(&job.des_bucket)
-        .key(&job.des_key)
-        .upload_id(upload_id)
-        .part_number(part.number as i32)
-        .copy_source(copy_source(&job.src_bucket, &job.src_key, p.read_version.as_deref()))
-        .copy_source_range(format!("bytes={}-{}", part.offset, part.last_byte()));
-    if p.read_version.is_none() {
-        if let Some(etag) = &p.head.etag {
-            req = req.copy_source_if_match(etag);
-        }
-    }
-    if c.cfg.requester_pays {
-        req = req.request_payer(RequestPayer::Requester);
-    }
-    match req.send().await {
-        Ok(_) => Ok(()),
-        Err(e) if is_precondition_failed(&e) => Err(changed(job)),
-        Err(e) => Err(s3_err("UploadPartCopy", &job.des_bucket, &job.des_key, e)),
-    }
-}
-
 /// Completes the upload from the parts S3 lists, then checks the result before anyone may
 /// record it as done: destination size, and the composite ETag where S3 gives one.
 async fn complete(c: &Copier, job: &Job, p: &Pinned, plan: &PartPlan, upload_id: &str) -> Result<(), CopyError> {
@@ -419,7 +294,7 @@ async fn complete(c: &Copier, job: &Job, p: &Pinned, plan: &PartPlan, upload_id:
         if now.as_ref().map(|h| (&h.etag, h.size)) != Some((&p.head.etag, p.head.size)) {
             abort_quietly(&c.des, job, upload_id).await;
             c.ledger.clear_upload(&job.ledger_key(), upload_id).await?;
-            return Err(changed(job));
+            return Err(source_changed(job));
         }
     }
     let parts: Vec<CompletedPart> = plan

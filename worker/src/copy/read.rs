@@ -1,0 +1,66 @@
+//! Reading the source: every GET is tied to the object HEAD saw, by version or by `If-Match`
+//! on its ETag, so bytes of two versions never meet in one copy.
+
+use super::Pinned;
+use crate::error::CopyError;
+use crate::s3::{is_not_found, is_precondition_failed, s3_err};
+use aws_sdk_s3::types::RequestPayer;
+use bytes::Bytes;
+use s3_migrate_core::plan::Part;
+use s3_migrate_core::retry::ErrorClass;
+use s3_migrate_core::Job;
+
+/// The error that makes a copy start over from a fresh HEAD.
+pub(super) fn source_changed(job: &Job) -> CopyError {
+    CopyError::SourceChanged { bucket: job.src_bucket.clone(), key: job.src_key.clone() }
+}
+
+/// Reads the whole object (`part` None) or one part of it, checking the length.
+pub(super) async fn read_source(
+    src: &aws_sdk_s3::Client,
+    requester_pays: bool,
+    job: &Job,
+    p: &Pinned,
+    part: Option<Part>,
+) -> Result<Bytes, CopyError> {
+    let (sb, sk) = (job.src_bucket.as_str(), job.src_key.as_str());
+    let mut get = src.get_object().bucket(sb).key(sk);
+    if let Some(part) = part {
+        get = get.range(format!("bytes={}-{}", part.offset, part.last_byte()));
+    }
+    get = match (&p.read_version, &p.head.etag) {
+        (Some(v), _) => get.version_id(v),
+        (None, Some(etag)) => get.if_match(etag),
+        (None, None) => get,
+    };
+    if requester_pays {
+        get = get.request_payer(RequestPayer::Requester);
+    }
+    let out = match get.send().await {
+        Ok(out) => out,
+        Err(e) if is_precondition_failed(&e) || is_not_found(&e) => return Err(source_changed(job)),
+        Err(e) => return Err(s3_err("GetObject", sb, sk, e)),
+    };
+    let what = part.map_or_else(|| "the object".to_owned(), |p| format!("part {}", p.number));
+    let data = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| CopyError::S3 {
+            op: "GetObject",
+            bucket: sb.into(),
+            key: sk.into(),
+            message: format!("reading {what}: {e}"),
+            class: ErrorClass::Retryable,
+        })?
+        .into_bytes();
+    let expected = part.map_or(p.head.size, |p| p.len);
+    if data.len() as u64 != expected {
+        return Err(CopyError::Integrity {
+            bucket: sb.into(),
+            key: sk.into(),
+            detail: format!("reading {what} gave {} bytes, expected {expected}", data.len()),
+        });
+    }
+    Ok(data)
+}
