@@ -145,6 +145,7 @@ impl Ledger {
     pub async fn done(
         &self,
         key: &str,
+        (des_bucket, des_key): (&str, &str),
         size: u64,
         version_id: Option<&str>,
         etag: Option<&str>,
@@ -155,7 +156,8 @@ impl Ledger {
             .table_name(&self.table)
             .key(attr::KEY, sv(key))
             .update_expression(
-                "SET #st = :st, #end = :end, #spent = :spent, #bytes = :size, #size = :size, #vid = :vid, #etag = :etag \
+                "SET #st = :st, #end = :end, #spent = :spent, #bytes = :size, #size = :size, #vid = :vid, #etag = :etag, \
+                 #db = :db, #dk = :dk \
                  REMOVE #up, #ps, #reason, #lease, #owner",
             )
             .expression_attribute_names("#lease", attr::LEASE_UNTIL)
@@ -173,6 +175,10 @@ impl Ledger {
             .expression_attribute_values(":st", sv(Status::Done.as_str()))
             .expression_attribute_values(":end", nv(now_secs()))
             .expression_attribute_values(":spent", nv(spent_secs))
+            .expression_attribute_names("#db", attr::DES_BUCKET)
+            .expression_attribute_names("#dk", attr::DES_KEY)
+            .expression_attribute_values(":db", sv(des_bucket))
+            .expression_attribute_values(":dk", sv(des_key))
             .expression_attribute_values(":size", nv(size))
             .expression_attribute_values(":vid", sv(version_id.unwrap_or(crate::job::NULL_VERSION)))
             .expression_attribute_values(":etag", sv(etag.unwrap_or("")))

@@ -22,6 +22,10 @@ use std::sync::Arc;
 use std::time::Instant;
 use tracing::{info, warn};
 
+/// Largest object one CopyObject may copy (S3 User Guide, "Copying objects"): in server mode
+/// anything up to this is one atomic request, as fast as S3 copies, with nothing to resume.
+const COPY_OBJECT_MAX_BYTES: u64 = 5 * s3_migrate_core::units::GIB;
+
 /// Times one run starts a copy over because the source changed under it.
 const SOURCE_CHANGE_RESTARTS: u32 = 3;
 
@@ -78,8 +82,9 @@ impl Copier {
         let owner = format!("{:016x}", rand::random::<u64>());
         let heartbeat = self.spawn_heartbeat(job.ledger_key(), owner.clone());
         let mut restarts = 0;
+        let mut leased = false;
         let result = loop {
-            match self.copy_once(job, deadline, started, &owner).await {
+            match self.copy_once(job, deadline, started, &owner, &mut leased).await {
                 Err(CopyError::SourceChanged { .. }) if restarts < SOURCE_CHANGE_RESTARTS => {
                     restarts += 1;
                     warn!(key = %job.src_key, restarts, "source changed during the copy, starting over");
@@ -88,8 +93,10 @@ impl Copier {
             }
         };
         heartbeat.abort();
-        if let Err(e) = self.ledger.release(&job.ledger_key(), &owner).await {
-            warn!(key = %job.src_key, error = %e, "could not release the lease; it expires by itself");
+        if leased {
+            if let Err(e) = self.ledger.release(&job.ledger_key(), &owner).await {
+                warn!(key = %job.src_key, error = %e, "could not release the lease; it expires by itself");
+            }
         }
         result
     }
@@ -115,6 +122,7 @@ impl Copier {
         deadline: Option<Instant>,
         started: Instant,
         owner: &str,
+        leased: &mut bool,
     ) -> Result<CopyReport, CopyError> {
         let report = |outcome, bytes, up, skip| CopyReport {
             outcome,
@@ -144,29 +152,23 @@ impl Copier {
                 return Ok(report(Outcome::AlreadyDone, 0, 0, 0));
             }
         }
-        if head.size == 0 || head.size <= self.cfg.resumable_threshold {
+        let single_request_limit = if self.stream {
+            self.cfg.resumable_threshold
+        } else {
+            self.cfg.resumable_threshold.max(COPY_OBJECT_MAX_BYTES)
+        };
+        if head.size <= single_request_limit {
+            // One atomic request: no upload to claim and no lease to hold, so the ledger is
+            // written once, when it is done (duplicates write the same bytes).
             if let Some(stale) = record.as_ref().and_then(|r| r.upload_id.as_deref()) {
                 multipart::abort_quietly(&self.des, job, stale).await;
                 self.ledger.clear_upload(&ledger_key, stale).await?;
             }
-            self.ledger
-                .begin(&s3_migrate_core::ledger::Begin {
-                    key: &ledger_key,
-                    des_bucket: &job.des_bucket,
-                    des_key: &job.des_key,
-                    size: head.size,
-                    version_id: head.version_id.as_deref(),
-                    etag: head.etag.as_deref(),
-                    upload: None,
-                    expected_upload: None,
-                    owner,
-                    lease_secs: self.cfg.lease_secs,
-                })
-                .await?;
             let bytes = single::copy(self, job, &pinned).await?;
             self.finish(job, head, started).await?;
             return Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, bytes, 0, 0));
         }
+        *leased = true;
         let m = multipart::copy(self, job, &pinned, record, deadline, owner).await?;
         if m.parts_done < m.parts_total {
             return Ok(report(
@@ -205,6 +207,7 @@ impl Copier {
         self.ledger
             .done(
                 &job.ledger_key(),
+                (&job.des_bucket, &job.des_key),
                 head.size,
                 head.version_id.as_deref(),
                 head.etag.as_deref(),
