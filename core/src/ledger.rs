@@ -101,8 +101,8 @@ impl Ledger {
         Ok(())
     }
 
-    /// The record of `key` (strongly consistent).
-    pub async fn get(&self, key: &str) -> Result<Option<ObjectRecord>, LedgerError> {
+    /// The item stored under `key` (strongly consistent read).
+    async fn item(&self, key: &str) -> Result<Option<Item>, LedgerError> {
         let out = self
             .client
             .get_item()
@@ -112,7 +112,12 @@ impl Ledger {
             .send()
             .await
             .map_err(|e| self.err("GetItem", e))?;
-        Ok(out.item().and_then(ObjectRecord::from_item))
+        Ok(out.item)
+    }
+
+    /// The record of `key` (strongly consistent).
+    pub async fn get(&self, key: &str) -> Result<Option<ObjectRecord>, LedgerError> {
+        Ok(self.item(key).await?.as_ref().and_then(ObjectRecord::from_item))
     }
 
     /// Records of many keys, 100 per request, unprocessed keys asked again.

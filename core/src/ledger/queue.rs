@@ -30,17 +30,8 @@ impl Ledger {
 
     /// The last source key a jobsender run compared for `pair`, if a run stopped early.
     pub async fn checkpoint(&self, pair: &str) -> Result<Option<String>, LedgerError> {
-        let key = format!("{CHECKPOINT_PREFIX}{pair}");
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(attr::KEY, sv(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.err("GetItem", e))?;
-        Ok(out.item().and_then(|i| match i.get(attr::CHECKPOINT) {
+        let item = self.item(&format!("{CHECKPOINT_PREFIX}{pair}")).await?;
+        Ok(item.and_then(|i| match i.get(attr::CHECKPOINT) {
             Some(AttributeValue::S(v)) => Some(v.clone()),
             _ => None,
         }))

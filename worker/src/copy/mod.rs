@@ -6,6 +6,23 @@
 //! with 412, and the copy starts over from a fresh HEAD, so the destination never mixes two
 //! source versions.
 
+/// Applies what a copy keeps (Content-Type, -Encoding, -Disposition, -Language, Cache-Control,
+/// Expires, user metadata, tags) to a PutObject or CreateMultipartUpload request: the two SDK
+/// builders share these setters but no trait.
+macro_rules! with_kept_headers {
+    ($req:expr, $pinned:expr) => {{
+        let m = &$pinned.head.meta;
+        $req.set_content_type(m.content_type.clone())
+            .set_content_encoding(m.content_encoding.clone())
+            .set_content_disposition(m.content_disposition.clone())
+            .set_content_language(m.content_language.clone())
+            .set_cache_control(m.cache_control.clone())
+            .set_expires(m.expires)
+            .set_metadata(Some(m.metadata.clone()))
+            .set_tagging($pinned.tagging.clone())
+    }};
+}
+
 mod multipart;
 mod parts;
 mod read;

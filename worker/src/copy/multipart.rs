@@ -212,21 +212,13 @@ fn upload_fits(r: &ObjectRecord, job: &Job, p: &Pinned, plan: &PartPlan) -> bool
 }
 
 async fn create_upload(c: &Copier, job: &Job, p: &Pinned) -> Result<String, CopyError> {
-    let m = &p.head.meta;
-    let out = c
+    let req = c
         .des
         .create_multipart_upload()
         .bucket(&job.des_bucket)
         .key(&job.des_key)
-        .storage_class(StorageClass::from(c.cfg.storage_class.as_str()))
-        .set_content_type(m.content_type.clone())
-        .set_content_encoding(m.content_encoding.clone())
-        .set_content_disposition(m.content_disposition.clone())
-        .set_content_language(m.content_language.clone())
-        .set_cache_control(m.cache_control.clone())
-        .set_expires(m.expires)
-        .set_metadata(Some(m.metadata.clone()))
-        .set_tagging(p.tagging.clone())
+        .storage_class(StorageClass::from(c.cfg.storage_class.as_str()));
+    let out = with_kept_headers!(req, p)
         .send()
         .await
         .map_err(|e| s3_err("CreateMultipartUpload", &job.des_bucket, &job.des_key, e))?;

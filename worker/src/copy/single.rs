@@ -23,7 +23,6 @@ async fn stream(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyError> {
     let cfg = &c.cfg;
     let data = read_source(&c.src, cfg.requester_pays, job, p, None).await?;
     let (md5_b64, md5_hex) = content_md5(&data);
-    let m = &p.head.meta;
     let len = data.len() as u64;
     let put = c
         .des
@@ -32,18 +31,9 @@ async fn stream(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyError> {
         .key(&job.des_key)
         .body(ByteStream::from(data))
         .content_md5(md5_b64)
-        .storage_class(StorageClass::from(cfg.storage_class.as_str()))
-        .set_content_type(m.content_type.clone())
-        .set_content_encoding(m.content_encoding.clone())
-        .set_content_disposition(m.content_disposition.clone())
-        .set_content_language(m.content_language.clone())
-        .set_cache_control(m.cache_control.clone())
-        .set_expires(m.expires)
-        .set_metadata(Some(m.metadata.clone()))
-        .set_tagging(p.tagging.clone())
-        .send()
-        .await
-        .map_err(|e| s3_err("PutObject", &job.des_bucket, &job.des_key, e))?;
+        .storage_class(StorageClass::from(cfg.storage_class.as_str()));
+    let put =
+        with_kept_headers!(put, p).send().await.map_err(|e| s3_err("PutObject", &job.des_bucket, &job.des_key, e))?;
     if let Some(etag) = put.e_tag() {
         if is_plain_md5(etag) && unquote(etag) != md5_hex {
             return Err(CopyError::Integrity {
