@@ -138,7 +138,7 @@ pub async fn read_parameter(ssm: &aws_sdk_ssm::Client, name: &str, decrypt: bool
             Some(se) if se.is_parameter_not_found() => ClientError::ParameterNotFound { name: name.to_owned() },
             _ => ClientError::ParameterUnreadable {
                 name: name.to_owned(),
-                reason: e.message().map(str::to_owned).unwrap_or_else(|| aws_smithy_types_display(&e)),
+                reason: e.message().map(str::to_owned).unwrap_or_else(|| error_chain(&e)),
             },
         }
     })?;
@@ -147,7 +147,27 @@ pub async fn read_parameter(ssm: &aws_sdk_ssm::Client, name: &str, decrypt: bool
         .ok_or_else(|| ClientError::ParameterUnreadable { name: name.to_owned(), reason: "it has no value".into() })
 }
 
-fn aws_smithy_types_display<E: std::error::Error>(e: &E) -> String {
+async fn other_side_config(creds: &OtherSideCredentials) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .credentials_provider(creds.credentials())
+        .region(Region::new(creds.region.clone()))
+        .load()
+        .await
+}
+
+/// True when S3 requests go to an endpoint override (emulator, S3-compatible store).
+pub fn endpoint_overridden(config: &SdkConfig) -> bool {
+    config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some_and(|v| !v.is_empty())
+}
+
+/// An S3 client for one side, path-style when an endpoint override is set.
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(endpoint_overridden(config)).build();
+    aws_sdk_s3::Client::from_conf(s3)
+}
+
+/// Formats an error with its whole source chain on one line.
+pub fn error_chain<E: std::error::Error>(e: &E) -> String {
     // Walk the source chain: SDK errors keep the useful part (connection refused, timeout) there.
     let mut out = e.to_string();
     let mut src = e.source();
@@ -180,30 +200,6 @@ pub async fn queue_url(sqs: &aws_sdk_sqs::Client, name_or_url: &str) -> Result<S
         .await
         .map_err(|e| fail(error_chain(&e)))?;
     Ok(url)
-}
-
-async fn other_side_config(creds: &OtherSideCredentials) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .credentials_provider(creds.credentials())
-        .region(Region::new(creds.region.clone()))
-        .load()
-        .await
-}
-
-/// True when S3 requests go to an endpoint override (emulator, S3-compatible store).
-pub fn endpoint_overridden(config: &SdkConfig) -> bool {
-    config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some_and(|v| !v.is_empty())
-}
-
-/// An S3 client for one side, path-style when an endpoint override is set.
-pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
-    let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(endpoint_overridden(config)).build();
-    aws_sdk_s3::Client::from_conf(s3)
-}
-
-/// Formats an error with its whole source chain on one line.
-pub fn error_chain<E: std::error::Error>(e: &E) -> String {
-    aws_smithy_types_display(e)
 }
 
 #[cfg(test)]

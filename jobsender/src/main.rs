@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use jobsender::run::{JobsOut, RunOptions};
 use jobsender::{lambda, report, setup, status};
-use s3_migrate_core::clients::AwsClients;
+use s3_migrate_core::clients::{self, AwsClients};
 use s3_migrate_core::config::{Env, JobsenderConfig};
 use s3_migrate_core::telemetry;
 use std::io::Write;
@@ -72,7 +72,7 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<bool> {
     let Some(cli) = cli else {
         let pairs = setup::bucket_pairs(&cfg, &clients, None).await?;
         let ignore = setup::ignore_list(&cfg, &clients, None).await?;
-        let url = setup::queue_url(&clients.sqs, &cfg.common.queue).await?;
+        let url = clients::queue_url(&clients.sqs, &cfg.common.queue).await?;
         let handler = lambda::Handler {
             sender: setup::sender(&cfg, &clients, ignore, url).await?,
             pairs,
@@ -86,7 +86,7 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<bool> {
         Command::Run { bucket_pairs, ignore_list, dry_run, jobs_out, time_budget_seconds } => {
             let pairs = setup::bucket_pairs(&cfg, &clients, bucket_pairs.as_deref()).await?;
             let ignore = setup::ignore_list(&cfg, &clients, ignore_list.as_deref()).await?;
-            let url = setup::queue_url(&clients.sqs, &cfg.common.queue).await?;
+            let url = clients::queue_url(&clients.sqs, &cfg.common.queue).await?;
             let sender = setup::sender(&cfg, &clients, ignore, url).await?;
             let jobs_out: Option<JobsOut> = match jobs_out {
                 Some(path) => {
@@ -107,7 +107,7 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<bool> {
         }
         Command::Status { bucket_pairs } => {
             let pairs = setup::bucket_pairs(&cfg, &clients, bucket_pairs.as_deref()).await?;
-            let url = setup::queue_url(&clients.sqs, &cfg.common.queue).await?;
+            let url = clients::queue_url(&clients.sqs, &cfg.common.queue).await?;
             let ledger = s3_migrate_core::ledger::Ledger::new(clients.dynamodb.clone(), cfg.common.table.clone());
             ledger.check().await?;
             print!("{}", status::status(&ledger, &clients.sqs, &url, &pairs).await?);

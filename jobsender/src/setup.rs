@@ -50,11 +50,6 @@ pub async fn ignore_list(
     IgnoreList::parse(&text).with_context(|| format!("ignore list from {source}"))
 }
 
-/// The queue URL of `sqs_queue` (name or URL), checked to exist.
-pub async fn queue_url(sqs: &aws_sdk_sqs::Client, name_or_url: &str) -> anyhow::Result<String> {
-    Ok(s3_migrate_core::clients::queue_url(sqs, name_or_url).await?)
-}
-
 /// The sender, with its ledger table checked.
 pub async fn sender(
     cfg: &JobsenderConfig,

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use s3_migrate_core::clients::AwsClients;
+use s3_migrate_core::clients::{self, AwsClients};
 use s3_migrate_core::config::{Env, WorkerConfig};
 use s3_migrate_core::keys::parse_s3_url;
 use s3_migrate_core::telemetry;
@@ -69,13 +69,13 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<()> {
     let cfg = WorkerConfig::from_env(&Env::from_process())?;
     let clients = AwsClients::build(cfg.common.job_type, &cfg.common.credentials_parameter).await?;
     let Some(cli) = cli else {
-        let requeue = setup::queue_url(&clients.sqs, &cfg.common.queue).await?;
+        let requeue = clients::queue_url(&clients.sqs, &cfg.common.queue).await?;
         let p = setup::processor(cfg, &clients, Some(requeue)).await?;
         return lambda::run(Arc::new(p)).await.map_err(|e| anyhow::anyhow!(e));
     };
     match cli.command {
         Command::Poll { queue_url, until_empty, wait_seconds, visibility_seconds, retry_delay_seconds } => {
-            let url = setup::queue_url(&clients.sqs, queue_url.as_deref().unwrap_or(&cfg.common.queue)).await?;
+            let url = clients::queue_url(&clients.sqs, queue_url.as_deref().unwrap_or(&cfg.common.queue)).await?;
             let p = Arc::new(setup::processor(cfg, &clients, Some(url.clone())).await?);
             let opts =
                 PollOptions { queue_url: url, until_empty, wait_seconds, visibility_seconds, retry_delay_seconds };

@@ -31,8 +31,3 @@ pub async fn processor(
         requeue_url,
     })
 }
-
-/// A queue URL from a name or URL (`sqs_queue`, `--queue-url`), checked to exist.
-pub async fn queue_url(sqs: &aws_sdk_sqs::Client, name_or_url: &str) -> anyhow::Result<String> {
-    Ok(s3_migrate_core::clients::queue_url(sqs, name_or_url).await?)
-}

@@ -97,11 +97,11 @@ impl Copier {
     pub async fn copy(&self, job: &Job, deadline: Option<Instant>) -> Result<CopyReport, CopyError> {
         let started = Instant::now();
         let owner = format!("{:016x}", rand::random::<u64>());
-        let heartbeat = self.spawn_heartbeat(job.ledger_key(), owner.clone());
+        // Started where a multipart copy takes the lease; single-request copies hold none.
+        let mut heartbeat: Option<tokio::task::JoinHandle<()>> = None;
         let mut restarts = 0;
-        let mut leased = false;
         let result = loop {
-            match self.copy_once(job, deadline, started, &owner, &mut leased).await {
+            match self.copy_once(job, deadline, started, &owner, &mut heartbeat).await {
                 Err(CopyError::SourceChanged { .. }) if restarts < SOURCE_CHANGE_RESTARTS => {
                     restarts += 1;
                     warn!(key = %job.src_key, restarts, "source changed during the copy, starting over");
@@ -109,8 +109,8 @@ impl Copier {
                 other => break other,
             }
         };
-        heartbeat.abort();
-        if leased {
+        if let Some(heartbeat) = heartbeat {
+            heartbeat.abort();
             if let Err(e) = self.ledger.release(&job.ledger_key(), &owner).await {
                 warn!(key = %job.src_key, error = %e, "could not release the lease; it expires by itself");
             }
@@ -139,7 +139,7 @@ impl Copier {
         deadline: Option<Instant>,
         started: Instant,
         owner: &str,
-        leased: &mut bool,
+        heartbeat: &mut Option<tokio::task::JoinHandle<()>>,
     ) -> Result<CopyReport, CopyError> {
         let report = |outcome, bytes, up, skip| CopyReport {
             outcome,
@@ -185,7 +185,7 @@ impl Copier {
             self.finish(job, head, started).await?;
             return Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, bytes, 0, 0));
         }
-        *leased = true;
+        heartbeat.get_or_insert_with(|| self.spawn_heartbeat(ledger_key.clone(), owner.to_owned()));
         let m = multipart::copy(self, job, &pinned, record, deadline, owner).await?;
         if m.parts_done < m.parts_total {
             return Ok(report(
