@@ -20,9 +20,12 @@ eval "$(scripts/emulator.sh env)"
 step "cargo test --workspace (unit and emulator tests)"
 cargo test --workspace --no-fail-fast
 
-if [ -f infra/package.json ]; then
-  step "infra tests"
-  (cd infra && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm test)
+step "infra tests (CDK assertions, cdk-nag, cfn-lint)"
+CFN_LINT_VERSION=1.58.0
+if [ ! -x infra/.venv/bin/cfn-lint ] || ! infra/.venv/bin/cfn-lint --version 2>/dev/null | grep -q "$CFN_LINT_VERSION"; then
+  python3 -m venv infra/.venv
+  infra/.venv/bin/pip install -q "cfn-lint==$CFN_LINT_VERSION"
 fi
+(cd infra && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && CFN_LINT="$ROOT/infra/.venv/bin/cfn-lint" npm test)
 
 step "all tests passed"

@@ -1,0 +1,293 @@
+// Synthesizes the stack and asserts every resource and property the deployment promises,
+// cdk-nag's AwsSolutions findings, and cfn-lint on the template.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { DEFAULTS, REPO_ROOT, S3MigrateSettings, loadSettings, validate } from '../lib/config';
+import { S3MigrateStack } from '../lib/s3-migrate-stack';
+
+const PAIRS = [
+  { src_bucket: 'src-a', src_prefix: 'data/', des_bucket: 'des-a', des_prefix: 'copy' },
+  { src_bucket: 'src-b', src_prefix: '', des_bucket: 'des-b', des_prefix: '' },
+];
+const IGNORE = fs.readFileSync(path.join(REPO_ROOT, 'ignore-list.txt'), 'utf8');
+
+function settings(over: Partial<S3MigrateSettings> = {}): S3MigrateSettings {
+  return { ...DEFAULTS, bucketPairs: PAIRS, ignoreList: IGNORE, jobType: 'PUT', ...over };
+}
+
+const fakePackage = (() => {
+  let dir: string | undefined;
+  return () => {
+    dir ??= fs.mkdtempSync(path.join(os.tmpdir(), 's3m-pkg-'));
+    fs.writeFileSync(path.join(dir, 'bootstrap'), '#!/bin/sh\n');
+    return lambda.Code.fromAsset(dir);
+  };
+})();
+
+function synth(over: Partial<S3MigrateSettings> = {}) {
+  const app = new App();
+  const stack = new S3MigrateStack(app, 'S3MigrateTest', {
+    settings: settings(over),
+    workerCode: fakePackage(),
+    jobsenderCode: fakePackage(),
+    deployStamp: '2026-01-01T00:00:00Z',
+    env: { account: '111122223333', region: 'eu-west-1' },
+  });
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+type Resource = { Type: string; Properties: Record<string, any> };
+
+function resources(t: Template, type: string): [string, Resource][] {
+  return Object.entries(t.findResources(type)) as [string, Resource][];
+}
+
+function onlyResource(t: Template, type: string, props: Record<string, unknown> = {}): [string, Resource] {
+  const found = Object.entries(t.findResources(type, { Properties: Match.objectLike(props) })) as [string, Resource][];
+  assert.equal(found.length, 1, `exactly one ${type} like ${JSON.stringify(props)}`);
+  return found[0];
+}
+
+/** Every policy statement attached to the role whose logical id starts with `rolePrefix`. */
+function statementsOf(t: Template, rolePrefix: string): any[] {
+  return resources(t, 'AWS::IAM::Policy')
+    .filter(([, p]) => p.Properties.Roles.some((r: any) => String(r.Ref).startsWith(rolePrefix)))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+}
+
+const actionsOf = (st: any): string[] => [st.Action].flat();
+const allActions = (sts: any[]) => new Set(sts.flatMap(actionsOf));
+
+test('queue and DLQ: 14-day retention, redrive, visibility longer than the worker timeout, TLS only', () => {
+  const { template } = synth();
+  const [dlqId] = onlyResource(template, 'AWS::SQS::Queue', { MessageRetentionPeriod: 1209600, RedrivePolicy: Match.absent() });
+  onlyResource(template, 'AWS::SQS::Queue', {
+    VisibilityTimeout: 1200,
+    MessageRetentionPeriod: 1209600,
+    SqsManagedSseEnabled: true,
+    RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 },
+  });
+  const policies = resources(template, 'AWS::SQS::QueuePolicy');
+  assert.equal(policies.length, 2, 'both queues deny non-TLS access');
+  for (const [, p] of policies) {
+    assert.ok(p.Properties.PolicyDocument.Statement.some((s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'));
+  }
+  const custom = synth({ queueVisibilityTimeoutSeconds: 3600, maxReceiveCount: 9 }).template;
+  onlyResource(custom, 'AWS::SQS::Queue', { VisibilityTimeout: 3600, RedrivePolicy: Match.objectLike({ maxReceiveCount: 9 }) });
+});
+
+test('worker: arm64 provided.al2023, 15 minutes, memory and reserved concurrency, every setting in its environment', () => {
+  const { template } = synth({ workerMemoryMiB: 2048, workerReservedConcurrency: 30, workerMaxConcurrency: 20, workerBatchSize: 2, workerEnvironment: { MaxThread: '8', TransferMode: 'stream' } });
+  const [workerId, worker] = onlyResource(template, 'AWS::Lambda::Function', { Description: Match.stringLikeRegexp('worker') });
+  assert.equal(worker.Properties.Runtime, 'provided.al2023');
+  assert.deepEqual(worker.Properties.Architectures, ['arm64']);
+  assert.equal(worker.Properties.Handler, 'bootstrap');
+  assert.equal(worker.Properties.Timeout, 900);
+  assert.equal(worker.Properties.MemorySize, 2048);
+  assert.equal(worker.Properties.ReservedConcurrentExecutions, 30);
+  const env = worker.Properties.Environment.Variables;
+  for (const v of ['table_queue_name', 'sqs_queue', 'JobType', 'ssm_parameter_credentials', 'DeadLetterQueueUrl']) {
+    assert.ok(v in env, `worker env has ${v}`);
+  }
+  assert.equal(env.JobType, 'PUT');
+  assert.equal(env.ssm_parameter_credentials, 's3_migration_credentials');
+  assert.equal(env.MaxThread, '8');
+  assert.equal(env.TransferMode, 'stream');
+  onlyResource(template, 'AWS::Lambda::EventSourceMapping', {
+    FunctionName: { Ref: workerId },
+    BatchSize: 2,
+    ScalingConfig: { MaximumConcurrency: 20 },
+    FunctionResponseTypes: ['ReportBatchItemFailures'],
+  });
+});
+
+test('jobsender: hourly rule, run after each deploy, may re-invoke only itself', () => {
+  const { template } = synth({ jobsenderSchedule: 'rate(2 hours)' });
+  const [jsId, js] = onlyResource(template, 'AWS::Lambda::Function', { FunctionName: 'S3MigrateTest-jobsender' });
+  assert.equal(js.Properties.Runtime, 'provided.al2023');
+  assert.deepEqual(js.Properties.Architectures, ['arm64']);
+  assert.equal(js.Properties.Timeout, 900);
+  assert.equal(js.Properties.ReservedConcurrentExecutions, 1);
+  const env = js.Properties.Environment.Variables;
+  assert.equal(env.ssm_parameter_bucket, 's3_migration_bucket_para');
+  assert.equal(env.ssm_parameter_ignore_list, 's3_migrate_ignore_list');
+  onlyResource(template, 'AWS::Events::Rule', {
+    ScheduleExpression: 'rate(2 hours)',
+    Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [jsId, 'Arn'] } })],
+  });
+  assert.equal(synth().template.findResources('AWS::Events::Rule', { Properties: { ScheduleExpression: 'rate(1 hour)' } }) !== undefined, true);
+  // Run after deploy: a custom resource invoking the jobsender asynchronously, with a stamp that changes per deploy.
+  const [, run] = onlyResource(template, 'Custom::AWS');
+  const create = JSON.stringify(run.Properties.Create).replace(/\\/g, '');
+  assert.match(create, /"action":"invoke"/);
+  assert.match(create, /"InvocationType":"Event"/);
+  assert.match(create, /2026-01-01T00:00:00Z/);
+  assert.ok(run.Properties.Update, 'runs on every update too');
+  const self = statementsOf(template, 'JobsenderRole').find((s) => s.Sid === 'ContinueItself');
+  assert.ok(self, 'jobsender may invoke itself');
+  assert.match(JSON.stringify(self.Resource), /function:S3MigrateTest-jobsender"/);
+  const off = synth({ runJobsenderAfterDeploy: false }).template;
+  assert.equal(resources(off, 'Custom::AWS').length, 0);
+});
+
+test('ledger table: Key, desBucket-index, on demand, point-in-time recovery, TTL, retained', () => {
+  const { template } = synth();
+  const [, table] = onlyResource(template, 'AWS::DynamoDB::Table', {
+    KeySchema: [{ AttributeName: 'Key', KeyType: 'HASH' }],
+    BillingMode: 'PAY_PER_REQUEST',
+    PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    TimeToLiveSpecification: { AttributeName: 'expireAt', Enabled: true },
+    GlobalSecondaryIndexes: [
+      { IndexName: 'desBucket-index', KeySchema: [{ AttributeName: 'desBucket', KeyType: 'HASH' }], Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['desKey', 'versionId'] } },
+    ],
+  });
+  assert.ok(table);
+  template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  synth({ retainTable: false }).template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+});
+
+test('SSM: bucket pairs and the ignore list as parameters; the SecureString only by name, any version', () => {
+  const { template } = synth();
+  onlyResource(template, 'AWS::SSM::Parameter', { Name: 's3_migration_bucket_para', Value: JSON.stringify(PAIRS), Type: 'String' });
+  onlyResource(template, 'AWS::SSM::Parameter', { Name: 's3_migrate_ignore_list', Value: IGNORE, Tier: 'Standard' });
+  const credentialReaders = resources(template, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties).includes('s3_migration_credentials'));
+  const roles = credentialReaders.flatMap(([, p]) => p.Properties.Roles.map((r: any) => r.Ref)).sort();
+  assert.equal(roles.length, 2);
+  assert.ok(roles[0].startsWith('JobsenderRole') && roles[1].startsWith('WorkerRole'), JSON.stringify(roles));
+  for (const [, p] of credentialReaders) {
+    const text = JSON.stringify(p.Properties);
+    assert.match(text, /:parameter\/s3_migration_credentials"/, 'no version pinned');
+  }
+  // Without JobType nobody reads the SecureString.
+  const oneAccount = synth({ jobType: undefined }).template;
+  assert.ok(!JSON.stringify(oneAccount.toJSON()).includes(':parameter/s3_migration_credentials'));
+  // A long ignore list moves to the advanced tier.
+  const big = synth({ ignoreList: '*.tmp\n'.repeat(1000) }).template;
+  onlyResource(big, 'AWS::SSM::Parameter', { Name: 's3_migrate_ignore_list', Tier: 'Advanced' });
+});
+
+test('S3 event notifications for same-account buckets, the queue policy limited by source ARN and account', () => {
+  const { template } = synth({ eventSourceBuckets: ['src-a'], eventDestinationBucket: 'des-a', eventDestinationPrefix: 'events' });
+  const [, n] = onlyResource(template, 'Custom::S3BucketNotifications');
+  const queueConfigs = n.Properties.NotificationConfiguration.QueueConfigurations;
+  assert.equal(queueConfigs.length, 1);
+  assert.deepEqual(queueConfigs[0].Events, ['s3:ObjectCreated:*']);
+  assert.deepEqual(queueConfigs[0].Filter, { Key: { FilterRules: [{ Name: 'prefix', Value: 'data/' }] } });
+  const statements = resources(template, 'AWS::SQS::QueuePolicy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+  const s3Statement = statements.find((s) => s.Principal?.Service === 's3.amazonaws.com');
+  assert.ok(s3Statement, 'S3 may send to the queue');
+  assert.ok(s3Statement.Condition.ArnLike['aws:SourceArn'], 'limited by bucket');
+  assert.equal(s3Statement.Condition.StringEquals['aws:SourceAccount'], '111122223333');
+  const [, worker] = onlyResource(template, 'AWS::Lambda::Function', { Description: Match.stringLikeRegexp('worker') });
+  assert.equal(worker.Properties.Environment.Variables.Des_bucket_default, 'des-a');
+  assert.equal(worker.Properties.Environment.Variables.Des_prefix_default, 'events');
+  assert.equal(resources(synth().template, 'Custom::S3BucketNotifications').length, 0, 'none unless asked');
+});
+
+test('alarms to an SNS topic with an e-mail subscription, and a dashboard', () => {
+  const { template } = synth({ alarmEmail: 'ops@example.com', oldestMessageAlarmSeconds: 7200 });
+  const [topicId] = onlyResource(template, 'AWS::SNS::Topic');
+  onlyResource(template, 'AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topicId } });
+  const alarms = resources(template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+  const byMetric = (ns: string, name: string) => alarms.find((a) => a.Namespace === ns && a.MetricName === name);
+  assert.equal(byMetric('AWS/SQS', 'ApproximateNumberOfMessagesVisible')?.Threshold, 0, 'DLQ not empty');
+  assert.equal(byMetric('AWS/SQS', 'ApproximateAgeOfOldestMessage')?.Threshold, 7200);
+  assert.equal(alarms.filter((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === 'Errors').length, 2, 'worker and jobsender errors');
+  for (const a of alarms) assert.deepEqual(a.AlarmActions, [{ Ref: topicId }]);
+  const [, dash] = onlyResource(template, 'AWS::CloudWatch::Dashboard');
+  const body = JSON.stringify(dash.Properties.DashboardBody);
+  for (const m of ['BytesTransferred', 'ObjectsCompleted', 'ObjectsFailed', 'PartsUploaded', 'ObjectSeconds', 'JobsEnqueued', 'ApproximateNumberOfMessagesNotVisible', 'Throttles', 'ConcurrentExecutions', 'Duration']) {
+    assert.ok(body.includes(m), `dashboard shows ${m}`);
+  }
+  assert.equal(resources(synth().template, 'AWS::SNS::Subscription').length, 0, 'no e-mail, no subscription');
+});
+
+test('IAM: only the S3 actions each function uses, on named buckets and prefixes; no * resource', () => {
+  const { template } = synth();
+  const worker = statementsOf(template, 'WorkerRole');
+  const jobsender = statementsOf(template, 'JobsenderRole');
+  for (const st of [...worker, ...jobsender]) {
+    assert.notEqual(st.Resource, '*', `statement ${JSON.stringify(st)} names its resources`);
+    assert.ok(![st.Resource].flat().includes('*'), JSON.stringify(st));
+    assert.ok(!actionsOf(st).some((a) => a.endsWith(':*')), `no service wildcard: ${JSON.stringify(st)}`);
+  }
+  // PUT: this account reads the sources; the destinations are reached with the SecureString's keys.
+  const read = worker.find((s) => s.Sid === 'ReadSourceObjects');
+  assert.deepEqual(new Set(actionsOf(read)), new Set(['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectVersionTagging']));
+  assert.match(JSON.stringify(read.Resource), /s3:::src-a\/data\/\*/);
+  assert.match(JSON.stringify(read.Resource), /s3:::src-b\/\*/);
+  assert.ok(!worker.some((s) => s.Sid === 'WriteDestinationObjects'), 'PUT: no destination writes from this role');
+  assert.ok(!allActions(jobsender).has('s3:GetObject'), 'the jobsender reads no objects');
+  assert.ok(allActions(jobsender).has('s3:ListBucket'));
+  assert.ok(!allActions(worker).has('s3:DeleteObject'), 'no deletes unless PropagateDeletes');
+  // GET: this account writes the destinations.
+  const get = synth({ jobType: 'GET', workerEnvironment: { PropagateDeletes: 'true' } }).template;
+  const getWorker = statementsOf(get, 'WorkerRole');
+  const write = getWorker.find((s) => s.Sid === 'WriteDestinationObjects');
+  assert.ok(actionsOf(write).includes('s3:PutObject') && actionsOf(write).includes('s3:AbortMultipartUpload') && actionsOf(write).includes('s3:DeleteObject'));
+  assert.match(JSON.stringify(write.Resource), /s3:::des-a\/copy\/data\/\*/, 'destination prefix is des_prefix/src_prefix');
+  assert.ok(!getWorker.some((s) => s.Sid === 'ReadSourceObjects'), 'GET: no source reads from this role');
+  // No JobType: one account, both sides.
+  const both = statementsOf(synth({ jobType: undefined }).template, 'WorkerRole').map((s) => s.Sid);
+  assert.ok(both.includes('ReadSourceObjects') && both.includes('WriteDestinationObjects'));
+  // Our roles carry no managed policies.
+  for (const [id, r] of resources(template, 'AWS::IAM::Role')) {
+    if (id.startsWith('WorkerRole') || id.startsWith('JobsenderRole')) assert.equal(r.Properties.ManagedPolicyArns, undefined);
+  }
+});
+
+test('outputs: queue URL, DLQ URL, table name, dashboard link', () => {
+  const outputs = synth().template.toJSON().Outputs;
+  for (const o of ['QueueUrl', 'DeadLetterQueueUrl', 'TableName', 'DashboardUrl']) assert.ok(outputs[o], `output ${o}`);
+  assert.match(JSON.stringify(outputs.DashboardUrl.Value), /dashboards:name=S3MigrateTest-dashboard/);
+});
+
+test('cdk-nag AwsSolutions: no finding that is not acknowledged with its reason', () => {
+  for (const over of [{}, { eventSourceBuckets: ['src-a'], eventDestinationBucket: 'des-a', alarmEmail: 'a@example.com' }, { jobType: undefined }]) {
+    const { app, stack } = synth(over as Partial<S3MigrateSettings>);
+    const report = new AwsSolutionsChecks(app).validateScope(stack);
+    const show = report.violations
+      .map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath ?? r.resourceLogicalId).join(', ')}`)
+      .join('\n');
+    assert.equal(report.violations.length, 0, show);
+    assert.ok(report.success);
+  }
+});
+
+test('cfn-lint: no error on the synthesized template', () => {
+  const cfnLint = process.env.CFN_LINT ?? [path.join(__dirname, '..', '..', '.venv', 'bin', 'cfn-lint')].find(fs.existsSync) ?? 'cfn-lint';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's3m-cfn-'));
+  const file = path.join(dir, 'template.json');
+  const { template } = synth({ eventSourceBuckets: ['src-a'], eventDestinationBucket: 'des-a', alarmEmail: 'a@example.com' });
+  fs.writeFileSync(file, JSON.stringify(template.toJSON(), null, 1));
+  const r = spawnSync(cfnLint, ['--format', 'parseable', file], { encoding: 'utf8' });
+  assert.ok(!r.error, `cfn-lint could not run (${r.error?.message}); scripts/test.sh installs it into infra/.venv`);
+  // cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational.
+  assert.equal((r.status ?? 2) & 2, 0, `cfn-lint errors:\n${r.stdout}${r.stderr}`);
+});
+
+test('settings: bad values are named; the sample config loads', () => {
+  const bad: [Partial<S3MigrateSettings>, RegExp][] = [
+    [{ bucketPairs: [] }, /bucketPairs/],
+    [{ bucketPairs: [{ src_bucket: 'a', des_bucket: ' ' }] }, /bucketPairs\[0\]\.des_bucket/],
+    [{ jobType: 'POST' as any }, /jobType/],
+    [{ eventSourceBuckets: ['a'] }, /eventDestinationBucket/],
+    [{ workerMaxConcurrency: 1 }, /workerMaxConcurrency/],
+    [{ workerReservedConcurrency: 10, workerMaxConcurrency: 20 }, /workerReservedConcurrency/],
+    [{ queueVisibilityTimeoutSeconds: 600 }, /queueVisibilityTimeoutSeconds/],
+    [{ workerEnvironment: { sqs_queue: 'x' } }, /sqs_queue is set by the stack/],
+  ];
+  for (const [over, msg] of bad) assert.throws(() => validate(settings(over)), msg);
+  const sample = loadSettings(path.join(__dirname, '..', '..', 'config', 's3-migrate.json'));
+  assert.ok(sample.bucketPairs.length > 0);
+  assert.equal(sample.ignoreList, IGNORE, 'the ignore list defaults to the repo file');
+  assert.throws(() => loadSettings('/nonexistent.json'), /cannot read \/nonexistent.json/);
+});
