@@ -10,6 +10,7 @@ mod queue;
 mod record;
 
 pub use claim::Begin;
+pub use queue::QUEUE_RECORD_TTL_SECS;
 
 pub use record::{attr, nv, sv, Item, ObjectRecord, Status, DES_BUCKET_INDEX};
 

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod ledger;
 pub mod pairs;
 pub mod plan;
+pub mod ranges;
 pub mod retry;
 pub mod telemetry;
 pub mod units;

@@ -6,6 +6,7 @@
 use crate::error::SendError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use s3_migrate_core::diff::{DestinationMapping, Entry};
+use s3_migrate_core::ranges::{KeyRange, Probe};
 use tokio::sync::mpsc;
 
 /// Pages a listing may run ahead of the merge-join.
@@ -21,8 +22,8 @@ pub type Page = Result<(Vec<Entry>, bool), SendError>;
 pub struct ListSpec {
     pub bucket: String,
     pub prefix: String,
-    /// List keys after this one (checkpoint).
-    pub start_after: Option<String>,
+    /// The keys to list, in source key space (a checkpoint's or a split's range).
+    pub range: KeyRange,
     /// Latest versions (ListObjectVersions) instead of ListObjectsV2.
     pub versions: bool,
     /// Destination side: keys are given back in source key space.
@@ -66,6 +67,17 @@ pub fn spawn(s3: aws_sdk_s3::Client, spec: ListSpec) -> mpsc::Receiver<Page> {
     rx
 }
 
+impl ListSpec {
+    /// Where the S3 listing starts: after the range's start, in the listed bucket's key space.
+    fn start_after(&self) -> Option<String> {
+        let after = self.range.after.as_deref()?;
+        Some(match &self.mapping {
+            Some(m) => m.to_destination(after),
+            None => after.to_owned(),
+        })
+    }
+}
+
 fn to_entry(spec: &ListSpec, key: &str, size: u64, version_id: Option<String>) -> Option<Entry> {
     let key = match &spec.mapping {
         Some(m) => m.to_source(key)?,
@@ -74,22 +86,50 @@ fn to_entry(spec: &ListSpec, key: &str, size: u64, version_id: Option<String>) -
     Some(Entry { key: key.to_owned(), size, version_id })
 }
 
+/// Cuts a page at the end of the range; true when it was cut (the listing is over).
+fn cut_at_range_end(spec: &ListSpec, entries: &mut Vec<Entry>) -> bool {
+    match entries.iter().position(|e| spec.range.is_past(&e.key)) {
+        Some(i) => {
+            entries.truncate(i);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The first key under the probe's prefix after its start (a [`SplitWalk`] probe).
+///
+/// [`SplitWalk`]: s3_migrate_core::ranges::SplitWalk
+pub async fn first_key(s3: &aws_sdk_s3::Client, bucket: &str, probe: &Probe) -> Result<Option<String>, SendError> {
+    let out = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(&probe.prefix)
+        .set_start_after(probe.start_after.clone())
+        .max_keys(1)
+        .send()
+        .await
+        .map_err(|e| s3_error("ListObjectsV2", bucket, e))?;
+    Ok(out.contents().first().and_then(|o| o.key()).map(str::to_owned))
+}
+
 async fn list_objects(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Sender<Page>) -> Result<(), SendError> {
     let mut token: Option<String> = None;
     loop {
         let mut req = s3.list_objects_v2().bucket(&spec.bucket).prefix(&spec.prefix).max_keys(PAGE_KEYS);
         req = match &token {
             Some(t) => req.continuation_token(t),
-            None => req.set_start_after(spec.start_after.clone()),
+            None => req.set_start_after(spec.start_after()),
         };
         let out = req.send().await.map_err(|e| s3_error("ListObjectsV2", &spec.bucket, e))?;
-        let entries = out
+        let mut entries: Vec<Entry> = out
             .contents()
             .iter()
             .filter_map(|o| to_entry(spec, o.key()?, o.size().unwrap_or(0).max(0) as u64, None))
             .collect();
+        let cut = cut_at_range_end(spec, &mut entries);
         token = out.next_continuation_token().map(str::to_owned).filter(|_| out.is_truncated() == Some(true));
-        let last = token.is_none();
+        let last = token.is_none() || cut;
         if tx.send(Ok((entries, last))).await.is_err() || last {
             return Ok(());
         }
@@ -97,7 +137,7 @@ async fn list_objects(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Sende
 }
 
 async fn list_versions(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Sender<Page>) -> Result<(), SendError> {
-    let mut key_marker = spec.start_after.clone();
+    let mut key_marker = spec.start_after();
     let mut version_marker: Option<String> = None;
     loop {
         let out = s3
@@ -111,7 +151,7 @@ async fn list_versions(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Send
             .await
             .map_err(|e| s3_error("ListObjectVersions", &spec.bucket, e))?;
         // The latest version of each key; a key whose latest entry is a delete marker is gone.
-        let entries = out
+        let mut entries: Vec<Entry> = out
             .versions()
             .iter()
             .filter(|v| v.is_latest() == Some(true))
@@ -120,7 +160,8 @@ async fn list_versions(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Send
                 to_entry(spec, v.key()?, v.size().unwrap_or(0).max(0) as u64, version)
             })
             .collect();
-        let last = out.is_truncated() != Some(true);
+        let cut = cut_at_range_end(spec, &mut entries);
+        let last = out.is_truncated() != Some(true) || cut;
         if !last {
             key_marker = out.next_key_marker().map(str::to_owned);
             version_marker = out.next_version_id_marker().map(str::to_owned);

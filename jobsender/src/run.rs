@@ -1,9 +1,11 @@
 //! One bucket pair: list both sides, merge-join them, and enqueue what must be copied.
 //!
-//! Decisions are flushed in batches of [`FLUSH_AT`]: the ledger is asked once per batch (for
-//! versions copied and jobs already queued), the jobs are sent, then marked as queued. When the
-//! time budget runs out, the last source key whose job is safely enqueued becomes the pair's
-//! checkpoint, and the next run starts after it.
+//! The pair's key space is split into ranges listed concurrently (see `s3_migrate_core::ranges`).
+//! In each range, decisions are flushed in batches of [`FLUSH_AT`]: the ledger is asked once per
+//! batch (for versions copied and jobs already queued), the jobs are sent, then marked as
+//! queued. When the time budget runs out, each range's last source key whose job is safely
+//! enqueued bounds what is left of it; the unfinished ranges become the pair's checkpoint, and
+//! the next run continues them.
 
 use crate::enqueue::Enqueuer;
 use crate::error::SendError;
@@ -13,13 +15,14 @@ use s3_migrate_core::diff::{Compared, DestinationMapping, Entry, MergeJoin, Need
 use s3_migrate_core::ignore::IgnoreList;
 use s3_migrate_core::ledger::{now_secs, Ledger};
 use s3_migrate_core::pairs::BucketPair;
+use s3_migrate_core::ranges::{split, Checkpoint, KeyRange, SplitWalk, DEFAULT_MAX_PROBES};
 use s3_migrate_core::Job;
 use serde::Serialize;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::mpsc::Receiver;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// Source entries decided before the ledger is asked and jobs are sent (BatchGetItem takes 100).
 pub const FLUSH_AT: usize = 100;
@@ -51,6 +54,8 @@ pub struct Sender {
     pub compare_versions: bool,
     /// `RequeueAfterSeconds`.
     pub requeue_after_secs: u64,
+    /// `JobsenderParallelRanges`.
+    pub parallel_ranges: usize,
 }
 
 /// Figures of one pair.
@@ -81,24 +86,96 @@ impl Batch {
     }
 }
 
+impl PairReport {
+    /// Adds the figures of one range of the pair.
+    fn absorb(&mut self, r: &PairReport) {
+        self.to_copy += r.to_copy;
+        self.bytes_to_copy += r.bytes_to_copy;
+        self.equal += r.equal;
+        self.ignored += r.ignored;
+        self.already_queued += r.already_queued;
+        self.enqueued += r.enqueued;
+    }
+}
+
+/// What one key range of a pair came to.
+struct RangeOutcome {
+    report: PairReport,
+    /// What is left of the range when the time budget stopped it.
+    remaining: Option<KeyRange>,
+}
+
 impl Sender {
     /// Diffs one pair and enqueues its jobs. Errors name the bucket, queue or table.
+    ///
+    /// The pair's key space is split into up to `parallel_ranges` ranges (or taken from the
+    /// checkpoint of an unfinished run), each listed and merge-joined on its own, all at once.
     pub async fn run_pair(&self, pair: &BucketPair, opts: &RunOptions) -> Result<PairReport, SendError> {
         let id = pair.id();
-        let mut report = PairReport { pair: id.clone(), ..Default::default() };
         check_bucket(&self.src_s3, &pair.src_bucket).await?;
         check_bucket(&self.des_s3, &pair.des_bucket).await?;
         let mapping = DestinationMapping::new(&pair.des_prefix);
-        let checkpoint = if opts.dry_run { None } else { self.ledger.checkpoint(&id).await? };
-        if let Some(c) = &checkpoint {
-            info!(pair = %id, after = %c, "continuing from checkpoint");
+        let saved = if opts.dry_run { None } else { self.ledger.checkpoint(&id).await? };
+        let ranges = match &saved {
+            Some(c) => {
+                info!(pair = %id, ranges = c.ranges.len(), "continuing from checkpoint");
+                c.ranges.clone()
+            }
+            None => self.plan_ranges(pair).await?,
+        };
+        let outcomes =
+            futures::future::join_all(ranges.into_iter().map(|r| self.run_range(pair, &mapping, r, opts))).await;
+        let mut report = PairReport { pair: id.clone(), ..Default::default() };
+        let mut unfinished = Vec::new();
+        for outcome in outcomes {
+            // A failed range fails the pair and keeps the saved checkpoint: what the other
+            // ranges enqueued is recorded as queued, so the next run does not send it again.
+            let outcome = outcome?;
+            report.absorb(&outcome.report);
+            unfinished.extend(outcome.remaining);
         }
+        report.complete = unfinished.is_empty();
+        if !opts.dry_run {
+            if !unfinished.is_empty() {
+                self.ledger.set_checkpoint(&id, Some(&Checkpoint { ranges: unfinished })).await?;
+                info!(pair = %id, "time budget reached, checkpoint saved");
+            } else if saved.is_some() {
+                self.ledger.set_checkpoint(&id, None).await?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Splits the pair's source key space by probing its listing (see [`SplitWalk`]).
+    async fn plan_ranges(&self, pair: &BucketPair) -> Result<Vec<KeyRange>, SendError> {
+        if self.parallel_ranges < 2 {
+            return Ok(vec![KeyRange::default()]);
+        }
+        let mut walk = SplitWalk::new(&pair.src_prefix, DEFAULT_MAX_PROBES);
+        while let Some(probe) = walk.next_probe() {
+            let key = listing::first_key(&self.src_s3, &pair.src_bucket, &probe).await?;
+            walk.observe(key.as_deref());
+        }
+        let ranges = split(&KeyRange::default(), &walk.split_points(self.parallel_ranges));
+        debug!(pair = %pair.id(), probes = walk.probes(), ranges = ranges.len(), "key space split");
+        Ok(ranges)
+    }
+
+    /// Lists, diffs and enqueues one key range of a pair.
+    async fn run_range(
+        &self,
+        pair: &BucketPair,
+        mapping: &DestinationMapping,
+        range: KeyRange,
+        opts: &RunOptions,
+    ) -> Result<RangeOutcome, SendError> {
+        let mut report = PairReport::default();
         let mut src = listing::spawn(
             self.src_s3.clone(),
             ListSpec {
                 bucket: pair.src_bucket.clone(),
                 prefix: pair.src_prefix.clone(),
-                start_after: checkpoint.clone(),
+                range: range.clone(),
                 versions: self.compare_versions,
                 mapping: None,
             },
@@ -108,7 +185,7 @@ impl Sender {
             ListSpec {
                 bucket: pair.des_bucket.clone(),
                 prefix: mapping.to_destination(&pair.src_prefix),
-                start_after: checkpoint.as_deref().map(|c| mapping.to_destination(c)),
+                range: range.clone(),
                 versions: false,
                 mapping: Some(mapping.clone()),
             },
@@ -133,7 +210,7 @@ impl Sender {
                 }
             });
             if batch.len() >= FLUSH_AT {
-                self.flush(pair, &mapping, std::mem::take(&mut batch), &mut report, opts).await?;
+                self.flush(pair, mapping, std::mem::take(&mut batch), &mut report, opts).await?;
             }
             let need = mj.need();
             if need == Need::Finished {
@@ -141,15 +218,9 @@ impl Sender {
             }
             // The budget is honoured only once this run decided something, so every run
             // moves the checkpoint forward.
-            if last_decided.is_some() && opts.deadline.is_some_and(|d| Instant::now() >= d) {
-                self.flush(pair, &mapping, std::mem::take(&mut batch), &mut report, opts).await?;
-                if !opts.dry_run {
-                    if let Some(last) = &last_decided {
-                        self.ledger.set_checkpoint(&id, Some(last)).await?;
-                    }
-                }
-                info!(pair = %id, checkpoint = last_decided.as_deref().unwrap_or(""), "time budget reached, checkpoint saved");
-                return Ok(report);
+            if let Some(last) = last_decided.as_deref().filter(|_| opts.deadline.is_some_and(|d| Instant::now() >= d)) {
+                self.flush(pair, mapping, std::mem::take(&mut batch), &mut report, opts).await?;
+                return Ok(RangeOutcome { report, remaining: Some(range.continuing_after(last)) });
             }
             match need {
                 Need::Source => {
@@ -163,12 +234,8 @@ impl Sender {
                 Need::Finished => unreachable!("handled above"),
             }
         }
-        self.flush(pair, &mapping, batch, &mut report, opts).await?;
-        if !opts.dry_run && checkpoint.is_some() {
-            self.ledger.set_checkpoint(&id, None).await?;
-        }
-        report.complete = true;
-        Ok(report)
+        self.flush(pair, mapping, batch, &mut report, opts).await?;
+        Ok(RangeOutcome { report, remaining: None })
     }
 
     async fn flush(

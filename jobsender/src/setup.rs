@@ -67,5 +67,6 @@ pub async fn sender(
         ignore: Arc::new(ignore),
         compare_versions: cfg.compare_version_id,
         requeue_after_secs: cfg.requeue_after_secs,
+        parallel_ranges: cfg.parallel_ranges,
     })
 }

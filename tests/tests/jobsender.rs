@@ -4,7 +4,7 @@
 
 use futures::StreamExt;
 use jobsender::report::run_all;
-use jobsender::run::{PairReport, RunOptions, Sender};
+use jobsender::run::{RunOptions, Sender};
 use s3_migrate_core::clients::AwsClients;
 use s3_migrate_core::config::{Env, JobsenderConfig};
 use s3_migrate_core::ignore::IgnoreList;
@@ -117,39 +117,55 @@ async fn queue_holds_exactly_the_expected_jobs_and_a_second_run_adds_only_new_on
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_run_stopped_by_its_time_budget_continues_from_the_checkpoint() -> anyhow::Result<()> {
-    let w = World::new(Mode::Server, false).await?;
-    let keys: Vec<(String, usize)> = (0..2500).map(|i| (format!("k/{i:05}"), 1 + i % 3)).collect();
-    put_many(&w, &keys, false).await?;
-    let expected: BTreeSet<JobKey> = keys
-        .iter()
-        .map(|(k, s)| (w.src_bucket.clone(), k.clone(), w.des_bucket.clone(), k.clone(), *s as u64))
-        .collect();
-    let pair = BucketPair {
-        src_bucket: w.src_bucket.clone(),
-        src_prefix: String::new(),
-        des_bucket: w.des_bucket.clone(),
-        des_prefix: String::new(),
-    };
-    let s = sender(&w, "", &[]).await?;
-    let mut runs = 0;
-    let mut total = PairReport::default();
+/// Runs `pair` with an already spent time budget until it completes; returns the runs taken,
+/// the most ranges any checkpoint held, and the jobs enqueued in all.
+async fn run_to_completion(s: &Sender, pair: &BucketPair) -> anyhow::Result<(u32, usize, u64)> {
+    let (mut runs, mut most_ranges, mut enqueued) = (0, 0, 0);
     loop {
         runs += 1;
         assert!(runs <= 10, "no progress");
-        // A budget that is already spent: each run does one page, then checkpoints.
-        let r = s.run_pair(&pair, &RunOptions { deadline: Some(Instant::now()), ..Default::default() }).await?;
-        total.enqueued += r.enqueued;
+        // A budget that is already spent: each range does one page, then checkpoints.
+        let r = s.run_pair(pair, &RunOptions { deadline: Some(Instant::now()), ..Default::default() }).await?;
+        enqueued += r.enqueued;
         if r.complete {
             break;
         }
-        assert!(s.ledger.checkpoint(&pair.id()).await?.is_some(), "checkpoint saved");
+        let saved = s.ledger.checkpoint(&pair.id()).await?.expect("checkpoint saved");
+        most_ranges = most_ranges.max(saved.ranges.len());
     }
-    assert!(runs >= 3, "2,500 keys take three pages: {runs} runs");
     assert_eq!(s.ledger.checkpoint(&pair.id()).await?, None, "checkpoint cleared at the end");
-    assert_eq!(total.enqueued, 2500);
-    assert_eq!(queued_jobs(&w).await?, expected, "each job exactly once over all runs");
+    Ok((runs, most_ranges, enqueued))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_stopped_by_its_time_budget_continues_from_the_checkpoint() -> anyhow::Result<()> {
+    // One sequential listing, and the key space split into ranges listed at once.
+    for ranges in ["1", "8"] {
+        let w = World::new(Mode::Server, false).await?;
+        let keys: Vec<(String, usize)> = (0..2500).map(|i| (format!("k/{i:05}"), 1 + i % 3)).collect();
+        put_many(&w, &keys, false).await?;
+        let expected: BTreeSet<JobKey> = keys
+            .iter()
+            .map(|(k, s)| (w.src_bucket.clone(), k.clone(), w.des_bucket.clone(), k.clone(), *s as u64))
+            .collect();
+        let pair = BucketPair {
+            src_bucket: w.src_bucket.clone(),
+            src_prefix: String::new(),
+            des_bucket: w.des_bucket.clone(),
+            des_prefix: String::new(),
+        };
+        let s = sender(&w, "", &[("JobsenderParallelRanges", ranges)]).await?;
+        let (runs, most_ranges, enqueued) = run_to_completion(&s, &pair).await?;
+        if ranges == "1" {
+            assert_eq!((runs, most_ranges), (3, 1), "2,500 keys are three pages of one listing");
+        } else {
+            // The walk finds k/00…, k/01…, k/02…: three ranges of 1,000, 1,000 and 500 keys,
+            // each a page, then an empty tail: two runs.
+            assert_eq!((runs, most_ranges), (2, 2), "the 500-key range finishes in the first run");
+        }
+        assert_eq!(enqueued, 2500);
+        assert_eq!(queued_jobs(&w).await?, expected, "each job exactly once over all runs ({ranges} ranges)");
+    }
     Ok(())
 }
 
@@ -214,5 +230,51 @@ async fn dry_run_enqueues_nothing_and_lists_the_jobs() -> anyhow::Result<()> {
     let text = String::from_utf8(buf.lock().map(|b| b.clone()).unwrap_or_default())?;
     let jobs: Vec<Job> = text.lines().map(Job::from_json).collect::<Result<_, _>>()?;
     assert_eq!(jobs.iter().map(|j| j.des_key.as_str()).collect::<Vec<_>>(), ["p/a", "p/b"]);
+    Ok(())
+}
+
+/// The `expireAt` number of the ledger item of `key`, if any.
+async fn expire_at(w: &World, key: &str) -> anyhow::Result<Option<u64>> {
+    let item = w
+        .own
+        .dynamodb
+        .get_item()
+        .table_name(&w.table)
+        .key("Key", aws_sdk_dynamodb::types::AttributeValue::S(format!("{}/{key}", w.src_bucket)))
+        .consistent_read(true)
+        .send()
+        .await?
+        .item
+        .ok_or_else(|| anyhow::anyhow!("no ledger item for {key}"))?;
+    Ok(match item.get("expireAt") {
+        Some(aws_sdk_dynamodb::types::AttributeValue::N(n)) => Some(n.parse()?),
+        _ => None,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn queue_records_expire_unless_a_worker_takes_them() -> anyhow::Result<()> {
+    let w = World::new(Mode::Server, false).await?;
+    w.put_src("ttl/a", b"aaa").await?;
+    w.put_src("ttl/b", b"bbb").await?;
+    let pair = BucketPair {
+        src_bucket: w.src_bucket.clone(),
+        src_prefix: "ttl/".into(),
+        des_bucket: w.des_bucket.clone(),
+        des_prefix: String::new(),
+    };
+    let s = sender(&w, "", &[]).await?;
+    assert_eq!(s.run_pair(&pair, &RunOptions::default()).await?.enqueued, 2);
+    let now = s3_migrate_core::ledger::now_secs();
+    let ttl = s3_migrate_core::ledger::QUEUE_RECORD_TTL_SECS;
+    for k in ["ttl/a", "ttl/b"] {
+        let exp = expire_at(&w, k).await?.expect("a queue record carries expireAt");
+        assert!(exp >= now + ttl - 60 && exp <= now + ttl + 60, "{k}: expireAt {exp}, now {now}");
+    }
+    // The worker copies one: its record is kept for good; the other still expires.
+    let p = w.processor(&[]).await?;
+    assert_eq!(p.process("m", &w.job("ttl/a", 3).to_json(), None).await, worker::message::Disposition::Consumed);
+    assert_eq!(expire_at(&w, "ttl/a").await?, None, "a copied object's record never expires");
+    assert!(expire_at(&w, "ttl/b").await?.is_some());
     Ok(())
 }

@@ -7,6 +7,9 @@ pub const DEFAULT_BUCKET_PARAMETER: &str = "s3_migration_bucket_para";
 /// Default SSM parameter of the ignore list (`ssm_parameter_ignore_list`), the original's name.
 pub const DEFAULT_IGNORE_PARAMETER: &str = "s3_migrate_ignore_list";
 
+/// Default of `JobsenderParallelRanges`.
+pub const DEFAULT_PARALLEL_RANGES: usize = 8;
+
 /// Everything the jobsender reads from the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobsenderConfig {
@@ -20,6 +23,9 @@ pub struct JobsenderConfig {
     /// `RequeueAfterSeconds`: a queued or in-progress object is enqueued again only when its
     /// ledger record is older than this. Default 86400 (one day).
     pub requeue_after_secs: u64,
+    /// `JobsenderParallelRanges`: key ranges of one bucket pair listed and compared at once.
+    /// Default 8; 1 lists each pair as one sequential listing.
+    pub parallel_ranges: usize,
 }
 
 impl JobsenderConfig {
@@ -30,6 +36,7 @@ impl JobsenderConfig {
             ignore_parameter: env.string("ssm_parameter_ignore_list", DEFAULT_IGNORE_PARAMETER)?,
             compare_version_id: env.flag("JobsenderCompareVersionId", false)?,
             requeue_after_secs: env.number("RequeueAfterSeconds", 86_400, 0..=365 * 86_400)?,
+            parallel_ranges: env.number("JobsenderParallelRanges", DEFAULT_PARALLEL_RANGES, 1..=64)?,
         })
     }
 }

@@ -28,6 +28,17 @@ fn defaults_when_nothing_is_set() {
     assert_eq!(j.ignore_parameter, "s3_migrate_ignore_list");
     assert!(!j.compare_version_id);
     assert_eq!(j.requeue_after_secs, 86_400);
+    assert_eq!(j.parallel_ranges, 8);
+}
+
+#[test]
+fn parallel_ranges_are_bounded() {
+    let j = JobsenderConfig::from_env(&env(&[("JobsenderParallelRanges", "1")])).unwrap();
+    assert_eq!(j.parallel_ranges, 1);
+    for bad in ["0", "65", "many"] {
+        let e = JobsenderConfig::from_env(&env(&[("JobsenderParallelRanges", bad)])).unwrap_err().to_string();
+        assert!(e.contains("JobsenderParallelRanges") && e.contains("1 to 64"), "{e}");
+    }
 }
 
 #[test]

@@ -77,6 +77,9 @@ impl Ledger {
             }
             None => update.push_str(" REMOVE #up, #ps"),
         }
+        // A record being copied never expires (the TTL is for queue records only).
+        update.push_str(if update.contains(" REMOVE ") { ", #exp" } else { " REMOVE #exp" });
+        req = req.expression_attribute_names("#exp", attr::EXPIRE_AT);
         if self.updated(req.update_expression(update).condition_expression(condition).send().await)? {
             return Ok(());
         }
@@ -158,7 +161,7 @@ impl Ledger {
             .update_expression(
                 "SET #st = :st, #end = :end, #spent = :spent, #bytes = :size, #size = :size, #vid = :vid, #etag = :etag, \
                  #db = :db, #dk = :dk \
-                 REMOVE #up, #ps, #reason, #lease, #owner",
+                 REMOVE #up, #ps, #reason, #lease, #owner, #exp",
             )
             .expression_attribute_names("#lease", attr::LEASE_UNTIL)
             .expression_attribute_names("#owner", attr::OWNER)
@@ -172,6 +175,7 @@ impl Ledger {
             .expression_attribute_names("#up", attr::UPLOAD_ID)
             .expression_attribute_names("#ps", attr::PART_SIZE)
             .expression_attribute_names("#reason", attr::REASON)
+            .expression_attribute_names("#exp", attr::EXPIRE_AT)
             .expression_attribute_values(":st", sv(Status::Done.as_str()))
             .expression_attribute_values(":end", nv(now_secs()))
             .expression_attribute_values(":spent", nv(spent_secs))
@@ -194,7 +198,8 @@ impl Ledger {
             .update_item()
             .table_name(&self.table)
             .key(attr::KEY, sv(key))
-            .update_expression("SET #st = :st, #reason = :reason, #end = :end REMOVE #lease, #owner")
+            .update_expression("SET #st = :st, #reason = :reason, #end = :end REMOVE #lease, #owner, #exp")
+            .expression_attribute_names("#exp", attr::EXPIRE_AT)
             .expression_attribute_names("#lease", attr::LEASE_UNTIL)
             .expression_attribute_names("#owner", attr::OWNER)
             .expression_attribute_names("#st", attr::STATUS)

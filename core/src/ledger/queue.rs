@@ -1,7 +1,13 @@
 //! The jobsender's writes: objects enqueued, and checkpoints of unfinished pairs.
 
 use super::{attr, now_secs, nv, sv, Ledger, LedgerError, Status, CHECKPOINT_PREFIX};
+use crate::ranges::Checkpoint;
 use aws_sdk_dynamodb::types::AttributeValue;
+
+/// How long a queue record (and a checkpoint) lives unless a worker claims it: SQS keeps a
+/// message at most 14 days, so a record older than that describes a job that no longer exists.
+/// DynamoDB's TTL on `expireAt` removes it; the worker removes `expireAt` when it starts.
+pub const QUEUE_RECORD_TTL_SECS: u64 = 14 * 86_400;
 
 impl Ledger {
     /// Records that the jobsender enqueued an object now. A new record becomes QUEUED; an
@@ -11,7 +17,11 @@ impl Ledger {
             .update_item()
             .table_name(&self.table)
             .key(attr::KEY, sv(key))
-            .update_expression("SET #q = :q, #db = :db, #dk = :dk, #st = if_not_exists(#st, :queued), #size = if_not_exists(#size, :size)")
+            .update_expression(
+                "SET #q = :q, #db = :db, #dk = :dk, #st = if_not_exists(#st, :queued), #size = if_not_exists(#size, :size), #exp = :exp",
+            )
+            .expression_attribute_names("#exp", attr::EXPIRE_AT)
+            .expression_attribute_values(":exp", nv(now_secs() + QUEUE_RECORD_TTL_SECS))
             .expression_attribute_names("#q", attr::QUEUED_TIME)
             .expression_attribute_names("#db", attr::DES_BUCKET)
             .expression_attribute_names("#dk", attr::DES_KEY)
@@ -28,26 +38,27 @@ impl Ledger {
         Ok(())
     }
 
-    /// The last source key a jobsender run compared for `pair`, if a run stopped early.
-    pub async fn checkpoint(&self, pair: &str) -> Result<Option<String>, LedgerError> {
+    /// The key ranges a jobsender run left unfinished for `pair`, if a run stopped early.
+    pub async fn checkpoint(&self, pair: &str) -> Result<Option<Checkpoint>, LedgerError> {
         let item = self.item(&format!("{CHECKPOINT_PREFIX}{pair}")).await?;
         Ok(item.and_then(|i| match i.get(attr::CHECKPOINT) {
-            Some(AttributeValue::S(v)) => Some(v.clone()),
+            Some(AttributeValue::S(v)) => Some(Checkpoint::decode(v)),
             _ => None,
         }))
     }
 
     /// Saves (`Some`) or clears (`None`) the checkpoint of `pair`.
-    pub async fn set_checkpoint(&self, pair: &str, last_key: Option<&str>) -> Result<(), LedgerError> {
+    pub async fn set_checkpoint(&self, pair: &str, checkpoint: Option<&Checkpoint>) -> Result<(), LedgerError> {
         let key = format!("{CHECKPOINT_PREFIX}{pair}");
-        let res = match last_key {
-            Some(last) => self
+        let res = match checkpoint {
+            Some(c) => self
                 .client
                 .put_item()
                 .table_name(&self.table)
                 .item(attr::KEY, sv(key))
-                .item(attr::CHECKPOINT, sv(last))
+                .item(attr::CHECKPOINT, sv(c.encode()))
                 .item(attr::START_TIME, nv(now_secs()))
+                .item(attr::EXPIRE_AT, nv(now_secs() + QUEUE_RECORD_TTL_SECS))
                 .send()
                 .await
                 .map(|_| ())
