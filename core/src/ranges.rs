@@ -90,54 +90,124 @@ pub struct Probe {
 
 /// Finds split points for a prefix by probing a sorted listing, without reading it whole.
 ///
-/// It walks the distinct characters that follow `base` (initially the pair's prefix): the first
-/// key after `base` gives the first character `c`, the first key after `base + c + U+10FFFF`
-/// gives the next character, and so on. When every key shares the next character (a bucket
-/// whose keys all start `logs/2024/`), the walk descends one character and starts again. Each
-/// distinct character starts a group; the groups are dealt into the wanted number of ranges.
-/// A walk is bounded by its probe budget; it never needs to be exact (see the module docs).
+/// Keys are grouped by prefix, starting from one group, the pair's prefix. A group is expanded
+/// by walking the distinct characters that follow its prefix: the first key after the prefix
+/// gives the first character `c`, the first key after `prefix + c + U+10FFFF` the next, and so
+/// on; each character found is a child group. While there are fewer groups than wanted ranges,
+/// every group that has children is expanded again, breadth first, so keys that all start
+/// `logs/2024/`, or 100,000 keys `k000001`..`k100000`, still split evenly. The groups are then
+/// dealt into ranges in key order. A walk is bounded by its probe budget and never needs to be
+/// exact (see the module docs).
 #[derive(Debug, Clone)]
 pub struct SplitWalk {
-    base: String,
-    next: Option<Option<String>>,
-    chars: Vec<char>,
+    /// Settled groups of the current round, in key order.
+    groups: Vec<Group>,
+    /// Groups still to expand this round (front first).
+    todo: std::collections::VecDeque<Group>,
+    /// The group being expanded: its children so far, whether its own key exists, and where
+    /// the next probe starts.
+    current: Option<Expansion>,
+    want: usize,
     probes: usize,
     max_probes: usize,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Group {
+    prefix: String,
+    /// No key extends the prefix: nothing to expand.
+    leaf: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Expansion {
+    group: Group,
+    children: Vec<Group>,
+    has_own_key: bool,
+    start_after: Option<String>,
+}
+
 impl SplitWalk {
-    pub fn new(prefix: &str, max_probes: usize) -> Self {
-        Self { base: prefix.to_owned(), next: Some(None), chars: Vec::new(), probes: 0, max_probes }
+    /// A walk of the keys under `prefix`, aiming at `want` ranges.
+    pub fn new(prefix: &str, want: usize, max_probes: usize) -> Self {
+        let mut w = Self {
+            groups: Vec::new(),
+            todo: Default::default(),
+            current: None,
+            want: want.max(1),
+            probes: 0,
+            max_probes,
+        };
+        w.todo.push_back(Group { prefix: prefix.to_owned(), leaf: false });
+        w.advance();
+        w
     }
 
     /// The next probe, or `None` when the walk is over.
     pub fn next_probe(&self) -> Option<Probe> {
-        let start_after = self.next.clone()?;
-        Some(Probe { prefix: self.base.clone(), start_after })
+        let e = self.current.as_ref()?;
+        Some(Probe { prefix: e.group.prefix.clone(), start_after: e.start_after.clone() })
     }
 
     /// Takes the answer to the last probe: the first key found, or `None`.
     pub fn observe(&mut self, first_key: Option<&str>) {
+        let Some(e) = self.current.as_mut() else { return };
         self.probes += 1;
-        let next_char = first_key.and_then(|k| k.strip_prefix(self.base.as_str())).map(|rest| rest.chars().next());
-        self.next = match next_char {
-            // The key equals `base`: no character follows it; look past it.
-            Some(None) => Some(Some(self.base.clone())),
+        let next_char = first_key.and_then(|k| k.strip_prefix(e.group.prefix.as_str())).map(|rest| rest.chars().next());
+        match next_char {
+            // The key equals the prefix: no character follows it; look past it.
+            Some(None) => {
+                e.has_own_key = true;
+                e.start_after = Some(e.group.prefix.clone());
+            }
             Some(Some(c)) => {
-                self.chars.push(c);
-                Some(Some(past_group(&self.base, c)))
+                e.children.push(Group { prefix: format!("{}{c}", e.group.prefix), leaf: false });
+                e.start_after = Some(past_group(&e.group.prefix, c));
             }
-            // No key after (or outside the prefix, which a listing never returns): this level is
-            // walked. One character only: every key shares it, so descend.
-            None if self.chars.len() == 1 => {
-                self.base.push(self.chars[0]);
-                self.chars.clear();
-                Some(None)
-            }
-            None => None,
-        };
+            // No key after (or outside the prefix, which a listing never returns): walked.
+            None => self.settle(),
+        }
         if self.probes >= self.max_probes {
-            self.next = None;
+            // Out of budget: what is being expanded keeps what it found; the rest stays as is.
+            if self.current.is_some() {
+                self.settle();
+            }
+            self.groups.extend(self.todo.drain(..));
+            self.current = None;
+        }
+    }
+
+    /// Ends the expansion of the current group and moves on.
+    fn settle(&mut self) {
+        if let Some(e) = self.current.take() {
+            if e.children.is_empty() {
+                if e.has_own_key {
+                    self.groups.push(Group { leaf: true, ..e.group });
+                }
+            } else {
+                self.groups.extend(e.children);
+            }
+        }
+        self.advance();
+    }
+
+    /// Starts expanding the next group; starts another round when this one is over and more
+    /// groups are wanted.
+    fn advance(&mut self) {
+        loop {
+            if let Some(group) = self.todo.pop_front() {
+                if group.leaf {
+                    self.groups.push(group);
+                    continue;
+                }
+                self.current = Some(Expansion { group, children: Vec::new(), has_own_key: false, start_after: None });
+                return;
+            }
+            let expandable = self.groups.iter().any(|g| !g.leaf);
+            if self.groups.len() >= self.want || !expandable || self.probes >= self.max_probes {
+                return;
+            }
+            self.todo = std::mem::take(&mut self.groups).into();
         }
     }
 
@@ -146,16 +216,16 @@ impl SplitWalk {
         self.probes
     }
 
-    /// Up to `ranges - 1` split points dealing the groups found evenly; none when fewer than
-    /// two groups were found. A point is `base + c + U+10FFFF` for the last character `c` of the
-    /// groups before it, so each group's keys start after it.
-    pub fn split_points(&self, ranges: usize) -> Vec<String> {
-        let groups = self.chars.len();
-        let n = ranges.min(groups);
+    /// Up to `want - 1` split points dealing the groups found evenly; none when fewer than two
+    /// groups were found. A point is `prefix + U+10FFFF` of the last group before it, so every
+    /// group's keys start after it.
+    pub fn split_points(&self) -> Vec<String> {
+        let groups = self.groups.len();
+        let n = self.want.min(groups);
         if n < 2 {
             return Vec::new();
         }
-        (1..n).map(|i| past_group(&self.base, self.chars[i * groups / n - 1])).collect()
+        (1..n).map(|i| format!("{}{}", self.groups[i * groups / n - 1].prefix, char::MAX)).collect()
     }
 }
 

@@ -48,7 +48,8 @@ export function destinationWriteStatements(pairs: BucketPair[], extraObjects: st
   return [
     new iam.PolicyStatement({
       sid: 'ListDestinationBuckets',
-      actions: ['s3:ListBucket'],
+      // ListBucketMultipartUploads: orphaned uploads of a key are aborted once its copy completes.
+      actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
       resources: uniq(pairs.map((p) => p.des_bucket)).map(bucketArn),
     }),
     new iam.PolicyStatement({

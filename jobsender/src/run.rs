@@ -151,12 +151,12 @@ impl Sender {
         if self.parallel_ranges < 2 {
             return Ok(vec![KeyRange::default()]);
         }
-        let mut walk = SplitWalk::new(&pair.src_prefix, DEFAULT_MAX_PROBES);
+        let mut walk = SplitWalk::new(&pair.src_prefix, self.parallel_ranges, DEFAULT_MAX_PROBES);
         while let Some(probe) = walk.next_probe() {
             let key = listing::first_key(&self.src_s3, &pair.src_bucket, &probe).await?;
             walk.observe(key.as_deref());
         }
-        let ranges = split(&KeyRange::default(), &walk.split_points(self.parallel_ranges));
+        let ranges = split(&KeyRange::default(), &walk.split_points());
         debug!(pair = %pair.id(), probes = walk.probes(), ranges = ranges.len(), "key space split");
         Ok(ranges)
     }

@@ -5,6 +5,7 @@
 //! with a message saying so, never pass silently.
 
 pub mod bins;
+pub mod fault_proxy;
 pub mod world;
 
 use rand::Rng;

@@ -10,8 +10,8 @@ fn answer(keys: &BTreeSet<String>, p: &Probe) -> Option<String> {
         .cloned()
 }
 
-fn walk(keys: &BTreeSet<String>, prefix: &str, max_probes: usize) -> SplitWalk {
-    let mut w = SplitWalk::new(prefix, max_probes);
+fn walk(keys: &BTreeSet<String>, prefix: &str, want: usize, max_probes: usize) -> SplitWalk {
+    let mut w = SplitWalk::new(prefix, want, max_probes);
     while let Some(p) = w.next_probe() {
         let a = answer(keys, &p);
         w.observe(a.as_deref());
@@ -30,11 +30,11 @@ fn set(keys: &[&str]) -> BTreeSet<String> {
 #[test]
 fn hex_keys_split_by_first_character() {
     let keys: BTreeSet<String> = (0..4096u32).map(|i| format!("{:03x}-object", i)).collect();
-    let w = walk(&keys, "", DEFAULT_MAX_PROBES);
+    let w = walk(&keys, "", 4, DEFAULT_MAX_PROBES);
     // 16 groups found with 17 probes (the last finds nothing).
     assert_eq!(w.probes(), 17);
-    assert_eq!(w.split_points(4), past(&["3", "7", "b"]));
-    let ranges = split(&KeyRange::default(), &w.split_points(4));
+    assert_eq!(w.split_points(), past(&["3", "7", "b"]));
+    let ranges = split(&KeyRange::default(), &w.split_points());
     let counts: Vec<usize> = ranges.iter().map(|r| keys.iter().filter(|k| r.contains(k)).count()).collect();
     assert_eq!(counts, vec![1024, 1024, 1024, 1024]);
 }
@@ -42,38 +42,54 @@ fn hex_keys_split_by_first_character() {
 #[test]
 fn shared_prefix_is_descended() {
     let keys = set(&["logs/2024/a1", "logs/2024/a2", "logs/2024/b", "logs/2024/c/x"]);
-    let w = walk(&keys, "logs/", DEFAULT_MAX_PROBES);
-    assert_eq!(w.split_points(8), past(&["logs/2024/a", "logs/2024/b"]));
+    let w = walk(&keys, "logs/", 3, DEFAULT_MAX_PROBES);
+    assert_eq!(w.split_points(), past(&["logs/2024/a", "logs/2024/b"]));
+    // More ranges wanted: the groups are expanded further, down to single keys.
+    let w = walk(&keys, "logs/", 8, DEFAULT_MAX_PROBES);
+    assert_eq!(w.split_points(), past(&["logs/2024/a1", "logs/2024/a2", "logs/2024/b"]));
+}
+
+#[test]
+fn a_dominant_group_is_expanded_until_the_ranges_are_even() {
+    // The jobsender benchmark's keys: all but one start "k0".
+    let keys: BTreeSet<String> = (1..=100_000u32).map(|i| format!("k{i:06}")).collect();
+    let w = walk(&keys, "", 8, DEFAULT_MAX_PROBES);
+    let ranges = split(&KeyRange::default(), &w.split_points());
+    let counts: Vec<usize> = ranges.iter().map(|r| keys.iter().filter(|k| r.contains(k)).count()).collect();
+    assert_eq!(counts.len(), 8);
+    assert_eq!(counts.iter().sum::<usize>(), 100_000);
+    assert!(counts.iter().all(|&n| n <= 20_000), "{counts:?}");
+    assert!(w.probes() <= 20, "{} probes", w.probes());
 }
 
 #[test]
 fn key_equal_to_the_prefix_is_stepped_over() {
     let keys = set(&["p/", "p/a", "p/b"]);
-    let w = walk(&keys, "p/", DEFAULT_MAX_PROBES);
-    assert_eq!(w.split_points(2), past(&["p/a"]));
+    let w = walk(&keys, "p/", 2, DEFAULT_MAX_PROBES);
+    assert_eq!(w.split_points(), past(&["p/a"]));
 }
 
 #[test]
 fn empty_or_single_key_listing_gives_one_range() {
-    assert!(walk(&BTreeSet::new(), "x/", DEFAULT_MAX_PROBES).split_points(8).is_empty());
-    assert!(walk(&set(&["only"]), "", DEFAULT_MAX_PROBES).split_points(8).is_empty());
-    assert!(walk(&set(&["a", "b"]), "", DEFAULT_MAX_PROBES).split_points(1).is_empty());
+    assert!(walk(&BTreeSet::new(), "x/", 8, DEFAULT_MAX_PROBES).split_points().is_empty());
+    assert!(walk(&set(&["only"]), "", 8, DEFAULT_MAX_PROBES).split_points().is_empty());
+    assert!(walk(&set(&["a", "b"]), "", 1, DEFAULT_MAX_PROBES).split_points().is_empty());
 }
 
 #[test]
 fn probe_budget_is_kept() {
     let keys: BTreeSet<String> = (0..90u8).map(|c| format!("{}", (b' ' + c) as char)).collect();
-    let w = walk(&keys, "", 10);
+    let w = walk(&keys, "", 2, 10);
     assert_eq!(w.probes(), 10);
-    assert_eq!(w.split_points(2).len(), 1);
+    assert_eq!(w.split_points().len(), 1);
 }
 
 #[test]
 fn unicode_next_characters_are_whole_characters() {
     let keys = set(&["ä1", "ä2", "é", "日本", "z"]);
-    let w = walk(&keys, "", DEFAULT_MAX_PROBES);
+    let w = walk(&keys, "", 4, DEFAULT_MAX_PROBES);
     // Byte order: z < ä < é < 日.
-    assert_eq!(w.split_points(4), past(&["z", "ä", "é"]));
+    assert_eq!(w.split_points(), past(&["z", "ä", "é"]));
 }
 
 #[test]
@@ -138,8 +154,8 @@ proptest! {
         keys in proptest::collection::btree_set(key_strategy(), 0..80),
         want in 1usize..10,
     ) {
-        let w = walk(&keys, "", DEFAULT_MAX_PROBES);
-        let ranges = split(&KeyRange::default(), &w.split_points(want));
+        let w = walk(&keys, "", want, DEFAULT_MAX_PROBES);
+        let ranges = split(&KeyRange::default(), &w.split_points());
         prop_assert!(ranges.len() <= want.max(1));
         // An empty listing is one (empty) range.
         if keys.is_empty() {

@@ -323,8 +323,48 @@ async fn complete(c: &Copier, job: &Job, p: &Pinned, plan: &PartPlan, upload_id:
         }
         Some(_) => {
             info!(key = %job.src_key, parts = plan.count, size = p.head.size, "multipart upload completed");
+            abort_orphans(c, job, upload_id).await;
             Ok(())
         }
+    }
+}
+
+/// Aborts every other open upload of the destination key. An upload whose
+/// CreateMultipartUpload answer was lost (a connection cut after S3 acted) is known to nobody;
+/// only the lease holder uploads parts of an object, so once its copy is complete every other
+/// upload of the key is an orphan. A failure here is logged, never fatal.
+async fn abort_orphans(c: &Copier, job: &Job, ours: &str) {
+    let mut markers: (Option<String>, Option<String>) = (None, None);
+    loop {
+        let listed = c
+            .des
+            .list_multipart_uploads()
+            .bucket(&job.des_bucket)
+            .prefix(&job.des_key)
+            .set_key_marker(markers.0.take())
+            .set_upload_id_marker(markers.1.take())
+            .send()
+            .await;
+        let out = match listed {
+            Ok(out) => out,
+            Err(e) => {
+                let e = s3_err("ListMultipartUploads", &job.des_bucket, &job.des_key, e);
+                warn!(key = %job.des_key, error = %e, "could not look for orphaned uploads");
+                return;
+            }
+        };
+        for u in out.uploads() {
+            if let (Some(key), Some(id)) = (u.key(), u.upload_id()) {
+                if key == job.des_key && id != ours {
+                    info!(key = %job.des_key, upload_id = %id, "aborting an orphaned upload of this key");
+                    abort_quietly(&c.des, job, id).await;
+                }
+            }
+        }
+        if out.is_truncated() != Some(true) {
+            return;
+        }
+        markers = (out.next_key_marker().map(str::to_owned), out.next_upload_id_marker().map(str::to_owned));
     }
 }
 
