@@ -6,12 +6,17 @@
 //! otherwise it fails and reaches the dead-letter queue through the queue's redrive policy.
 
 use crate::copy::{Copier, Outcome};
+use crate::error::CopyError;
 use crate::metrics::{emit, ObjectMetrics};
 use s3_migrate_core::event::{parse_message, Incoming};
 use s3_migrate_core::ledger::Status;
+use s3_migrate_core::ledger::{now_secs, LedgerError};
 use s3_migrate_core::Job;
 use std::time::Instant;
 use tracing::{error, info, info_span, warn, Instrument};
+
+/// Longest delay SQS gives a message (SendMessage `DelaySeconds`).
+const SQS_MAX_DELAY_SECS: u64 = 900;
 
 /// Longest part of a bad body written to the log.
 const LOGGED_BODY_CHARS: usize = 1024;
@@ -154,6 +159,18 @@ impl Processor {
                 }
                 Ok(())
             }
+            Err(CopyError::Ledger(LedgerError::Busy { until, .. })) => {
+                // Another delivery of this object holds its lease and is copying it. This one
+                // comes back as a fresh message once the lease ends, so duplicates of a long
+                // copy never climb toward the DLQ's maxReceiveCount; the job itself is kept,
+                // in case it asks for a newer version than the one being copied.
+                let delay = until.saturating_sub(now_secs()).clamp(1, SQS_MAX_DELAY_SECS);
+                self.resend(job, job.attempt, delay, "object is being copied by another delivery").await
+            }
+            Err(CopyError::Ledger(LedgerError::ClaimLost { .. })) => {
+                let delay = self.copier.cfg.lease_secs.clamp(1, SQS_MAX_DELAY_SECS);
+                self.resend(job, job.attempt, delay, "another delivery claimed the object first").await
+            }
             Err(e) => {
                 self.copier.stats.add_failed();
                 emit(&ObjectMetrics { objects_failed: 1, ..Default::default() });
@@ -175,21 +192,33 @@ impl Processor {
     /// Re-enqueues a job whose time ran out as a fresh message, so the next run resumes at
     /// once and a long healthy transfer never counts toward the DLQ's maxReceiveCount.
     async fn hand_on(&self, job: &Job, parts_done: u32, parts_total: u32) -> Result<(), String> {
+        info!(parts_done, parts_total, attempt = job.attempt + 1, "time budget reached, handing the job on");
+        self.resend(job, job.attempt + 1, 0, "time budget reached").await
+    }
+
+    /// Sends `job` again as a fresh message, visible after `delay_secs`; the current message is
+    /// then consumed. Without a queue to send to, the message itself must come back.
+    async fn resend(&self, job: &Job, attempt: u32, delay_secs: u64, why: &str) -> Result<(), String> {
         let Some(url) = &self.requeue_url else {
-            return Err("time budget reached and no queue to hand the job on to".into());
+            return Err(format!("{why}, and there is no queue to send the job to again"));
         };
-        let next = Job { attempt: job.attempt + 1, ..job.clone() };
-        match self.sqs.send_message().queue_url(url).message_body(next.to_json()).send().await {
+        let next = Job { attempt, ..job.clone() };
+        let sent = self
+            .sqs
+            .send_message()
+            .queue_url(url)
+            .message_body(next.to_json())
+            .delay_seconds(delay_secs as i32)
+            .send()
+            .await;
+        match sent {
             Ok(_) => {
-                info!(
-                    parts_done,
-                    parts_total,
-                    attempt = next.attempt,
-                    "time budget reached, job handed on to a fresh message"
-                );
+                info!(reason = why, delay_secs, attempt, "job sent again as a fresh message");
                 Ok(())
             }
-            Err(e) => Err(format!("handing the job on failed: {}", s3_migrate_core::clients::error_chain(&e))),
+            Err(e) => {
+                Err(format!("{why}; sending the job again failed: {}", s3_migrate_core::clients::error_chain(&e)))
+            }
         }
     }
 }
