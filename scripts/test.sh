@@ -17,6 +17,14 @@ step "local emulator"
 scripts/emulator.sh up
 eval "$(scripts/emulator.sh env)"
 
+step "cargo-lambda (runtime API emulator of the Lambda packaging tests)"
+CARGO_LAMBDA_VERSION=1.9.2
+if ! .emulator/lambda-venv/bin/cargo-lambda lambda --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION"; then
+  python3 -m venv .emulator/lambda-venv
+  .emulator/lambda-venv/bin/pip install -q "cargo-lambda==$CARGO_LAMBDA_VERSION"
+fi
+export CARGO_LAMBDA="$ROOT/.emulator/lambda-venv/bin/cargo-lambda"
+
 step "cargo test --workspace (unit and emulator tests)"
 cargo test --workspace --no-fail-fast
 

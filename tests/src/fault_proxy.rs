@@ -31,6 +31,8 @@ pub struct FaultCounts {
     pub requests: AtomicU64,
     pub errors: AtomicU64,
     pub resets: AtomicU64,
+    /// UploadPart requests seen (`PUT ...?partNumber=`), whatever became of them.
+    pub upload_parts: AtomicU64,
 }
 
 impl FaultCounts {
@@ -96,6 +98,10 @@ async fn serve(
 ) -> std::io::Result<()> {
     let (head, rest) = read_head(&mut client).await?;
     counts.requests.fetch_add(1, Ordering::Relaxed);
+    let request_line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    if request_line.starts_with(b"PUT ") && request_line.windows(11).any(|w| w == b"partNumber=") {
+        counts.upload_parts.fetch_add(1, Ordering::Relaxed);
+    }
     let draw: f64 = rand::rng().random();
     let fate = if draw < error_rate {
         Fate::Error

@@ -171,7 +171,8 @@ async fn stale_upload_is_aborted_when_the_source_changed() -> anyhow::Result<()>
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn overwrite_during_copy_never_mixes_versions() -> anyhow::Result<()> {
     let w = World::new(Mode::Stream, true).await?;
-    for trial in 0..3u64 {
+    // Ten trials, the overwrite landing after one, two or three of the four parts.
+    for trial in 0..10u64 {
         let key = format!("overwrite-{trial}.bin");
         let v1 = data(20 * MIB, 100 + trial);
         let v2 = data(20 * MIB, 200 + trial);
@@ -184,7 +185,7 @@ async fn overwrite_during_copy_never_mixes_versions() -> anyhow::Result<()> {
         };
         // Overwrite once the copy has sent at least one part.
         let started = Instant::now();
-        while p.copier.stats.get().1 < 1 + trial % 2 && started.elapsed().as_secs() < 60 {
+        while p.copier.stats.get().1 < 1 + trial % 3 && started.elapsed().as_secs() < 60 {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         let v2_id = w.put_src(&key, &v2).await?;
