@@ -28,12 +28,15 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{:012x}", n & 0xffff_ffff_ffff)
 }
 
+/// The secret access key of the simulated second account, which no log line may show.
+pub const OTHER_ACCOUNT_SECRET: &str = "other-account-secret";
+
 /// The SecureString value that gives access to the simulated other account.
 pub fn other_account_credentials_json() -> String {
     let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
     serde_json::json!({
         "aws_access_key_id": OTHER_ACCOUNT,
-        "aws_secret_access_key": "other-account-secret",
+        "aws_secret_access_key": OTHER_ACCOUNT_SECRET,
         "region": region,
     })
     .to_string()

@@ -5,7 +5,7 @@ use s3_migrate_tests::bins::binary;
 use s3_migrate_tests::world::{Mode, World};
 use std::process::Command;
 
-const SECRET: &str = "other-account-secret";
+const SECRET: &str = s3_migrate_tests::OTHER_ACCOUNT_SECRET;
 
 struct Case {
     name: &'static str,

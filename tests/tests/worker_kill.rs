@@ -106,7 +106,13 @@ const KILL_MAX_THREAD: usize = 2;
 const KILLS: usize = 5;
 
 /// Collects part numbers from `lines` into `parts` until `n` new ones arrived (or the limit).
-fn wait_for_parts(child: &mut Child, lines: &mpsc::Receiver<String>, parts: &mut Vec<u32>, n: usize) {
+fn wait_for_parts(
+    child: &mut Child,
+    lines: &mpsc::Receiver<String>,
+    parts: &mut Vec<u32>,
+    log: &mut Vec<String>,
+    n: usize,
+) {
     let target = parts.len() + n;
     let started = Instant::now();
     while parts.len() < target {
@@ -116,6 +122,7 @@ fn wait_for_parts(child: &mut Child, lines: &mpsc::Receiver<String>, parts: &mut
         }
         if let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
             parts.extend(part_number(&line));
+            log.push(line);
         }
     }
 }
@@ -163,18 +170,20 @@ async fn five_sigkills_at_random_moments_lose_nothing_and_resend_at_most_the_par
         Ok((child, rx))
     };
 
-    // Every part logged as uploaded, run by run.
+    // Every part logged as uploaded, run by run, and every line logged.
     let mut logged: Vec<Vec<u32>> = Vec::new();
+    let mut log: Vec<String> = Vec::new();
     for kill in 0..KILLS {
         let (mut child, lines) = start_worker()?;
         let mut parts = Vec::new();
         // A random moment: after 1 to 5 more parts of this run.
         let moment = rand::rng().random_range(1..=5);
-        wait_for_parts(&mut child, &lines, &mut parts, moment);
+        wait_for_parts(&mut child, &lines, &mut parts, &mut log, moment);
         child.kill()?; // SIGKILL
         child.wait()?;
         while let Ok(line) = lines.try_recv() {
             parts.extend(part_number(&line));
+            log.push(line);
         }
         eprintln!("kill {}: after {} parts of this run ({} logged)", kill + 1, moment, parts.len());
         logged.push(parts);
@@ -186,6 +195,7 @@ async fn five_sigkills_at_random_moments_lose_nothing_and_resend_at_most_the_par
         if let Some(status) = last.try_wait()? {
             while let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
                 parts.extend(part_number(&line));
+                log.push(line);
             }
             assert!(status.success(), "the last run failed");
             break;
@@ -193,6 +203,7 @@ async fn five_sigkills_at_random_moments_lose_nothing_and_resend_at_most_the_par
         assert!(started.elapsed() < Duration::from_secs(300), "the last run did not finish");
         if let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
             parts.extend(part_number(&line));
+            log.push(line);
         }
     }
     logged.push(parts);
@@ -207,6 +218,10 @@ async fn five_sigkills_at_random_moments_lose_nothing_and_resend_at_most_the_par
         }
     }
     assert_eq!(seen.len(), BIG_PARTS, "every part logged once");
+    // The other account's secret key (from the SecureString) is in no line the six runs logged.
+    let secret = s3_migrate_tests::OTHER_ACCOUNT_SECRET;
+    assert!(log.len() > BIG_PARTS, "the runs' logs were captured ({} lines)", log.len());
+    assert!(!log.iter().any(|l| l.contains(secret)), "a log line shows the secret access key");
     let sent = proxy.counts.upload_parts.load(std::sync::atomic::Ordering::Relaxed) as usize;
     eprintln!("{sent} UploadPart requests for {BIG_PARTS} parts and {KILLS} kills");
     assert!(
