@@ -5,15 +5,22 @@
 use crate::message::{Disposition, Processor};
 use anyhow::Context;
 use aws_sdk_sqs::types::{Message, QueueAttributeName};
+use deleter::Deleter;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::{info, info_span, warn, Instrument};
 
+mod deleter;
+
 /// Most messages one ReceiveMessage returns (SQS limit).
 const SQS_MAX_RECEIVE: usize = 10;
+/// Messages received ahead of a free slot: they wait, kept invisible, so that a slot that frees
+/// up starts its next object at once instead of paying a receive round trip.
+const RECEIVED_AHEAD: usize = SQS_MAX_RECEIVE;
 
 /// How the poller behaves.
 #[derive(Debug, Clone)]
@@ -39,6 +46,8 @@ pub struct PollSummary {
 /// Polls until stopped (Ctrl-C / SIGTERM) or, with `until_empty`, until the queue is empty.
 pub async fn poll(p: Arc<Processor>, opts: PollOptions) -> anyhow::Result<PollSummary> {
     let max = p.copier.cfg.max_parallel_file;
+    let slots = Arc::new(tokio::sync::Semaphore::new(max));
+    let (deletes, deleter) = Deleter::start(p.sqs.clone(), opts.queue_url.clone());
     let mut tasks: JoinSet<Disposition> = JoinSet::new();
     let mut summary = PollSummary::default();
     let progress = Progress::start(&p);
@@ -48,14 +57,14 @@ pub async fn poll(p: Arc<Processor>, opts: PollOptions) -> anyhow::Result<PollSu
         while let Some(done) = tasks.try_join_next() {
             tally(&mut summary, done);
         }
-        if tasks.len() >= max {
+        if tasks.len() >= max + RECEIVED_AHEAD {
             tokio::select! {
                 done = tasks.join_next() => if let Some(done) = done { tally(&mut summary, done) },
                 _ = &mut shutdown => break,
             }
             continue;
         }
-        let free = (max - tasks.len()).min(SQS_MAX_RECEIVE);
+        let free = (max + RECEIVED_AHEAD - tasks.len()).min(SQS_MAX_RECEIVE);
         let wait = if tasks.is_empty() { opts.wait_seconds } else { 1 };
         let received = tokio::select! {
             r = p.sqs.receive_message()
@@ -88,12 +97,14 @@ pub async fn poll(p: Arc<Processor>, opts: PollOptions) -> anyhow::Result<PollSu
             break;
         }
         for m in messages {
-            tasks.spawn(work_on(p.clone(), opts.clone(), m));
+            tasks.spawn(work_on(p.clone(), opts.clone(), m, slots.clone(), deletes.clone()));
         }
     }
     while let Some(done) = tasks.join_next().await {
         tally(&mut summary, done);
     }
+    drop(deletes);
+    let _ = deleter.await;
     progress.finish();
     info!(consumed = summary.consumed, retried = summary.retried, "poll finished");
     Ok(summary)
@@ -110,28 +121,37 @@ fn tally(summary: &mut PollSummary, done: Result<Disposition, tokio::task::JoinE
     }
 }
 
-async fn work_on(p: Arc<Processor>, opts: PollOptions, m: Message) -> Disposition {
+async fn work_on(
+    p: Arc<Processor>,
+    opts: PollOptions,
+    m: Message,
+    slots: Arc<tokio::sync::Semaphore>,
+    deletes: mpsc::UnboundedSender<String>,
+) -> Disposition {
     let id = m.message_id.unwrap_or_default();
     let receipt = m.receipt_handle.unwrap_or_default();
     let body = m.body.unwrap_or_default();
     let span = info_span!("message", message_id = %id);
     async move {
+        // Kept invisible from receipt on, while it waits for a slot too.
         let keep_alive = tokio::spawn(extend_visibility(
             p.sqs.clone(),
             opts.queue_url.clone(),
             receipt.clone(),
             opts.visibility_seconds,
         ));
+        let Ok(_slot) = slots.acquire().await else {
+            keep_alive.abort();
+            return Disposition::Retry { reason: "poller stopping".into() };
+        };
         let deadline = Instant::now() + Duration::from_secs(p.copier.cfg.job_timeout_secs);
         let d = p.process(&id, &body, Some(deadline)).await;
         keep_alive.abort();
         match &d {
             Disposition::Consumed => {
-                if let Err(e) = p.sqs.delete_message().queue_url(&opts.queue_url).receipt_handle(&receipt).send().await
-                {
-                    // The job is finished and idempotent: a redelivery is skipped cheaply.
-                    warn!(error = %s3_migrate_core::clients::error_chain(&e), "could not delete a finished message");
-                }
+                // Deleted in a batch; if that fails the job is finished and idempotent, so a
+                // redelivery is skipped cheaply.
+                let _ = deletes.send(receipt);
             }
             Disposition::Retry { reason } => {
                 warn!(reason = %reason, "message will be retried");
