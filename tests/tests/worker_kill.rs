@@ -24,11 +24,13 @@ fn part_number(line: &str) -> Option<u32> {
     line[at..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
-fn start(w: &World) -> anyhow::Result<(Child, mpsc::Receiver<String>)> {
+/// Starts `worker poll` on the world's queue; `extra_env` adds to (or overrides) its settings.
+fn start(w: &World, extra_env: &[(&str, &str)]) -> anyhow::Result<(Child, mpsc::Receiver<String>)> {
     let mut child = Command::new(binary("worker"))
         .args(["poll", "--queue-url", &w.queue_url, "--until-empty", "--wait-seconds", "1"])
         .args(["--visibility-seconds", "4", "--retry-delay-seconds", "1"])
         .envs(w.env_vars(&[("MaxThread", "2"), ("LeaseSeconds", "3")]))
+        .envs(extra_env.iter().copied())
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -54,7 +56,7 @@ async fn sigkill_mid_copy_resumes_without_resending_parts() -> anyhow::Result<()
     w.own.sqs.send_message().queue_url(&w.queue_url).message_body(job.to_json()).send().await?;
 
     // First run: kill it once a third of the parts are reported.
-    let (mut first, lines) = start(&w)?;
+    let (mut first, lines) = start(&w, &[])?;
     let mut before_kill = BTreeSet::new();
     let started = Instant::now();
     while before_kill.len() < PARTS / 3 {
@@ -71,7 +73,7 @@ async fn sigkill_mid_copy_resumes_without_resending_parts() -> anyhow::Result<()
     assert!(before_kill.len() < PARTS, "killed before the end");
 
     // Second run: resumes once the message and lease come back.
-    let (mut second, lines) = start(&w)?;
+    let (mut second, lines) = start(&w, &[])?;
     let mut after = BTreeSet::new();
     let mut log = Vec::new();
     let started = Instant::now();
@@ -148,27 +150,8 @@ async fn five_sigkills_at_random_moments_lose_nothing_and_resend_at_most_the_par
     // The workers' S3 requests pass through a proxy that injects nothing and counts UploadParts,
     // including those a kill cut short.
     let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL")?, 0.0, 0.0).await?;
-    let start_worker = || -> anyhow::Result<(Child, mpsc::Receiver<String>)> {
-        let mut child = Command::new(binary("worker"))
-            .env("AWS_ENDPOINT_URL_S3", &proxy.url)
-            .args(["poll", "--queue-url", &w.queue_url, "--until-empty", "--wait-seconds", "1"])
-            .args(["--visibility-seconds", "4", "--retry-delay-seconds", "1"])
-            .envs(w.env_vars(&[("MaxThread", &KILL_MAX_THREAD.to_string()), ("LeaseSeconds", "3")]))
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let stderr = child.stderr.take().expect("piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Ok((child, rx))
-    };
+    let max_thread = KILL_MAX_THREAD.to_string();
+    let start_worker = || start(&w, &[("AWS_ENDPOINT_URL_S3", proxy.url.as_str()), ("MaxThread", max_thread.as_str())]);
 
     // Every part logged as uploaded, run by run, and every line logged.
     let mut logged: Vec<Vec<u32>> = Vec::new();
