@@ -74,11 +74,11 @@ impl Ledger {
                     }
                     None => condition.push_str(" AND attribute_not_exists(#up)"),
                 }
+                // A record being copied never expires (the TTL is for queue records only).
+                update.push_str(" REMOVE #exp");
             }
-            None => update.push_str(" REMOVE #up, #ps"),
+            None => update.push_str(" REMOVE #up, #ps, #exp"),
         }
-        // A record being copied never expires (the TTL is for queue records only).
-        update.push_str(if update.contains(" REMOVE ") { ", #exp" } else { " REMOVE #exp" });
         req = req.expression_attribute_names("#exp", attr::EXPIRE_AT);
         if self.updated(req.update_expression(update).condition_expression(condition).send().await)? {
             return Ok(());
