@@ -15,11 +15,13 @@ pub struct Entry {
     pub size: u64,
     /// Latest version (source side, when versions are compared).
     pub version_id: Option<String>,
+    /// ETag as listed (quoted), when the listing gave one.
+    pub etag: Option<String>,
 }
 
 impl Entry {
     pub fn new(key: impl Into<String>, size: u64) -> Self {
-        Self { key: key.into(), size, version_id: None }
+        Self { key: key.into(), size, version_id: None, etag: None }
     }
 }
 

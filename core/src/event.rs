@@ -6,7 +6,7 @@
 //! - the `s3:TestEvent` S3 sends when notifications are configured,
 //! - any of those wrapped in an SNS notification (`{"Type":"Notification","Message":"..."}`).
 
-use crate::job::{Job, JobError};
+use crate::job::{quoted_etag, Job, JobError};
 use crate::keys::dest_key;
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
@@ -79,6 +79,8 @@ struct ObjectEntity {
     size: Option<u64>,
     #[serde(rename = "versionId")]
     version_id: Option<String>,
+    #[serde(rename = "eTag")]
+    etag: Option<String>,
 }
 
 /// Decodes an S3 event key: `+` means space, then percent-decoding (`a+b%2Bc%20d` -> `a b+c d`).
@@ -130,7 +132,17 @@ fn parse_record(index: usize, raw: &serde_json::Value, dest: &EventDestination) 
         return Ok(Incoming::Removed { src_bucket: bucket, src_key: key, des_bucket, des_key, version_id });
     }
     let size = record.s3.object.size.ok_or(MessageError::NoSize { index, event_name: record.event_name })?;
-    Ok(Incoming::Copy(Job { src_bucket: bucket, src_key: key, des_bucket, des_key, size, version_id, attempt: 0 }))
+    let etag = record.s3.object.etag.filter(|e| !e.is_empty()).map(|e| quoted_etag(&e));
+    Ok(Incoming::Copy(Job {
+        src_bucket: bucket,
+        src_key: key,
+        des_bucket,
+        des_key,
+        size,
+        version_id,
+        attempt: 0,
+        etag,
+    }))
 }
 
 #[cfg(test)]

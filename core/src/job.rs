@@ -4,7 +4,9 @@
 //! `Size`, `versionId`), so jobs written by either implementation are read by the other.
 //! `versionId` is the string `"null"` when the source has no version; in Rust that is `None`.
 //! Unknown fields are tolerated. `attempt` is our addition: the number of times a long transfer
-//! has been handed on to a fresh message after running out of time (absent means 0).
+//! has been handed on to a fresh message after running out of time (absent means 0), and `ETag`
+//! is the source ETag the listing or S3 event saw (absent when unknown), which lets a server-side
+//! copy skip the source HEAD: `x-amz-copy-source-if-match` ties the copy to the listed object.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -36,6 +38,9 @@ pub struct Job {
     /// Times this job was handed on after running out of time (our extension; absent means 0).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub attempt: u32,
+    /// Source ETag as listed, in its quoted form (our extension; absent when unknown).
+    #[serde(rename = "ETag", default, skip_serializing_if = "Option::is_none", deserialize_with = "etag_from_string")]
+    pub etag: Option<String>,
 }
 
 /// Why a message body is not a job.
@@ -81,6 +86,17 @@ impl Job {
     }
 }
 
+/// An ETag in the quoted form S3 answers with (`"abc"`); S3 event notifications carry it bare.
+pub fn quoted_etag(etag: &str) -> String {
+    let bare = etag.trim().trim_matches('"');
+    format!("\"{bare}\"")
+}
+
+fn etag_from_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v: Option<String> = Option::deserialize(d)?;
+    Ok(v.filter(|s| !s.trim().trim_matches('"').is_empty()).map(|s| quoted_etag(&s)))
+}
+
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
@@ -123,6 +139,7 @@ mod tests {
             size: 42,
             version_id: Some("v1".into()),
             attempt: 0,
+            etag: None,
         }
     }
 
@@ -132,6 +149,22 @@ mod tests {
         assert_eq!(Job::from_json(&j.to_json()).unwrap(), j);
         let with_attempt = Job { attempt: 3, version_id: None, ..job() };
         assert_eq!(Job::from_json(&with_attempt.to_json()).unwrap(), with_attempt);
+        let with_etag = Job { etag: Some("\"0cc175b9c0f1b6a831c399e269772661\"".into()), ..job() };
+        assert_eq!(Job::from_json(&with_etag.to_json()).unwrap(), with_etag);
+    }
+
+    #[test]
+    fn etag_is_kept_quoted_and_optional() {
+        let base = r#""Src_bucket":"s","Src_key":"k","Des_bucket":"d","Des_key":"k","Size":1"#;
+        let bare = Job::from_json(&format!(r#"{{{base},"ETag":"abc-2"}}"#)).unwrap();
+        assert_eq!(bare.etag.as_deref(), Some("\"abc-2\""));
+        let quoted = Job::from_json(&format!(r#"{{{base},"ETag":"\"abc\""}}"#)).unwrap();
+        assert_eq!(quoted.etag.as_deref(), Some("\"abc\""));
+        for absent in [format!("{{{base}}}"), format!(r#"{{{base},"ETag":""}}"#), format!(r#"{{{base},"ETag":null}}"#)]
+        {
+            assert_eq!(Job::from_json(&absent).unwrap().etag, None, "{absent}");
+        }
+        assert!(!job().to_json().contains("ETag"), "an unknown ETag is not written");
     }
 
     #[test]

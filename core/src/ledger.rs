@@ -87,6 +87,11 @@ impl Ledger {
         LedgerError::Request { op, table: self.table.clone(), message, class: classify(&e) }
     }
 
+    /// A request that could not be built (a required field missing): a bug, never retried.
+    fn request_error(&self, op: &'static str, e: impl std::fmt::Display) -> LedgerError {
+        LedgerError::Request { op, table: self.table.clone(), message: e.to_string(), class: ErrorClass::Permanent }
+    }
+
     /// Ok(true) when a conditional UpdateItem was applied, Ok(false) when its condition failed.
     fn updated(&self, res: Result<UpdateItemOutput, SdkError<UpdateItemError>>) -> Result<bool, LedgerError> {
         match res {
@@ -129,12 +134,7 @@ impl Ledger {
             for k in chunk {
                 request = request.keys(HashMap::from([(attr::KEY.to_owned(), sv(k.clone()))]));
             }
-            let mut pending = Some(request.build().map_err(|e| LedgerError::Request {
-                op: "BatchGetItem",
-                table: self.table.clone(),
-                message: e.to_string(),
-                class: ErrorClass::Permanent,
-            })?);
+            let mut pending = Some(request.build().map_err(|e| self.request_error("BatchGetItem", e))?);
             let mut round = 0u32;
             while let Some(req) = pending.take() {
                 let out = self

@@ -26,31 +26,39 @@ pub struct Enqueuer {
 impl Enqueuer {
     /// Sends every job; the number sent, or an error when any could not be sent.
     pub async fn send_all(&self, jobs: &[Job]) -> Result<usize, SendError> {
-        let results: Vec<Result<usize, (usize, String)>> = futures::stream::iter(jobs.chunks(SQS_BATCH_MAX))
+        let results: Vec<Result<usize, (Vec<String>, String)>> = futures::stream::iter(jobs.chunks(SQS_BATCH_MAX))
             .map(|chunk| self.send_batch(chunk))
             .buffer_unordered(BATCHES_IN_FLIGHT)
             .collect()
             .await;
         let mut sent = 0;
-        let mut failed = 0;
+        let mut unsent = Vec::new();
         let mut reason = String::new();
         for r in results {
             match r {
                 Ok(n) => sent += n,
-                Err((n, why)) => {
-                    failed += n;
+                Err((keys, why)) => {
+                    unsent.extend(keys);
                     reason = why;
                 }
             }
         }
-        if failed > 0 {
-            return Err(SendError::Enqueue { queue: self.queue_url.clone(), failed, total: jobs.len(), reason });
+        if !unsent.is_empty() {
+            return Err(SendError::Enqueue {
+                queue: self.queue_url.clone(),
+                failed: unsent.len(),
+                total: jobs.len(),
+                reason,
+                unsent,
+            });
         }
         Ok(sent)
     }
 
-    /// One batch of up to ten, retrying what SQS did not take. Err: (jobs not sent, why).
-    async fn send_batch(&self, jobs: &[Job]) -> Result<usize, (usize, String)> {
+    /// One batch of up to ten, retrying what SQS did not take. Err: (ledger keys of the jobs
+    /// not sent, why).
+    async fn send_batch(&self, jobs: &[Job]) -> Result<usize, (Vec<String>, String)> {
+        let unsent = |pending: &[(usize, &Job)]| pending.iter().map(|(_, j)| j.ledger_key()).collect::<Vec<_>>();
         let mut pending: Vec<(usize, &Job)> = jobs.iter().enumerate().collect();
         let mut why = String::new();
         for round in 0..=RETRY_ROUNDS {
@@ -81,7 +89,7 @@ impl Enqueuer {
                 Err(e) => {
                     why = s3_migrate_core::clients::error_chain(&e);
                     if s3_migrate_core::retry::classify(&e) == s3_migrate_core::retry::ErrorClass::Permanent {
-                        return Err((pending.len(), why));
+                        return Err((unsent(&pending), why));
                     }
                     warn!(reason = %why, round, "SendMessageBatch failed, retrying");
                 }
@@ -90,6 +98,6 @@ impl Enqueuer {
                 return Ok(jobs.len());
             }
         }
-        Err((pending.len(), why))
+        Err((unsent(&pending), why))
     }
 }

@@ -13,7 +13,14 @@ pub enum SendError {
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     #[error("{failed} of {total} jobs could not be enqueued to {queue}: {reason}")]
-    Enqueue { queue: String, failed: usize, total: usize, reason: String },
+    Enqueue {
+        queue: String,
+        failed: usize,
+        total: usize,
+        reason: String,
+        /// Ledger keys of the jobs not sent.
+        unsent: Vec<String>,
+    },
     #[error("writing the job list failed: {0}")]
     JobsOut(#[from] std::io::Error),
 }

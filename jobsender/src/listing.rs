@@ -6,6 +6,7 @@
 use crate::error::SendError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use s3_migrate_core::diff::{DestinationMapping, Entry};
+use s3_migrate_core::job::quoted_etag;
 use s3_migrate_core::ranges::{KeyRange, Probe};
 use tokio::sync::mpsc;
 
@@ -78,12 +79,19 @@ impl ListSpec {
     }
 }
 
-fn to_entry(spec: &ListSpec, key: &str, size: u64, version_id: Option<String>) -> Option<Entry> {
+fn to_entry(
+    spec: &ListSpec,
+    key: &str,
+    size: Option<i64>,
+    version_id: Option<String>,
+    etag: Option<&str>,
+) -> Option<Entry> {
     let key = match &spec.mapping {
         Some(m) => m.to_source(key)?,
         None => key,
     };
-    Some(Entry { key: key.to_owned(), size, version_id })
+    let size = size.unwrap_or(0).max(0) as u64;
+    Some(Entry { key: key.to_owned(), size, version_id, etag: etag.filter(|e| !e.is_empty()).map(quoted_etag) })
 }
 
 /// Cuts a page at the end of the range; true when it was cut (the listing is over).
@@ -122,11 +130,8 @@ async fn list_objects(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Sende
             None => req.set_start_after(spec.start_after()),
         };
         let out = req.send().await.map_err(|e| s3_error("ListObjectsV2", &spec.bucket, e))?;
-        let mut entries: Vec<Entry> = out
-            .contents()
-            .iter()
-            .filter_map(|o| to_entry(spec, o.key()?, o.size().unwrap_or(0).max(0) as u64, None))
-            .collect();
+        let mut entries: Vec<Entry> =
+            out.contents().iter().filter_map(|o| to_entry(spec, o.key()?, o.size(), None, o.e_tag())).collect();
         let cut = cut_at_range_end(spec, &mut entries);
         token = out.next_continuation_token().map(str::to_owned).filter(|_| out.is_truncated() == Some(true));
         let last = token.is_none() || cut;
@@ -157,7 +162,7 @@ async fn list_versions(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Send
             .filter(|v| v.is_latest() == Some(true))
             .filter_map(|v| {
                 let version = v.version_id().filter(|id| *id != "null").map(str::to_owned);
-                to_entry(spec, v.key()?, v.size().unwrap_or(0).max(0) as u64, version)
+                to_entry(spec, v.key()?, v.size(), version, v.e_tag())
             })
             .collect();
         let cut = cut_at_range_end(spec, &mut entries);

@@ -281,6 +281,7 @@ impl Sender {
                 size: e.size,
                 version_id: e.version_id,
                 attempt: 0,
+                etag: e.etag,
             })
             .collect();
         report.to_copy += jobs.len() as u64;
@@ -294,8 +295,27 @@ impl Sender {
         if opts.dry_run || jobs.is_empty() {
             return Ok(());
         }
-        report.enqueued += self.enqueuer.send_all(&jobs).await? as u64;
-        let marks: Vec<_> = futures::stream::iter(&jobs)
+        // Objects the ledger has no record of get theirs in batches, before their jobs exist
+        // (a put replaces the whole item, so it must not race a worker on one of them); the
+        // others are updated one by one after sending, keeping what a worker wrote.
+        let (new, known): (Vec<&Job>, Vec<&Job>) = jobs.iter().partition(|j| !records.contains_key(&j.ledger_key()));
+        if let Err(e) = self.ledger.put_queued(&new, now).await {
+            warn!(error = %e, "could not record some new jobs as queued");
+        }
+        match self.enqueuer.send_all(&jobs).await {
+            Ok(sent) => report.enqueued += sent as u64,
+            Err(e) => {
+                if let SendError::Enqueue { unsent, .. } = &e {
+                    for key in unsent.iter().filter(|k| new.iter().any(|j| j.ledger_key() == **k)) {
+                        if let Err(e) = self.ledger.unmark_queued(key, now).await {
+                            warn!(key = %key, error = %e, "could not take back the queue record of an unsent job");
+                        }
+                    }
+                }
+                return Err(e);
+            }
+        }
+        let marks: Vec<_> = futures::stream::iter(known)
             .map(|j| async move { self.ledger.mark_queued(&j.ledger_key(), &j.des_bucket, &j.des_key, j.size).await })
             .buffer_unordered(MARKS_IN_FLIGHT)
             .collect()

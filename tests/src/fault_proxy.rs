@@ -33,6 +33,8 @@ pub struct FaultCounts {
     pub resets: AtomicU64,
     /// UploadPart requests seen (`PUT ...?partNumber=`), whatever became of them.
     pub upload_parts: AtomicU64,
+    /// HEAD requests seen (HeadObject).
+    pub heads: AtomicU64,
 }
 
 impl FaultCounts {
@@ -101,6 +103,9 @@ async fn serve(
     let request_line = head.split(|b| *b == b'\n').next().unwrap_or_default();
     if request_line.starts_with(b"PUT ") && request_line.windows(11).any(|w| w == b"partNumber=") {
         counts.upload_parts.fetch_add(1, Ordering::Relaxed);
+    }
+    if request_line.starts_with(b"HEAD ") {
+        counts.heads.fetch_add(1, Ordering::Relaxed);
     }
     let draw: f64 = rand::rng().random();
     let fate = if draw < error_rate {

@@ -212,6 +212,7 @@ impl World {
             size,
             version_id: None,
             attempt: 0,
+            etag: None,
         }
     }
 

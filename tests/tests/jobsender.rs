@@ -280,3 +280,33 @@ async fn queue_records_expire_unless_a_worker_takes_them() -> anyhow::Result<()>
     assert!(expire_at(&w, "ttl/b").await?.is_some());
     Ok(())
 }
+
+/// Jobs SQS would not take leave no queue record behind (the run fails, naming the queue), so
+/// the next run enqueues them at once instead of after `RequeueAfterSeconds`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn jobs_that_could_not_be_sent_leave_no_queue_record() -> anyhow::Result<()> {
+    let w = World::new(Mode::Server, false).await?;
+    let keys = ["unsent/a", "unsent/b", "unsent/c"];
+    for k in keys {
+        w.put_src(k, b"xyz").await?;
+    }
+    let pair = BucketPair {
+        src_bucket: w.src_bucket.clone(),
+        src_prefix: "unsent/".into(),
+        des_bucket: w.des_bucket.clone(),
+        des_prefix: String::new(),
+    };
+    let good = sender(&w, "", &[]).await?;
+    let mut broken = good.clone();
+    broken.enqueuer.queue_url = format!("{}-deleted", w.queue_url);
+    let err = broken.run_pair(&pair, &RunOptions::default()).await.expect_err("the queue does not exist");
+    assert!(err.to_string().contains("-deleted"), "the error names the queue: {err}");
+    for k in keys {
+        let rec = w.ledger.get(&format!("{}/{k}", w.src_bucket)).await?;
+        assert!(rec.is_none(), "{k}: queue record left for a job never sent: {rec:?}");
+    }
+    let r = good.run_pair(&pair, &RunOptions::default()).await?;
+    assert_eq!((r.enqueued, r.already_queued), (3, 0));
+    assert_eq!(queued_jobs(&w).await?.len(), 3);
+    Ok(())
+}

@@ -102,6 +102,7 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<()> {
                 size: head.size,
                 version_id: None,
                 attempt: 0,
+                etag: head.etag.clone(),
             };
             let report = p.copier.copy(&job, None).await?;
             match report.outcome {

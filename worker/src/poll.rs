@@ -57,7 +57,9 @@ pub async fn poll(p: Arc<Processor>, opts: PollOptions) -> anyhow::Result<PollSu
         while let Some(done) = tasks.try_join_next() {
             tally(&mut summary, done);
         }
-        if tasks.len() >= max + RECEIVED_AHEAD {
+        // Receive only whole batches: LocalStack (and SQS billing) charge per request, and a
+        // receive for one or two messages each time a slot frees up costs several times more.
+        if tasks.len() + SQS_MAX_RECEIVE > max + RECEIVED_AHEAD {
             tokio::select! {
                 done = tasks.join_next() => if let Some(done) = done { tally(&mut summary, done) },
                 _ = &mut shutdown => break,
@@ -100,6 +102,8 @@ pub async fn poll(p: Arc<Processor>, opts: PollOptions) -> anyhow::Result<PollSu
             tasks.spawn(work_on(p.clone(), opts.clone(), m, slots.clone(), deletes.clone()));
         }
     }
+    // Messages received ahead and still waiting for a slot are released, not worked off.
+    slots.close();
     while let Some(done) = tasks.join_next().await {
         tally(&mut summary, done);
     }
@@ -141,7 +145,16 @@ async fn work_on(
             opts.visibility_seconds,
         ));
         let Ok(_slot) = slots.acquire().await else {
+            // Stopping before its object started: give the message back at once.
             keep_alive.abort();
+            let _ = p
+                .sqs
+                .change_message_visibility()
+                .queue_url(&opts.queue_url)
+                .receipt_handle(&receipt)
+                .visibility_timeout(0)
+                .send()
+                .await;
             return Disposition::Retry { reason: "poller stopping".into() };
         };
         let deadline = Instant::now() + Duration::from_secs(p.copier.cfg.job_timeout_secs);

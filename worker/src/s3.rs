@@ -3,6 +3,7 @@
 use crate::error::CopyError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::DateTime;
+use aws_sdk_s3::types::ServerSideEncryption;
 use aws_smithy_types::date_time::Format;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use s3_migrate_core::retry::{classify, status_of};
@@ -40,6 +41,8 @@ pub struct ObjectMeta {
 pub struct SourceObject {
     pub size: u64,
     pub etag: Option<String>,
+    /// The ETag is the MD5 of the bytes: one PUT, and not SSE-KMS or SSE-C encrypted.
+    pub etag_is_md5: bool,
     pub version_id: Option<String>,
     pub meta: ObjectMeta,
 }
@@ -78,6 +81,38 @@ pub fn is_no_such_upload<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
     e.code() == Some("NoSuchUpload")
 }
 
+/// The object a HeadObject or GetObject answer describes: the two outputs share these getters
+/// but no trait.
+macro_rules! source_object {
+    ($out:expr) => {{
+        let out = &$out;
+        let sealed = matches!(
+            out.server_side_encryption(),
+            Some(ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
+        ) || out.sse_customer_algorithm().is_some();
+        SourceObject {
+            size: out.content_length().unwrap_or(0).max(0) as u64,
+            etag: out.e_tag().map(str::to_owned),
+            etag_is_md5: !sealed && out.e_tag().is_some_and(crate::copy::verify::is_plain_md5),
+            version_id: out.version_id().filter(|v| *v != "null").map(str::to_owned),
+            meta: ObjectMeta {
+                content_type: out.content_type().map(str::to_owned),
+                content_encoding: out.content_encoding().map(str::to_owned),
+                content_disposition: out.content_disposition().map(str::to_owned),
+                content_language: out.content_language().map(str::to_owned),
+                cache_control: out.cache_control().map(str::to_owned),
+                expires: out.expires_string().and_then(|s| DateTime::from_str(s, Format::HttpDate).ok()),
+                metadata: out.metadata().cloned().unwrap_or_default(),
+            },
+        }
+    }};
+}
+
+/// The whole-object GetObject answer's description of the object (its size is the body's).
+pub fn source_from_get(out: &aws_sdk_s3::operation::get_object::GetObjectOutput) -> SourceObject {
+    source_object!(out)
+}
+
 /// HEAD of the source. `Ok(None)` when the object (or version) is gone.
 pub async fn head_source(
     s3: &aws_sdk_s3::Client,
@@ -99,21 +134,7 @@ pub async fn head_source(
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(s3_err("HeadObject", bucket, key, e)),
     };
-    let expires = out.expires_string().and_then(|s| DateTime::from_str(s, Format::HttpDate).ok());
-    Ok(Some(SourceObject {
-        size: out.content_length().unwrap_or(0).max(0) as u64,
-        etag: out.e_tag().map(str::to_owned),
-        version_id: out.version_id().filter(|v| *v != "null").map(str::to_owned),
-        meta: ObjectMeta {
-            content_type: out.content_type().map(str::to_owned),
-            content_encoding: out.content_encoding().map(str::to_owned),
-            content_disposition: out.content_disposition().map(str::to_owned),
-            content_language: out.content_language().map(str::to_owned),
-            cache_control: out.cache_control().map(str::to_owned),
-            expires,
-            metadata: out.metadata().cloned().unwrap_or_default(),
-        },
-    }))
+    Ok(Some(source_object!(out)))
 }
 
 /// Size and ETag of the destination object, `None` when absent.

@@ -46,6 +46,7 @@ fn every_record_becomes_a_job() {
     assert_eq!(first.des_key, "backup/a b+c d");
     assert_eq!(first.size, 10);
     assert_eq!(first.version_id.as_deref(), Some("v1"));
+    assert_eq!(first.etag.as_deref(), Some("\"abc\""), "the event's bare eTag, quoted as S3 answers it");
     let Incoming::Copy(second) = &items[1] else { panic!("{items:?}") };
     assert_eq!((second.src_key.as_str(), second.size, second.version_id.clone()), ("x/y", 20, None));
 }

@@ -1,13 +1,20 @@
 //! The jobsender's writes: objects enqueued, and checkpoints of unfinished pairs.
 
-use super::{attr, now_secs, nv, sv, Ledger, LedgerError, Status, CHECKPOINT_PREFIX};
+use super::{attr, now_secs, nv, sv, tokio_sleep_backoff, Ledger, LedgerError, Status, CHECKPOINT_PREFIX};
+use crate::job::Job;
 use crate::ranges::Checkpoint;
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::retry::ErrorClass;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 
 /// How long a queue record (and a checkpoint) lives unless a worker claims it: SQS keeps a
 /// message at most 14 days, so a record older than that describes a job that no longer exists.
 /// DynamoDB's TTL on `expireAt` removes it; the worker removes `expireAt` when it starts.
 pub const QUEUE_RECORD_TTL_SECS: u64 = 14 * 86_400;
+/// Most items one BatchWriteItem takes (DynamoDB limit).
+const BATCH_WRITE_MAX_ITEMS: usize = 25;
+/// Rounds of retries for items a BatchWriteItem left unprocessed (throttling).
+const BATCH_WRITE_RETRY_ROUNDS: u32 = 8;
 
 impl Ledger {
     /// Records that the jobsender enqueued an object now. A new record becomes QUEUED; an
@@ -36,6 +43,76 @@ impl Ledger {
             .await
             .map_err(|e| self.err("UpdateItem", e))?;
         Ok(())
+    }
+
+    /// Creates the queue records of jobs whose objects the ledger has no record of, 25 to a
+    /// BatchWriteItem instead of one UpdateItem each. A put replaces the whole item, so this is
+    /// only for keys just read as absent and not yet enqueued (no worker of ours can hold
+    /// them); `queued_at` is what [`Ledger::unmark_queued`] checks.
+    pub async fn put_queued(&self, jobs: &[&Job], queued_at: u64) -> Result<(), LedgerError> {
+        for chunk in jobs.chunks(BATCH_WRITE_MAX_ITEMS) {
+            let mut pending: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
+            for j in chunk {
+                let put = PutRequest::builder()
+                    .item(attr::KEY, sv(j.ledger_key()))
+                    .item(attr::QUEUED_TIME, nv(queued_at))
+                    .item(attr::DES_BUCKET, sv(&j.des_bucket))
+                    .item(attr::DES_KEY, sv(&j.des_key))
+                    .item(attr::STATUS, sv(Status::Queued.as_str()))
+                    .item(attr::SIZE, nv(j.size))
+                    .item(attr::EXPIRE_AT, nv(queued_at + QUEUE_RECORD_TTL_SECS))
+                    .build()
+                    .map_err(|e| self.request_error("BatchWriteItem", e))?;
+                pending.push(WriteRequest::builder().put_request(put).build());
+            }
+            let mut round = 0;
+            while !pending.is_empty() {
+                if round > BATCH_WRITE_RETRY_ROUNDS {
+                    return Err(LedgerError::Request {
+                        op: "BatchWriteItem",
+                        table: self.table.clone(),
+                        message: format!("{} queue records still unprocessed after {round} rounds", pending.len()),
+                        class: ErrorClass::Retryable,
+                    });
+                }
+                if round > 0 {
+                    tokio_sleep_backoff(round).await;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut pending))
+                    .send()
+                    .await
+                    .map_err(|e| self.err("BatchWriteItem", e))?;
+                pending = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
+                round += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes back a [`Ledger::put_queued`] record whose job could not be sent, so the next run
+    /// enqueues it instead of waiting `RequeueAfterSeconds`. Only a record still exactly as put
+    /// is removed.
+    pub async fn unmark_queued(&self, key: &str, queued_at: u64) -> Result<(), LedgerError> {
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(attr::KEY, sv(key))
+            .condition_expression("#st = :queued AND #q = :q")
+            .expression_attribute_names("#st", attr::STATUS)
+            .expression_attribute_names("#q", attr::QUEUED_TIME)
+            .expression_attribute_values(":queued", sv(Status::Queued.as_str()))
+            .expression_attribute_values(":q", nv(queued_at))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(e) => Err(self.err("DeleteItem", e)),
+        }
     }
 
     /// The key ranges a jobsender run left unfinished for `pair`, if a run stopped early.

@@ -4,7 +4,8 @@
 //! by version (`GetObjectWithVersionId` with a versioned job, or `UpdateVersionId` when the job
 //! says "null") or by `If-Match` on its ETag. A source overwritten mid-copy fails those reads
 //! with 412, and the copy starts over from a fresh HEAD, so the destination never mixes two
-//! source versions.
+//! source versions. An object the job says fits one request is copied without a HEAD (see
+//! `listed`): one request cannot mix versions, and its answer says which one it copied.
 
 /// Applies what a copy keeps (Content-Type, -Encoding, -Disposition, -Language, Cache-Control,
 /// Expires, user metadata, tags) to a PutObject or CreateMultipartUpload request: the two SDK
@@ -23,6 +24,7 @@ macro_rules! with_kept_headers {
     }};
 }
 
+mod listed;
 mod multipart;
 mod parts;
 mod read;
@@ -33,7 +35,7 @@ use crate::error::CopyError;
 use crate::s3::{head_destination, head_source, source_tagging, SourceObject};
 use crate::stats::Stats;
 use s3_migrate_core::config::WorkerConfig;
-use s3_migrate_core::ledger::{now_secs, Ledger, LedgerError, Status};
+use s3_migrate_core::ledger::{now_secs, Ledger, LedgerError, ObjectRecord, Status};
 use s3_migrate_core::Job;
 use std::sync::Arc;
 use std::time::Instant;
@@ -149,16 +151,19 @@ impl Copier {
             seconds: started.elapsed().as_secs_f64(),
         };
         let ledger_key = job.ledger_key();
+        let record = self.ledger.get(&ledger_key).await?;
+        if let Some(r) = record.as_ref().filter(|r| r.leased_by_other(owner, now_secs())) {
+            return Err(LedgerError::Busy { key: ledger_key, until: r.lease_until.unwrap_or(0) }.into());
+        }
+        if let Some(done) = self.copy_listed(job, record.as_ref(), started).await? {
+            return Ok(done);
+        }
         let Some(pinned) = self.pin_source(job).await? else {
             info!(key = %job.src_key, bucket = %job.src_bucket, "source object is gone, nothing to copy");
             self.ledger.finish_without_copy(&ledger_key, Status::Skipped, "source object no longer exists").await?;
             return Ok(report(Outcome::SourceGone, 0, 0, 0));
         };
         let head = &pinned.head;
-        let record = self.ledger.get(&ledger_key).await?;
-        if let Some(r) = record.as_ref().filter(|r| r.leased_by_other(owner, now_secs())) {
-            return Err(LedgerError::Busy { key: ledger_key, until: r.lease_until.unwrap_or(0) }.into());
-        }
         if let Some(r) = &record {
             if r.is_done_for(head.size, head.version_id.as_deref(), head.etag.as_deref())
                 && head_destination(&self.des, &job.des_bucket, &job.des_key)
@@ -169,18 +174,10 @@ impl Copier {
                 return Ok(report(Outcome::AlreadyDone, 0, 0, 0));
             }
         }
-        let single_request_limit = if self.stream {
-            self.cfg.resumable_threshold
-        } else {
-            self.cfg.resumable_threshold.max(COPY_OBJECT_MAX_BYTES)
-        };
-        if head.size <= single_request_limit {
+        if head.size <= self.single_request_limit() {
             // One atomic request: no upload to claim and no lease to hold, so the ledger is
             // written once, when it is done (duplicates write the same bytes).
-            if let Some(stale) = record.as_ref().and_then(|r| r.upload_id.as_deref()) {
-                multipart::abort_quietly(&self.des, job, stale).await;
-                self.ledger.clear_upload(&ledger_key, stale).await?;
-            }
+            self.drop_stale_upload(job, record.as_ref()).await?;
             let bytes = single::copy(self, job, &pinned).await?;
             self.finish(job, head, started).await?;
             return Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, bytes, 0, 0));
@@ -197,6 +194,25 @@ impl Copier {
         }
         self.finish(job, head, started).await?;
         Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, m.bytes, m.uploaded, m.skipped))
+    }
+
+    /// Largest object copied in one request: `ResumableThreshold` when streaming; in server
+    /// mode anything one CopyObject takes.
+    fn single_request_limit(&self) -> u64 {
+        if self.stream {
+            self.cfg.resumable_threshold
+        } else {
+            self.cfg.resumable_threshold.max(COPY_OBJECT_MAX_BYTES)
+        }
+    }
+
+    /// Aborts the multipart upload a record still names, before a single-request copy.
+    async fn drop_stale_upload(&self, job: &Job, record: Option<&ObjectRecord>) -> Result<(), CopyError> {
+        if let Some(stale) = record.and_then(|r| r.upload_id.as_deref()) {
+            multipart::abort_quietly(&self.des, job, stale).await;
+            self.ledger.clear_upload(&job.ledger_key(), stale).await?;
+        }
+        Ok(())
     }
 
     /// HEADs the source and decides what every read is tied to. `None` when it is gone.

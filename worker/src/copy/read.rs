@@ -1,9 +1,11 @@
 //! Reading the source: every GET is tied to the object HEAD saw, by version or by `If-Match`
-//! on its ETag, so bytes of two versions never meet in one copy.
+//! on its ETag, so bytes of two versions never meet in one copy. A small object may instead be
+//! read whole with no HEAD at all ([`fetch_whole`]): the GET's own headers describe its body.
 
 use super::Pinned;
 use crate::error::CopyError;
-use crate::s3::{is_not_found, is_precondition_failed, s3_err};
+use crate::s3::{is_not_found, is_precondition_failed, s3_err, source_from_get, SourceObject};
+use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::RequestPayer;
 use bytes::Bytes;
 use s3_migrate_core::plan::Part;
@@ -42,8 +44,52 @@ pub(super) async fn read_source(
         Err(e) => return Err(s3_err("GetObject", sb, sk, e)),
     };
     let what = part.map_or_else(|| "the object".to_owned(), |p| format!("part {}", p.number));
-    let data = out
-        .body
+    collect(out.body, job, &what, part.map_or(p.head.size, |p| p.len)).await
+}
+
+/// A whole-object GET made knowing only the job: the object as its answer describes it, and
+/// the body, not yet read.
+pub(super) struct Fetched {
+    pub head: SourceObject,
+    body: ByteStream,
+}
+
+impl Fetched {
+    /// Reads the body, checking it is as long as the answer said.
+    pub async fn read(self, job: &Job) -> Result<(SourceObject, Bytes), CopyError> {
+        let data = collect(self.body, job, "the object", self.head.size).await?;
+        Ok((self.head, data))
+    }
+}
+
+/// GETs the whole current object (or `version`), with no HEAD before it. `None` when the
+/// object or version is gone.
+pub(super) async fn fetch_whole(
+    src: &aws_sdk_s3::Client,
+    requester_pays: bool,
+    job: &Job,
+    version: Option<&str>,
+) -> Result<Option<Fetched>, CopyError> {
+    let (sb, sk) = (job.src_bucket.as_str(), job.src_key.as_str());
+    let get = src
+        .get_object()
+        .bucket(sb)
+        .key(sk)
+        .set_version_id(version.map(str::to_owned))
+        .set_request_payer(requester_pays.then_some(RequestPayer::Requester));
+    match get.send().await {
+        Ok(out) => {
+            let head = source_from_get(&out);
+            Ok(Some(Fetched { head, body: out.body }))
+        }
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(s3_err("GetObject", sb, sk, e)),
+    }
+}
+
+async fn collect(body: ByteStream, job: &Job, what: &str, expected: u64) -> Result<Bytes, CopyError> {
+    let (sb, sk) = (job.src_bucket.as_str(), job.src_key.as_str());
+    let data = body
         .collect()
         .await
         .map_err(|e| CopyError::S3 {
@@ -54,7 +100,6 @@ pub(super) async fn read_source(
             class: ErrorClass::Retryable,
         })?
         .into_bytes();
-    let expected = part.map_or(p.head.size, |p| p.len);
     if data.len() as u64 != expected {
         return Err(CopyError::Integrity {
             bucket: sb.into(),

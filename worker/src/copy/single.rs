@@ -5,24 +5,42 @@ use super::verify::{content_md5, is_plain_md5, unquote};
 use super::{Copier, Pinned};
 use crate::error::CopyError;
 use crate::s3::{copy_source, is_precondition_failed, s3_err};
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{MetadataDirective, RequestPayer, StorageClass, TaggingDirective};
+use bytes::Bytes;
 use s3_migrate_core::Job;
 use tracing::debug;
 
 /// Copies the whole object in one request; returns the bytes that passed through the worker.
 pub(super) async fn copy(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyError> {
     if c.stream {
-        stream(c, job, p).await
+        let data = read_source(&c.src, c.cfg.requester_pays, job, p, None).await?;
+        put(c, job, p, data).await
     } else {
-        server(c, job, p).await.map(|_| 0)
+        let if_match = if p.read_version.is_none() { p.head.etag.as_deref() } else { None };
+        match server(c, job, p.read_version.as_deref(), if_match, p.head.etag.as_deref()).await? {
+            Some(_) => Ok(0),
+            None => Err(source_changed(job)),
+        }
     }
 }
 
-async fn stream(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyError> {
-    let cfg = &c.cfg;
-    let data = read_source(&c.src, cfg.requester_pays, job, p, None).await?;
+/// PUTs `data`, the whole source object, with what the copy keeps; returns its length.
+/// When the source ETag is the MD5 of its bytes, the bytes read are checked against it first:
+/// the end-to-end check of the read (the SDK's response checksum validation is off, see
+/// `s3_migrate_core::clients::s3_client`).
+pub(super) async fn put(c: &Copier, job: &Job, p: &Pinned, data: Bytes) -> Result<u64, CopyError> {
     let (md5_b64, md5_hex) = content_md5(&data);
+    if let Some(src) = p.head.etag.as_deref().filter(|_| p.head.etag_is_md5) {
+        if unquote(src) != md5_hex {
+            return Err(CopyError::Integrity {
+                bucket: job.src_bucket.clone(),
+                key: job.src_key.clone(),
+                detail: format!("the bytes read have MD5 {md5_hex}, but the source ETag is {src}"),
+            });
+        }
+    }
     let len = data.len() as u64;
     let put = c
         .des
@@ -31,7 +49,7 @@ async fn stream(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyError> {
         .key(&job.des_key)
         .body(ByteStream::from(data))
         .content_md5(md5_b64)
-        .storage_class(StorageClass::from(cfg.storage_class.as_str()));
+        .storage_class(StorageClass::from(c.cfg.storage_class.as_str()));
     let put =
         with_kept_headers!(put, p).send().await.map_err(|e| s3_err("PutObject", &job.des_bucket, &job.des_key, e))?;
     if let Some(etag) = put.e_tag() {
@@ -48,32 +66,43 @@ async fn stream(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyError> {
     Ok(len)
 }
 
-async fn server(c: &Copier, job: &Job, p: &Pinned) -> Result<(), CopyError> {
+/// What one CopyObject copied.
+pub(super) struct ServerCopied {
+    /// The source version S3 says it copied (`x-amz-copy-source-version-id`).
+    pub version_id: Option<String>,
+}
+
+/// One CopyObject of `version` (or the current object, only if its ETag is `if_match`).
+/// `None` when the source is no longer the object so pinned (412, or the key or version gone).
+/// `src_etag`, when known, is checked against the copy's ETag.
+pub(super) async fn server(
+    c: &Copier,
+    job: &Job,
+    version: Option<&str>,
+    if_match: Option<&str>,
+    src_etag: Option<&str>,
+) -> Result<Option<ServerCopied>, CopyError> {
     let cfg = &c.cfg;
-    let mut req = c
+    let req = c
         .des
         .copy_object()
         .bucket(&job.des_bucket)
         .key(&job.des_key)
-        .copy_source(copy_source(&job.src_bucket, &job.src_key, p.read_version.as_deref()))
+        .copy_source(copy_source(&job.src_bucket, &job.src_key, version))
+        .set_copy_source_if_match(if_match.map(str::to_owned))
         .metadata_directive(MetadataDirective::Copy)
         .storage_class(StorageClass::from(cfg.storage_class.as_str()))
-        .tagging_directive(if cfg.copy_tags { TaggingDirective::Copy } else { TaggingDirective::Replace });
-    if p.read_version.is_none() {
-        if let Some(etag) = &p.head.etag {
-            req = req.copy_source_if_match(etag);
-        }
-    }
-    if cfg.requester_pays {
-        req = req.request_payer(RequestPayer::Requester);
-    }
+        .tagging_directive(if cfg.copy_tags { TaggingDirective::Copy } else { TaggingDirective::Replace })
+        .set_request_payer(cfg.requester_pays.then_some(RequestPayer::Requester));
     let out = match req.send().await {
         Ok(out) => out,
-        Err(e) if is_precondition_failed(&e) => return Err(source_changed(job)),
+        Err(e) if is_precondition_failed(&e) || matches!(e.code(), Some("NoSuchKey" | "NoSuchVersion")) => {
+            return Ok(None)
+        }
         Err(e) => return Err(s3_err("CopyObject", &job.des_bucket, &job.des_key, e)),
     };
     let copied = out.copy_object_result().and_then(|r| r.e_tag());
-    if let (Some(copied), Some(src)) = (copied, p.head.etag.as_deref()) {
+    if let (Some(copied), Some(src)) = (copied, src_etag) {
         if is_plain_md5(copied) && is_plain_md5(src) && unquote(copied) != unquote(src) {
             return Err(CopyError::Integrity {
                 bucket: job.des_bucket.clone(),
@@ -82,5 +111,6 @@ async fn server(c: &Copier, job: &Job, p: &Pinned) -> Result<(), CopyError> {
             });
         }
     }
-    Ok(())
+    let version_id = out.copy_source_version_id().filter(|v| *v != "null").map(str::to_owned);
+    Ok(Some(ServerCopied { version_id }))
 }

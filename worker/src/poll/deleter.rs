@@ -9,7 +9,9 @@ use tracing::warn;
 /// Most entries one DeleteMessageBatch takes (SQS limit).
 const SQS_MAX_DELETE_BATCH: usize = 10;
 /// Longest a finished message waits for its batch.
-const DELETE_FLUSH_AFTER: Duration = Duration::from_millis(20);
+/// A finished job's message can wait: its visibility timeout is minutes, and a redelivery
+/// would be skipped as done. Waiting long enough to fill batches saves requests.
+const DELETE_FLUSH_AFTER: Duration = Duration::from_millis(250);
 
 pub(super) struct Deleter;
 

@@ -1,0 +1,80 @@
+//! Single-request copies made from the job alone, with no source HEAD: a small object costs
+//! one GET + PUT (stream) or one CopyObject (server), which is most of the requests of a
+//! bucket of small objects.
+//!
+//! Stream mode GETs the whole object (or the job's version) and takes size, ETag, version and
+//! metadata from that answer: they describe exactly the bytes in its body. Server mode copies
+//! the job's version, or the current object only if its ETag is still the listed one
+//! (`x-amz-copy-source-if-match`), so the listed size is the copied size. Anything else (the
+//! object grew past the limit, changed since it was listed, is gone, or the job carries
+//! neither version nor ETag) goes the HEAD path, which decides with a fresh look.
+
+use super::read::fetch_whole;
+use super::{single, Copier, CopyReport, Outcome, Pinned};
+use crate::error::CopyError;
+use crate::s3::{head_destination, source_tagging, SourceObject};
+use s3_migrate_core::ledger::ObjectRecord;
+use s3_migrate_core::Job;
+use std::time::Instant;
+use tracing::info;
+
+impl Copier {
+    /// Copies `job`'s object in one request without a HEAD when the job says it fits one.
+    /// `None` when the HEAD path must decide instead.
+    pub(super) async fn copy_listed(
+        &self,
+        job: &Job,
+        record: Option<&ObjectRecord>,
+        started: Instant,
+    ) -> Result<Option<CopyReport>, CopyError> {
+        let cfg = &self.cfg;
+        let version = if cfg.get_object_with_version_id { job.version_id.as_deref() } else { None };
+        if job.size > self.single_request_limit() || (!self.stream && version.is_none() && job.etag.is_none()) {
+            return Ok(None);
+        }
+        let report = |outcome, bytes| CopyReport {
+            outcome,
+            bytes_transferred: bytes,
+            parts_uploaded: 0,
+            parts_skipped: 0,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        if let Some(r) = record {
+            if r.is_done_for(job.size, job.version_id.as_deref(), job.etag.as_deref())
+                && head_destination(&self.des, &job.des_bucket, &job.des_key).await?.is_some_and(|(s, _)| s == job.size)
+            {
+                info!(key = %job.src_key, "already copied at this size and version, skipping");
+                return Ok(Some(report(Outcome::AlreadyDone, 0)));
+            }
+        }
+        self.drop_stale_upload(job, record).await?;
+        let (head, bytes) = if self.stream {
+            let Some(fetched) = fetch_whole(&self.src, cfg.requester_pays, job, version).await? else {
+                return Ok(None);
+            };
+            if fetched.head.size > self.single_request_limit() {
+                return Ok(None);
+            }
+            let tagging = if cfg.copy_tags {
+                let v = fetched.head.version_id.as_deref();
+                source_tagging(&self.src, &job.src_bucket, &job.src_key, v).await?
+            } else {
+                None
+            };
+            let (head, data) = fetched.read(job).await?;
+            let pinned = Pinned { head, read_version: None, tagging };
+            let bytes = single::put(self, job, &pinned, data).await?;
+            (pinned.head, bytes)
+        } else {
+            let if_match = if version.is_none() { job.etag.as_deref() } else { None };
+            let Some(copied) = single::server(self, job, version, if_match, job.etag.as_deref()).await? else {
+                return Ok(None);
+            };
+            let version_id = copied.version_id.or_else(|| version.map(str::to_owned));
+            let etag = job.etag.clone();
+            (SourceObject { size: job.size, etag, etag_is_md5: false, version_id, meta: Default::default() }, 0)
+        };
+        self.finish(job, &head, started).await?;
+        Ok(Some(report(Outcome::Copied { version_id: head.version_id }, bytes)))
+    }
+}
