@@ -1,5 +1,6 @@
 //! Building the worker once: configuration, clients, ledger check, queue resolution.
 
+use crate::copy::budget::BufferBudget;
 use crate::copy::Copier;
 use crate::message::Processor;
 use crate::stats::Stats;
@@ -18,6 +19,7 @@ pub async fn processor(
     let ledger = Ledger::new(clients.dynamodb.clone(), cfg.common.table.clone());
     ledger.check().await?;
     let stream = cfg.streams();
+    let buffers = Arc::new(BufferBudget::new(cfg.memory_budget_bytes));
     Ok(Processor {
         copier: Copier {
             cfg: Arc::new(cfg),
@@ -25,6 +27,7 @@ pub async fn processor(
             des: clients.des_s3.clone(),
             ledger,
             stream,
+            buffers,
             stats: Arc::new(Stats::default()),
         },
         sqs: clients.sqs.clone(),

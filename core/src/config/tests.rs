@@ -21,7 +21,7 @@ fn defaults_when_nothing_is_set() {
     assert_eq!(w.transfer_mode, TransferMode::Auto);
     assert!(!w.streams(), "auto with one set of credentials is server mode");
     assert_eq!(w.event_destination.des_bucket, None);
-    assert_eq!(w.memory_budget_bytes, 1024 * MIB);
+    assert_eq!(w.memory_budget_bytes, 10 * 5 * MIB, "off Lambda: MaxThread parts of ChunkSize");
 
     let j = JobsenderConfig::from_env(&Env::default()).unwrap();
     assert_eq!(j.bucket_parameter, "s3_migration_bucket_para");
@@ -122,13 +122,17 @@ fn memory_budget_follows_lambda_memory() {
     let flag = WorkerConfig::from_env(&env(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"), ("MemoryBudgetMiB", "100")]))
         .unwrap();
     assert_eq!(flag.memory_budget_bytes, 100 * MIB);
+    let off = WorkerConfig::from_env(&env(&[("MaxThread", "3"), ("ChunkSize", "8388609")])).unwrap();
+    assert_eq!(off.memory_budget_bytes, 25 * MIB, "3 parts of 8 MiB + 1 byte, rounded up to whole MiB");
+    let tiny = WorkerConfig::from_env(&env(&[("MaxThread", "1")])).unwrap();
+    assert_eq!(tiny.memory_budget_bytes, 16 * MIB, "never below the smallest budget accepted");
 }
 
 #[test]
 fn parts_in_flight_respects_memory_budget() {
     let w = WorkerConfig::from_env(&env(&[("MaxThread", "50"), ("MaxParallelFile", "2"), ("MemoryBudgetMiB", "100")]))
         .unwrap();
-    assert_eq!(w.parts_in_flight(5 * MIB), 10, "100 MiB / 2 files / 5 MiB");
+    assert_eq!(w.parts_in_flight(5 * MIB), 20, "100 MiB / 5 MiB, below MaxThread");
     assert_eq!(w.parts_in_flight(500 * MIB), 1, "never below one");
     let roomy = WorkerConfig::from_env(&env(&[("MaxThread", "4")])).unwrap();
     assert_eq!(roomy.parts_in_flight(5 * MIB), 4);

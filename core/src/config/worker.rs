@@ -71,8 +71,9 @@ pub struct WorkerConfig {
     /// renewing (renewed every third of it). A crashed worker's object is free again after
     /// this. Default 60.
     pub lease_secs: u64,
-    /// `MemoryBudgetMiB`: most buffered part bytes in MiB. Default: Lambda memory minus 128 MiB,
-    /// or 1024 off Lambda.
+    /// `MemoryBudgetMiB`: most bytes of parts and small objects buffered at once by the whole
+    /// process (stream mode). Default: Lambda memory minus 128 MiB; off Lambda `MaxThread` x
+    /// `ChunkSize`, so peak memory stays near `MaxThread` parts whatever `MaxParallelFile` is.
     pub memory_budget_bytes: u64,
 }
 
@@ -103,7 +104,14 @@ impl WorkerConfig {
         }
         let lambda_memory_mib: Option<u64> =
             env.optional("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").and_then(|v| v.parse().ok());
-        let default_budget_mib = lambda_memory_mib.map_or(1024, |m| m.saturating_sub(RUNTIME_RESERVE_MIB).max(64));
+        let max_thread: usize = env.number("MaxThread", 10, 1..=1000)?;
+        let chunk_size: u64 =
+            env.number("ChunkSize", DEFAULT_PART_SIZE_BYTES, MIN_PART_SIZE_BYTES..=MAX_PART_SIZE_BYTES)?;
+        // Off Lambda: `MaxThread` parts of `ChunkSize` for the whole process.
+        let default_budget_mib = lambda_memory_mib.map_or_else(
+            || (max_thread as u64 * chunk_size).div_ceil(MIB).max(16),
+            |m| m.saturating_sub(RUNTIME_RESERVE_MIB).max(64),
+        );
         let memory_budget_mib: u64 = env.number("MemoryBudgetMiB", default_budget_mib, 16..=1024 * 1024)?;
         let requester_pays = env.choice("RequestPayer", false, &[("requester", true), ("", false)])?;
         Ok(Self {
@@ -112,11 +120,11 @@ impl WorkerConfig {
                 des_prefix: env.string("Des_prefix_default", "")?,
             },
             storage_class,
-            max_thread: env.number("MaxThread", 10, 1..=1000)?,
+            max_thread,
             max_parallel_file: env.number("MaxParallelFile", 5, 1..=1000)?,
             job_timeout_secs: env.number("JobTimeout", 870, 10..=7 * 24 * 3600)?,
             resumable_threshold: env.number("ResumableThreshold", 5 * MIB, 0..=5 * GIB)?,
-            chunk_size: env.number("ChunkSize", DEFAULT_PART_SIZE_BYTES, MIN_PART_SIZE_BYTES..=MAX_PART_SIZE_BYTES)?,
+            chunk_size,
             update_version_id: env.flag("UpdateVersionId", false)?,
             get_object_with_version_id: env.flag("GetObjectWithVersionId", false)?,
             transfer_mode,
@@ -139,10 +147,10 @@ impl WorkerConfig {
         }
     }
 
-    /// Parts one object may have in flight: `MaxThread`, lowered so that the buffered parts of
-    /// `MaxParallelFile` objects fit the memory budget (at least one).
+    /// Parts one object may have in flight: `MaxThread`, lowered to what the memory budget
+    /// holds (at least one). Objects share the budget besides (see the worker's buffer gate).
     pub fn parts_in_flight(&self, part_size: u64) -> usize {
-        let per_file = self.memory_budget_bytes / self.max_parallel_file as u64 / part_size.max(1);
-        self.max_thread.min(per_file as usize).max(1)
+        let fit = self.memory_budget_bytes / part_size.max(1);
+        self.max_thread.min(fit as usize).max(1)
     }
 }

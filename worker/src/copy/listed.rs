@@ -61,6 +61,7 @@ impl Copier {
             } else {
                 None
             };
+            let _buffered = self.buffers.reserve(fetched.head.size).await;
             let (head, data) = fetched.read(job).await?;
             let pinned = Pinned { head, read_version: None, tagging };
             let bytes = single::put(self, job, &pinned, data).await?;

@@ -24,6 +24,7 @@ macro_rules! with_kept_headers {
     }};
 }
 
+pub mod budget;
 mod listed;
 mod multipart;
 mod parts;
@@ -90,6 +91,8 @@ pub struct Copier {
     pub ledger: Ledger,
     /// Ranged GET + UploadPart through the worker (true) or server-side copy (false).
     pub stream: bool,
+    /// Bytes buffered by all copies of the process (`MemoryBudgetMiB`).
+    pub buffers: Arc<budget::BufferBudget>,
     pub stats: Arc<Stats>,
 }
 

@@ -56,6 +56,8 @@ pub(super) async fn upload_part(
 }
 
 async fn stream_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: Part) -> Result<(), CopyError> {
+    // Held until the upload is answered: the part's bytes live that long.
+    let _buffered = c.buffers.reserve(part.len).await;
     let data = read_source(&c.src, c.cfg.requester_pays, job, p, Some(part)).await?;
     let (md5_b64, md5_hex) = content_md5(&data);
     let out = c

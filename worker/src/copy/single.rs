@@ -15,6 +15,7 @@ use tracing::debug;
 /// Copies the whole object in one request; returns the bytes that passed through the worker.
 pub(super) async fn copy(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyError> {
     if c.stream {
+        let _buffered = c.buffers.reserve(p.head.size).await;
         let data = read_source(&c.src, c.cfg.requester_pays, job, p, None).await?;
         put(c, job, p, data).await
     } else {
