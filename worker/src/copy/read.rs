@@ -7,10 +7,13 @@ use crate::error::CopyError;
 use crate::s3::{is_not_found, is_precondition_failed, s3_err, source_from_get, SourceObject};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::RequestPayer;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use s3_migrate_core::plan::Part;
 use s3_migrate_core::retry::ErrorClass;
 use s3_migrate_core::Job;
+
+/// Largest buffer allocated up front for a body; a longer one grows as it arrives.
+const PREALLOCATE_MAX_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// The error that makes a copy start over from a fresh HEAD.
 pub(super) fn source_changed(job: &Job) -> CopyError {
@@ -87,25 +90,36 @@ pub(super) async fn fetch_whole(
     }
 }
 
-async fn collect(body: ByteStream, job: &Job, what: &str, expected: u64) -> Result<Bytes, CopyError> {
+/// Reads a body into one buffer of the expected length, allocated once: collecting chunks and
+/// then joining them would hold every part twice for a moment.
+async fn collect(mut body: ByteStream, job: &Job, what: &str, expected: u64) -> Result<Bytes, CopyError> {
     let (sb, sk) = (job.src_bucket.as_str(), job.src_key.as_str());
-    let data = body
-        .collect()
-        .await
-        .map_err(|e| CopyError::S3 {
+    let too_long = |got: usize| CopyError::Integrity {
+        bucket: sb.into(),
+        key: sk.into(),
+        detail: format!("reading {what} gave {got} bytes or more, expected {expected}"),
+    };
+    let mut buf = BytesMut::with_capacity(usize::try_from(expected.min(PREALLOCATE_MAX_BYTES)).unwrap_or(0));
+    loop {
+        let chunk = body.try_next().await.map_err(|e| CopyError::S3 {
             op: "GetObject",
             bucket: sb.into(),
             key: sk.into(),
             message: format!("reading {what}: {e}"),
             class: ErrorClass::Retryable,
-        })?
-        .into_bytes();
-    if data.len() as u64 != expected {
+        })?;
+        let Some(chunk) = chunk else { break };
+        if (buf.len() + chunk.len()) as u64 > expected {
+            return Err(too_long(buf.len() + chunk.len()));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    if buf.len() as u64 != expected {
         return Err(CopyError::Integrity {
             bucket: sb.into(),
             key: sk.into(),
-            detail: format!("reading {what} gave {} bytes, expected {expected}", data.len()),
+            detail: format!("reading {what} gave {} bytes, expected {expected}", buf.len()),
         });
     }
-    Ok(data)
+    Ok(buf.freeze())
 }
