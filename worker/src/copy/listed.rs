@@ -12,11 +12,10 @@
 use super::read::fetch_whole;
 use super::{single, Copier, CopyReport, Outcome, Pinned};
 use crate::error::CopyError;
-use crate::s3::{head_destination, source_tagging, SourceObject};
+use crate::s3::{source_tagging, SourceObject};
 use s3_migrate_core::ledger::ObjectRecord;
 use s3_migrate_core::Job;
 use std::time::Instant;
-use tracing::info;
 
 impl Copier {
     /// Copies `job`'s object in one request without a HEAD when the job says it fits one.
@@ -39,13 +38,8 @@ impl Copier {
             parts_skipped: 0,
             seconds: started.elapsed().as_secs_f64(),
         };
-        if let Some(r) = record {
-            if r.is_done_for(job.size, job.version_id.as_deref(), job.etag.as_deref())
-                && head_destination(&self.des, &job.des_bucket, &job.des_key).await?.is_some_and(|(s, _)| s == job.size)
-            {
-                info!(key = %job.src_key, "already copied at this size and version, skipping");
-                return Ok(Some(report(Outcome::AlreadyDone, 0)));
-            }
+        if self.already_copied(job, record, job.size, job.version_id.as_deref(), job.etag.as_deref()).await? {
+            return Ok(Some(report(Outcome::AlreadyDone, 0)));
         }
         self.drop_stale_upload(job, record).await?;
         let (head, bytes) = if self.stream {

@@ -167,15 +167,11 @@ impl Copier {
             return Ok(report(Outcome::SourceGone, 0, 0, 0));
         };
         let head = &pinned.head;
-        if let Some(r) = &record {
-            if r.is_done_for(head.size, head.version_id.as_deref(), head.etag.as_deref())
-                && head_destination(&self.des, &job.des_bucket, &job.des_key)
-                    .await?
-                    .is_some_and(|(s, _)| s == head.size)
-            {
-                info!(key = %job.src_key, "already copied at this size and version, skipping");
-                return Ok(report(Outcome::AlreadyDone, 0, 0, 0));
-            }
+        if self
+            .already_copied(job, record.as_ref(), head.size, head.version_id.as_deref(), head.etag.as_deref())
+            .await?
+        {
+            return Ok(report(Outcome::AlreadyDone, 0, 0, 0));
         }
         if head.size <= self.single_request_limit() {
             // One atomic request: no upload to claim and no lease to hold, so the ledger is
@@ -207,6 +203,26 @@ impl Copier {
         } else {
             self.cfg.resumable_threshold.max(COPY_OBJECT_MAX_BYTES)
         }
+    }
+
+    /// True when the ledger says this size and version (or ETag) were copied and the
+    /// destination has that size: the copy is skipped.
+    async fn already_copied(
+        &self,
+        job: &Job,
+        record: Option<&ObjectRecord>,
+        size: u64,
+        version_id: Option<&str>,
+        etag: Option<&str>,
+    ) -> Result<bool, CopyError> {
+        if !record.is_some_and(|r| r.is_done_for(size, version_id, etag)) {
+            return Ok(false);
+        }
+        let done = head_destination(&self.des, &job.des_bucket, &job.des_key).await?.is_some_and(|(s, _)| s == size);
+        if done {
+            info!(key = %job.src_key, "already copied at this size and version, skipping");
+        }
+        Ok(done)
     }
 
     /// Aborts the multipart upload a record still names, before a single-request copy.
