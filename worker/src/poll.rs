@@ -5,12 +5,11 @@
 use crate::message::{Disposition, Processor};
 use anyhow::Context;
 use aws_sdk_sqs::types::{Message, QueueAttributeName};
-use deleter::Deleter;
+use deleter::{Deleter, Deletes};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::{info, info_span, warn, Instrument};
 
@@ -53,9 +52,18 @@ pub async fn poll(p: Arc<Processor>, opts: PollOptions) -> anyhow::Result<PollSu
     let progress = Progress::start(&p);
     let mut shutdown = Box::pin(shutdown_signal());
     info!(queue_url = %opts.queue_url, max_parallel_file = max, "polling");
+    // The last receive found nothing.
+    let mut looked_empty = false;
     loop {
         while let Some(done) = tasks.try_join_next() {
             tally(&mut summary, done);
+        }
+        if opts.until_empty && looked_empty && tasks.is_empty() {
+            // Our finished messages must be gone before the queue can read as empty.
+            deletes.flush().await;
+            if queue_is_empty(&p.sqs, &opts.queue_url).await? {
+                break;
+            }
         }
         // Receive only whole batches: LocalStack (and SQS billing) charge per request, and a
         // receive for one or two messages each time a slot frees up costs several times more.
@@ -67,7 +75,9 @@ pub async fn poll(p: Arc<Processor>, opts: PollOptions) -> anyhow::Result<PollSu
             continue;
         }
         let free = (max + RECEIVED_AHEAD - tasks.len()).min(SQS_MAX_RECEIVE);
-        let wait = if tasks.is_empty() { opts.wait_seconds } else { 1 };
+        // While objects are in progress, ask without waiting: an empty answer then waits for
+        // one of them (below) instead of holding a long poll past the end of the last one.
+        let wait = if tasks.is_empty() { opts.wait_seconds } else { 0 };
         let received = tokio::select! {
             r = p.sqs.receive_message()
                 .queue_url(&opts.queue_url)
@@ -91,12 +101,14 @@ pub async fn poll(p: Arc<Processor>, opts: PollOptions) -> anyhow::Result<PollSu
                 continue;
             }
         };
-        if messages.is_empty()
-            && tasks.is_empty()
-            && opts.until_empty
-            && queue_is_empty(&p.sqs, &opts.queue_url).await?
-        {
-            break;
+        looked_empty = messages.is_empty();
+        if looked_empty && !tasks.is_empty() {
+            tokio::select! {
+                done = tasks.join_next() => if let Some(done) = done { tally(&mut summary, done) },
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {},
+                _ = &mut shutdown => break,
+            }
+            continue;
         }
         for m in messages {
             tasks.spawn(work_on(p.clone(), opts.clone(), m, slots.clone(), deletes.clone()));
@@ -130,7 +142,7 @@ async fn work_on(
     opts: PollOptions,
     m: Message,
     slots: Arc<tokio::sync::Semaphore>,
-    deletes: mpsc::UnboundedSender<String>,
+    deletes: Deletes,
 ) -> Disposition {
     let id = m.message_id.unwrap_or_default();
     let receipt = m.receipt_handle.unwrap_or_default();
@@ -164,7 +176,7 @@ async fn work_on(
             Disposition::Consumed => {
                 // Deleted in a batch; if that fails the job is finished and idempotent, so a
                 // redelivery is skipped cheaply.
-                let _ = deletes.send(receipt);
+                deletes.delete(receipt);
             }
             Disposition::Retry { reason } => {
                 warn!(reason = %reason, "message will be retried");

@@ -1,9 +1,10 @@
 //! Deleting finished messages in batches: one DeleteMessageBatch for up to ten messages, sent
-//! when ten are waiting or [`DELETE_FLUSH_AFTER`] after the first, whichever comes first.
+//! when ten are waiting, [`DELETE_FLUSH_AFTER`] after the first, or when the poller asks for
+//! a flush (before it checks whether the queue is empty), whichever comes first.
 
 use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
 /// Most entries one DeleteMessageBatch takes (SQS limit).
@@ -13,25 +14,57 @@ const SQS_MAX_DELETE_BATCH: usize = 10;
 /// would be skipped as done. Waiting long enough to fill batches saves requests.
 const DELETE_FLUSH_AFTER: Duration = Duration::from_millis(250);
 
+enum Request {
+    Delete(String),
+    /// Answered once every delete asked for before it is done.
+    Flush(oneshot::Sender<()>),
+}
+
+/// Where finished messages go to be deleted.
+#[derive(Clone)]
+pub(super) struct Deletes(mpsc::UnboundedSender<Request>);
+
+impl Deletes {
+    pub(super) fn delete(&self, receipt: String) {
+        let _ = self.0.send(Request::Delete(receipt));
+    }
+
+    /// Deletes what is waiting now instead of letting it fill a batch; returns once done.
+    pub(super) async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.0.send(Request::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
 pub(super) struct Deleter;
 
 impl Deleter {
-    /// The sender takes receipt handles; the task ends, everything sent deleted, once every
-    /// sender is dropped.
-    pub(super) fn start(
-        sqs: aws_sdk_sqs::Client,
-        url: String,
-    ) -> (mpsc::UnboundedSender<String>, tokio::task::JoinHandle<()>) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    /// The handle takes receipt handles; the task ends, everything sent deleted, once every
+    /// handle is dropped.
+    pub(super) fn start(sqs: aws_sdk_sqs::Client, url: String) -> (Deletes, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
         let task = tokio::spawn(async move {
             loop {
-                let Some(first) = rx.recv().await else { return };
+                let first = match rx.recv().await {
+                    None => return,
+                    Some(Request::Flush(done)) => {
+                        let _ = done.send(());
+                        continue;
+                    }
+                    Some(Request::Delete(r)) => r,
+                };
                 let mut batch = vec![first];
                 let flush_at = tokio::time::Instant::now() + DELETE_FLUSH_AFTER;
-                let mut open = true;
+                let (mut open, mut flushed) = (true, None);
                 while batch.len() < SQS_MAX_DELETE_BATCH {
                     match tokio::time::timeout_at(flush_at, rx.recv()).await {
-                        Ok(Some(r)) => batch.push(r),
+                        Ok(Some(Request::Delete(r))) => batch.push(r),
+                        Ok(Some(Request::Flush(done))) => {
+                            flushed = Some(done);
+                            break;
+                        }
                         Ok(None) => {
                             open = false;
                             break;
@@ -40,12 +73,15 @@ impl Deleter {
                     }
                 }
                 delete_batch(&sqs, &url, batch).await;
+                if let Some(done) = flushed {
+                    let _ = done.send(());
+                }
                 if !open {
                     return;
                 }
             }
         });
-        (tx, task)
+        (Deletes(tx), task)
     }
 }
 
