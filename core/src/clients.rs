@@ -165,8 +165,8 @@ pub fn endpoint_overridden(config: &SdkConfig) -> bool {
 /// Response checksum validation is asked for only where an operation requires it: a whole
 /// object read is checked against its MD5 ETag by the worker, and ranged reads (every part of
 /// a multipart copy) cannot be checked by the SDK anyway. Asking for `x-amz-checksum-mode` on
-/// every GET made LocalStack compute a checksum (18% of its CPU on small objects, one A/B pair). Uploads keep the SDK's
-/// default checksums besides their Content-MD5.
+/// every GET made LocalStack compute a checksum (18% of its CPU on small objects, one A/B
+/// pair). Uploads keep the SDK's default checksums besides their Content-MD5.
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     let s3 = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(endpoint_overridden(config))

@@ -6,7 +6,7 @@
 //! - the `s3:TestEvent` S3 sends when notifications are configured,
 //! - any of those wrapped in an SNS notification (`{"Type":"Notification","Message":"..."}`).
 
-use crate::job::{quoted_etag, Job, JobError};
+use crate::job::{listed_etag, Job, JobError};
 use crate::keys::dest_key;
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
@@ -132,7 +132,7 @@ fn parse_record(index: usize, raw: &serde_json::Value, dest: &EventDestination) 
         return Ok(Incoming::Removed { src_bucket: bucket, src_key: key, des_bucket, des_key, version_id });
     }
     let size = record.s3.object.size.ok_or(MessageError::NoSize { index, event_name: record.event_name })?;
-    let etag = record.s3.object.etag.filter(|e| !e.is_empty()).map(|e| quoted_etag(&e));
+    let etag = listed_etag(record.s3.object.etag.as_deref());
     Ok(Incoming::Copy(Job {
         src_bucket: bucket,
         src_key: key,

@@ -92,9 +92,15 @@ pub fn quoted_etag(etag: &str) -> String {
     format!("\"{bare}\"")
 }
 
+/// An ETag as a listing, an S3 event or a job gives it (quoted, bare or empty), in the quoted
+/// form; `None` when there is none.
+pub fn listed_etag(raw: Option<&str>) -> Option<String> {
+    raw.filter(|s| !s.trim().trim_matches('"').is_empty()).map(quoted_etag)
+}
+
 fn etag_from_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let v: Option<String> = Option::deserialize(d)?;
-    Ok(v.filter(|s| !s.trim().trim_matches('"').is_empty()).map(|s| quoted_etag(&s)))
+    Ok(listed_etag(v.as_deref()))
 }
 
 fn is_zero(n: &u32) -> bool {

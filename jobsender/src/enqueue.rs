@@ -44,13 +44,7 @@ impl Enqueuer {
             }
         }
         if !unsent.is_empty() {
-            return Err(SendError::Enqueue {
-                queue: self.queue_url.clone(),
-                failed: unsent.len(),
-                total: jobs.len(),
-                reason,
-                unsent,
-            });
+            return Err(SendError::Enqueue { queue: self.queue_url.clone(), total: jobs.len(), reason, unsent });
         }
         Ok(sent)
     }

@@ -12,10 +12,9 @@ pub enum SendError {
     S3 { op: &'static str, bucket: String, message: String },
     #[error(transparent)]
     Ledger(#[from] LedgerError),
-    #[error("{failed} of {total} jobs could not be enqueued to {queue}: {reason}")]
+    #[error("{} of {total} jobs could not be enqueued to {queue}: {reason}", .unsent.len())]
     Enqueue {
         queue: String,
-        failed: usize,
         total: usize,
         reason: String,
         /// Ledger keys of the jobs not sent.

@@ -6,7 +6,7 @@
 use crate::error::SendError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use s3_migrate_core::diff::{DestinationMapping, Entry};
-use s3_migrate_core::job::quoted_etag;
+use s3_migrate_core::job::listed_etag;
 use s3_migrate_core::ranges::{KeyRange, Probe};
 use tokio::sync::mpsc;
 
@@ -91,7 +91,7 @@ fn to_entry(
         None => key,
     };
     let size = size.unwrap_or(0).max(0) as u64;
-    Some(Entry { key: key.to_owned(), size, version_id, etag: etag.filter(|e| !e.is_empty()).map(quoted_etag) })
+    Some(Entry { key: key.to_owned(), size, version_id, etag: listed_etag(etag) })
 }
 
 /// Cuts a page at the end of the range; true when it was cut (the listing is over).

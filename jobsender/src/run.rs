@@ -18,6 +18,7 @@ use s3_migrate_core::pairs::BucketPair;
 use s3_migrate_core::ranges::{split, Checkpoint, KeyRange, SplitWalk, DEFAULT_MAX_PROBES};
 use s3_migrate_core::Job;
 use serde::Serialize;
+use std::collections::HashSet;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -306,7 +307,8 @@ impl Sender {
             Ok(sent) => report.enqueued += sent as u64,
             Err(e) => {
                 if let SendError::Enqueue { unsent, .. } = &e {
-                    for key in unsent.iter().filter(|k| new.iter().any(|j| j.ledger_key() == **k)) {
+                    let new_keys: HashSet<String> = new.iter().map(|j| j.ledger_key()).collect();
+                    for key in unsent.iter().filter(|k| new_keys.contains(*k)) {
                         if let Err(e) = self.ledger.unmark_queued(key, now).await {
                             warn!(key = %key, error = %e, "could not take back the queue record of an unsent job");
                         }

@@ -94,10 +94,10 @@ pub(super) async fn fetch_whole(
 /// then joining them would hold every part twice for a moment.
 async fn collect(mut body: ByteStream, job: &Job, what: &str, expected: u64) -> Result<Bytes, CopyError> {
     let (sb, sk) = (job.src_bucket.as_str(), job.src_key.as_str());
-    let too_long = |got: usize| CopyError::Integrity {
+    let wrong_length = |got: String| CopyError::Integrity {
         bucket: sb.into(),
         key: sk.into(),
-        detail: format!("reading {what} gave {got} bytes or more, expected {expected}"),
+        detail: format!("reading {what} gave {got} bytes, expected {expected}"),
     };
     let mut buf = BytesMut::with_capacity(usize::try_from(expected.min(PREALLOCATE_MAX_BYTES)).unwrap_or(0));
     loop {
@@ -110,16 +110,12 @@ async fn collect(mut body: ByteStream, job: &Job, what: &str, expected: u64) -> 
         })?;
         let Some(chunk) = chunk else { break };
         if (buf.len() + chunk.len()) as u64 > expected {
-            return Err(too_long(buf.len() + chunk.len()));
+            return Err(wrong_length(format!("{} or more", buf.len() + chunk.len())));
         }
         buf.extend_from_slice(&chunk);
     }
     if buf.len() as u64 != expected {
-        return Err(CopyError::Integrity {
-            bucket: sb.into(),
-            key: sk.into(),
-            detail: format!("reading {what} gave {} bytes, expected {expected}", buf.len()),
-        });
+        return Err(wrong_length(buf.len().to_string()));
     }
     Ok(buf.freeze())
 }
