@@ -176,7 +176,7 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
 }
 
 /// Formats an error with its whole source chain on one line.
-pub fn error_chain<E: std::error::Error>(e: &E) -> String {
+pub fn error_chain<E: std::error::Error + ?Sized>(e: &E) -> String {
     // Walk the source chain: SDK errors keep the useful part (connection refused, timeout) there.
     let mut out = e.to_string();
     let mut src = e.source();

@@ -10,6 +10,9 @@
 //!   act on the request: a PUT or UploadPart may have landed although the client saw a failure.
 //! - otherwise: relays the request and the answer unchanged.
 //!
+//! Besides the draws, [`FaultProxy::cut_next_ranged_gets`] cuts the next N ranged GETs (part
+//! reads) mid-body the same way, for tests that need a source read to break for certain.
+//!
 //! It stops when its handle is dropped.
 
 use rand::Rng;
@@ -47,10 +50,19 @@ impl FaultCounts {
     }
 }
 
+/// What the proxy is asked to do.
+struct Faults {
+    error_rate: f64,
+    reset_rate: f64,
+    /// Ranged GETs still to cut mid-body.
+    cut_ranged_gets: AtomicU64,
+}
+
 /// A running proxy; dropping it stops it.
 pub struct FaultProxy {
     pub url: String,
     pub counts: Arc<FaultCounts>,
+    faults: Arc<Faults>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -71,17 +83,22 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let counts = Arc::new(FaultCounts::default());
-        let c = counts.clone();
+        let faults = Arc::new(Faults { error_rate, reset_rate, cut_ranged_gets: AtomicU64::new(0) });
+        let (c, f) = (counts.clone(), faults.clone());
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let c = c.clone();
+                let (c, f) = (c.clone(), f.clone());
                 tokio::spawn(async move {
-                    let _ = tokio::time::timeout(REQUEST_TIMEOUT, serve(client, upstream, error_rate, reset_rate, &c))
-                        .await;
+                    let _ = tokio::time::timeout(REQUEST_TIMEOUT, serve(client, upstream, &f, &c)).await;
                 });
             }
         });
-        Ok(Self { url, counts, task })
+        Ok(Self { url, counts, faults, task })
+    }
+
+    /// Cuts the next `n` ranged GETs mid-body with a connection reset.
+    pub fn cut_next_ranged_gets(&self, n: u64) {
+        self.faults.cut_ranged_gets.store(n, Ordering::Relaxed);
     }
 }
 
@@ -94,8 +111,7 @@ enum Fate {
 async fn serve(
     mut client: TcpStream,
     upstream: SocketAddr,
-    error_rate: f64,
-    reset_rate: f64,
+    faults: &Faults,
     counts: &FaultCounts,
 ) -> std::io::Result<()> {
     let (head, rest) = read_head(&mut client).await?;
@@ -107,10 +123,16 @@ async fn serve(
     if request_line.starts_with(b"HEAD ") {
         counts.heads.fetch_add(1, Ordering::Relaxed);
     }
+    let ranged_get = request_line.starts_with(b"GET ")
+        && header_lines(&head).any(|l| l.split_once(':').is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case("range")));
+    let cut_this = ranged_get
+        && faults.cut_ranged_gets.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok();
     let draw: f64 = rand::rng().random();
-    let fate = if draw < error_rate {
+    let fate = if cut_this {
+        Fate::Reset
+    } else if draw < faults.error_rate {
         Fate::Error
-    } else if draw < error_rate + reset_rate {
+    } else if draw < faults.error_rate + faults.reset_rate {
         Fate::Reset
     } else {
         Fate::Pass

@@ -127,6 +127,21 @@ impl World {
         worker::setup::processor(cfg, &clients, Some(self.queue_url.clone())).await
     }
 
+    /// A worker processor whose S3 requests, both sides, pass through `proxy`.
+    pub async fn processor_via(
+        &self,
+        extra: &[(&str, &str)],
+        proxy: &crate::fault_proxy::FaultProxy,
+    ) -> anyhow::Result<Processor> {
+        let mut p = self.processor(extra).await?;
+        let via = |c: &aws_sdk_s3::Client| {
+            aws_sdk_s3::Client::from_conf(c.config().to_builder().endpoint_url(&proxy.url).build())
+        };
+        p.copier.src = via(&p.copier.src);
+        p.copier.des = via(&p.copier.des);
+        Ok(p)
+    }
+
     /// Puts a source object; returns its version id (when versioned).
     pub async fn put_src(&self, key: &str, body: &[u8]) -> anyhow::Result<Option<String>> {
         let out = self

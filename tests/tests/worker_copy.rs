@@ -4,6 +4,7 @@
 use aws_sdk_s3::primitives::ByteStream;
 use s3_migrate_core::ledger::Status;
 use s3_migrate_tests::data;
+use s3_migrate_tests::fault_proxy::FaultProxy;
 use s3_migrate_tests::world::{Mode, World};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -86,6 +87,29 @@ async fn server_mode_copies_every_size_and_key() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn stream_mode_copies_every_size_and_key_across_accounts() -> anyhow::Result<()> {
     copies_every_size_and_key(Mode::Stream).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_part_read_cut_mid_body_is_read_again_and_no_short_part_lands() -> anyhow::Result<()> {
+    let w = World::new(Mode::Stream, false).await?;
+    let body = data(11 * MIB + 5, 11);
+    w.put_src("cut.bin", &body).await?;
+    let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL")?, 0.0, 0.0).await?;
+    let p = w.processor_via(&[("MaxThread", "4")], &proxy).await?;
+    // Two of the three part reads break halfway while their bytes are being piped into their
+    // UploadParts.
+    proxy.cut_next_ranged_gets(2);
+    let d = p.process("m", &w.job("cut.bin", body.len() as u64).to_json(), None).await;
+    assert_eq!(d, Disposition::Consumed);
+    assert_eq!(proxy.counts.get().2, 2, "both cuts happened");
+    assert!(w.get_des("cut.bin").await?.is_some_and(|g| g == body), "bytes differ");
+    let (bytes, parts, _, failed) = p.copier.stats.get();
+    assert_eq!((parts, failed), (3, 0), "each part counted once, when it landed whole");
+    assert_eq!(bytes, body.len() as u64);
+    let rec = w.ledger.get(&format!("{}/cut.bin", w.src_bucket)).await?.expect("record");
+    assert_eq!(rec.status, Some(Status::Done));
+    assert_eq!(w.open_uploads().await?, 0);
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

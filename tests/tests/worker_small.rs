@@ -10,20 +10,9 @@ use s3_migrate_tests::data;
 use s3_migrate_tests::fault_proxy::FaultProxy;
 use s3_migrate_tests::world::{Mode, World};
 use std::sync::atomic::Ordering;
-use worker::message::{Disposition, Processor};
+use worker::message::Disposition;
 
 const MIB: usize = 1024 * 1024;
-
-/// A processor whose S3 requests, both sides, pass through `proxy`.
-async fn processor_via(w: &World, proxy: &FaultProxy) -> anyhow::Result<Processor> {
-    let mut p = w.processor(&[("MaxThread", "4")]).await?;
-    let via = |c: &aws_sdk_s3::Client| {
-        aws_sdk_s3::Client::from_conf(c.config().to_builder().endpoint_url(&proxy.url).build())
-    };
-    p.copier.src = via(&p.copier.src);
-    p.copier.des = via(&p.copier.des);
-    Ok(p)
-}
 
 /// Puts a source object; the job the jobsender would make of it (listed size and ETag).
 async fn put_listed(w: &World, key: &str, body: &[u8]) -> anyhow::Result<Job> {
@@ -48,7 +37,7 @@ fn heads(proxy: &FaultProxy) -> u64 {
 async fn small_objects_need_no_head(mode: Mode) -> anyhow::Result<()> {
     let w = World::new(mode, false).await?;
     let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL")?, 0.0, 0.0).await?;
-    let p = processor_via(&w, &proxy).await?;
+    let p = w.processor_via(&[("MaxThread", "4")], &proxy).await?;
     let sizes = [0, 1, 16 * 1024, 5 * MIB];
     for (i, size) in sizes.into_iter().enumerate() {
         let key = format!("small/{i} +%#.bin");

@@ -127,13 +127,3 @@ fn memory_budget_follows_lambda_memory() {
     let tiny = WorkerConfig::from_env(&env(&[("MaxThread", "1")])).unwrap();
     assert_eq!(tiny.memory_budget_bytes, 16 * MIB, "never below the smallest budget accepted");
 }
-
-#[test]
-fn parts_in_flight_respects_memory_budget() {
-    let w = WorkerConfig::from_env(&env(&[("MaxThread", "50"), ("MaxParallelFile", "2"), ("MemoryBudgetMiB", "100")]))
-        .unwrap();
-    assert_eq!(w.parts_in_flight(5 * MIB), 20, "100 MiB / 5 MiB, below MaxThread");
-    assert_eq!(w.parts_in_flight(500 * MIB), 1, "never below one");
-    let roomy = WorkerConfig::from_env(&env(&[("MaxThread", "4")])).unwrap();
-    assert_eq!(roomy.parts_in_flight(5 * MIB), 4);
-}

@@ -71,9 +71,10 @@ pub struct WorkerConfig {
     /// renewing (renewed every third of it). A crashed worker's object is free again after
     /// this. Default 60.
     pub lease_secs: u64,
-    /// `MemoryBudgetMiB`: most bytes of parts and small objects buffered at once by the whole
-    /// process (stream mode). Default: Lambda memory minus 128 MiB; off Lambda `MaxThread` x
-    /// `ChunkSize`, so peak memory stays near `MaxThread` parts whatever `MaxParallelFile` is.
+    /// `MemoryBudgetMiB`: most bytes of objects read whole (up to `ResumableThreshold`) held at
+    /// once by the whole process (stream mode); parts of larger objects are piped from GET to
+    /// UploadPart and never buffered. Default: Lambda memory minus 128 MiB; off Lambda
+    /// `MaxThread` x `ChunkSize`.
     pub memory_budget_bytes: u64,
 }
 
@@ -145,12 +146,5 @@ impl WorkerConfig {
             TransferMode::Server => false,
             TransferMode::Auto => self.common.job_type.is_some(),
         }
-    }
-
-    /// Parts one object may have in flight: `MaxThread`, lowered to what the memory budget
-    /// holds (at least one). Objects share the budget besides (see the worker's buffer gate).
-    pub fn parts_in_flight(&self, part_size: u64) -> usize {
-        let fit = self.memory_budget_bytes / part_size.max(1);
-        self.max_thread.min(fit as usize).max(1)
     }
 }

@@ -1,7 +1,8 @@
-//! The process-wide budget of buffered bytes (`MemoryBudgetMiB`). Every part or small object
-//! read through the worker holds its length in the budget from before its GET until its upload
-//! is answered, so all the objects in progress together never buffer more than the budget,
-//! whatever `MaxParallelFile` is.
+//! The process-wide budget of buffered bytes (`MemoryBudgetMiB`). Every object read whole
+//! through the worker (up to `ResumableThreshold`) holds its length in the budget from before
+//! its GET until its upload is answered, so all the objects in progress together never buffer
+//! more than the budget, whatever `MaxParallelFile` is. Parts of larger objects are piped from
+//! GET to UploadPart (see `pipe`) and need no budget.
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 

@@ -28,6 +28,7 @@ pub mod budget;
 mod listed;
 mod multipart;
 mod parts;
+mod pipe;
 mod read;
 mod single;
 pub mod verify;

@@ -72,7 +72,6 @@ pub(super) async fn copy(
     if run.skipped > 0 {
         info!(key = %job.src_key, upload_id = %upload_id, parts_present = run.skipped, parts_total = plan.count, "resuming upload");
     }
-    let in_flight = c.cfg.parts_in_flight(plan.part_size);
     let stop = AtomicBool::new(false);
     let mut results = futures::stream::iter(todo)
         .map(|part| {
@@ -90,7 +89,7 @@ pub(super) async fn copy(
                 }
             }
         })
-        .buffer_unordered(in_flight);
+        .buffer_unordered(c.cfg.max_thread);
     let mut first_error = None;
     while let Some(r) = results.next().await {
         match r {

@@ -1,16 +1,15 @@
-//! Sending one part: streamed through the worker (ranged GET + UploadPart with Content-MD5)
-//! or copied server-side (UploadPartCopy), retried with jittered backoff.
+//! Sending one part: piped through the worker (ranged GET into UploadPart, checked by the SDK's
+//! trailing checksum) or copied server-side (UploadPartCopy), retried with jittered backoff.
 
-use super::read::{read_source, source_changed};
-use super::verify::{content_md5, is_plain_md5, unquote};
+use super::pipe::{pipe, PipeFailure};
+use super::read::{open_source, source_changed};
 use super::{Copier, Pinned};
 use crate::error::CopyError;
 use crate::s3::{copy_source, is_precondition_failed, s3_err};
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::RequestPayer;
 use rand::Rng;
 use s3_migrate_core::plan::Part;
-use s3_migrate_core::retry::backoff;
+use s3_migrate_core::retry::{backoff, ErrorClass};
 use s3_migrate_core::Job;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -55,34 +54,40 @@ pub(super) async fn upload_part(
     }
 }
 
+/// Pipes the part's ranged GET into its UploadPart (see `pipe`): the part is never buffered.
 async fn stream_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: Part) -> Result<(), CopyError> {
-    // Held until the upload is answered: the part's bytes live that long.
-    let _buffered = c.buffers.reserve(part.len).await;
-    let data = read_source(&c.src, c.cfg.requester_pays, job, p, Some(part)).await?;
-    let (md5_b64, md5_hex) = content_md5(&data);
-    let out = c
+    let source = open_source(&c.src, c.cfg.requester_pays, job, p, Some(part)).await?;
+    let (body, source_failure) = pipe(source, part.len);
+    let sent = c
         .des
         .upload_part()
         .bucket(&job.des_bucket)
         .key(&job.des_key)
         .upload_id(upload_id)
         .part_number(part.number as i32)
-        .content_md5(md5_b64)
-        .body(ByteStream::from(data))
+        .content_length(part.len as i64)
+        .body(body)
         .send()
-        .await
-        .map_err(|e| s3_err("UploadPart", &job.des_bucket, &job.des_key, e))?;
-    if let Some(etag) = out.e_tag() {
-        if is_plain_md5(etag) && unquote(etag) != md5_hex {
-            return Err(CopyError::Integrity {
-                bucket: job.des_bucket.clone(),
-                key: job.des_key.clone(),
-                detail: format!("part {} ETag {etag} is not the MD5 {md5_hex} of the bytes sent", part.number),
-            });
+        .await;
+    match (sent, source_failure.get()) {
+        (Ok(_), _) => {
+            c.stats.add_bytes(part.len);
+            Ok(())
         }
+        (Err(_), Some(PipeFailure::Read { reason, .. })) => Err(CopyError::S3 {
+            op: "GetObject",
+            bucket: job.src_bucket.clone(),
+            key: job.src_key.clone(),
+            message: format!("reading part {}: {reason}", part.number),
+            class: ErrorClass::Retryable,
+        }),
+        (Err(_), Some(wrong @ PipeFailure::Length { .. })) => Err(CopyError::Integrity {
+            bucket: job.src_bucket.clone(),
+            key: job.src_key.clone(),
+            detail: format!("reading part {}: {wrong}", part.number),
+        }),
+        (Err(e), None) => Err(s3_err("UploadPart", &job.des_bucket, &job.des_key, e)),
     }
-    c.stats.add_bytes(part.len);
-    Ok(())
 }
 
 async fn server_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: Part) -> Result<(), CopyError> {

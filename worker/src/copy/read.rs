@@ -20,14 +20,26 @@ pub(super) fn source_changed(job: &Job) -> CopyError {
     CopyError::SourceChanged { bucket: job.src_bucket.clone(), key: job.src_key.clone() }
 }
 
-/// Reads the whole object (`part` None) or one part of it, checking the length.
-pub(super) async fn read_source(
+/// Reads the whole object HEAD saw, checking the length.
+pub(super) async fn read_whole(
+    src: &aws_sdk_s3::Client,
+    requester_pays: bool,
+    job: &Job,
+    p: &Pinned,
+) -> Result<Bytes, CopyError> {
+    let body = open_source(src, requester_pays, job, p, None).await?;
+    collect(body, job, "the object", p.head.size).await
+}
+
+/// GETs the whole object (`part` None) or one part of it, pinned to the object HEAD saw; the
+/// body is not read yet.
+pub(super) async fn open_source(
     src: &aws_sdk_s3::Client,
     requester_pays: bool,
     job: &Job,
     p: &Pinned,
     part: Option<Part>,
-) -> Result<Bytes, CopyError> {
+) -> Result<ByteStream, CopyError> {
     let (sb, sk) = (job.src_bucket.as_str(), job.src_key.as_str());
     let mut get = src.get_object().bucket(sb).key(sk);
     if let Some(part) = part {
@@ -41,13 +53,11 @@ pub(super) async fn read_source(
     if requester_pays {
         get = get.request_payer(RequestPayer::Requester);
     }
-    let out = match get.send().await {
-        Ok(out) => out,
-        Err(e) if is_precondition_failed(&e) || is_not_found(&e) => return Err(source_changed(job)),
-        Err(e) => return Err(s3_err("GetObject", sb, sk, e)),
-    };
-    let what = part.map_or_else(|| "the object".to_owned(), |p| format!("part {}", p.number));
-    collect(out.body, job, &what, part.map_or(p.head.size, |p| p.len)).await
+    match get.send().await {
+        Ok(out) => Ok(out.body),
+        Err(e) if is_precondition_failed(&e) || is_not_found(&e) => Err(source_changed(job)),
+        Err(e) => Err(s3_err("GetObject", sb, sk, e)),
+    }
 }
 
 /// A whole-object GET made knowing only the job: the object as its answer describes it, and

@@ -1,6 +1,6 @@
 //! Objects up to `ResumableThreshold`: one GET + PUT (stream) or one CopyObject (server).
 
-use super::read::{read_source, source_changed};
+use super::read::{read_whole, source_changed};
 use super::verify::{content_md5, is_plain_md5, unquote};
 use super::{Copier, Pinned};
 use crate::error::CopyError;
@@ -16,7 +16,7 @@ use tracing::debug;
 pub(super) async fn copy(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyError> {
     if c.stream {
         let _buffered = c.buffers.reserve(p.head.size).await;
-        let data = read_source(&c.src, c.cfg.requester_pays, job, p, None).await?;
+        let data = read_whole(&c.src, c.cfg.requester_pays, job, p).await?;
         put(c, job, p, data).await
     } else {
         let if_match = if p.read_version.is_none() { p.head.etag.as_deref() } else { None };
