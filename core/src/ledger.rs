@@ -27,6 +27,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Most keys one BatchGetItem may ask for (DynamoDB limit).
 const BATCH_GET_MAX_KEYS: usize = 100;
+/// Rounds of retries for keys or items a batch call left unprocessed (throttling).
+const BATCH_RETRY_ROUNDS: u32 = 8;
 /// Prefix of checkpoint rows.
 const CHECKPOINT_PREFIX: &str = "#checkpoint#";
 
@@ -151,8 +153,16 @@ impl Ledger {
                 }
                 pending =
                     out.unprocessed_keys().and_then(|u| u.get(&self.table)).cloned().filter(|k| !k.keys().is_empty());
-                if pending.is_some() {
+                if let Some(left) = &pending {
                     round += 1;
+                    if round > BATCH_RETRY_ROUNDS {
+                        return Err(LedgerError::Request {
+                            op: "BatchGetItem",
+                            table: self.table.clone(),
+                            message: format!("{} keys still unprocessed after {round} rounds", left.keys().len()),
+                            class: ErrorClass::Retryable,
+                        });
+                    }
                     tokio_sleep_backoff(round).await;
                 }
             }

@@ -121,6 +121,20 @@ pub async fn first_key(s3: &aws_sdk_s3::Client, bucket: &str, probe: &Probe) -> 
     Ok(out.contents().first().and_then(|o| o.key()).map(str::to_owned))
 }
 
+/// True when every key under `prefix` fits one listing page: such a pair is listed in one
+/// request per side, and splitting it first would cost more requests than it saves.
+pub async fn fits_one_page(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<bool, SendError> {
+    let out = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .max_keys(PAGE_KEYS)
+        .send()
+        .await
+        .map_err(|e| s3_error("ListObjectsV2", bucket, e))?;
+    Ok(out.is_truncated() != Some(true))
+}
+
 async fn list_objects(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Sender<Page>) -> Result<(), SendError> {
     let mut token: Option<String> = None;
     loop {

@@ -122,7 +122,7 @@ impl Sender {
                 info!(pair = %id, ranges = c.ranges.len(), "continuing from checkpoint");
                 c.ranges.clone()
             }
-            None => self.plan_ranges(pair).await?,
+            None => self.plan_ranges(pair, &mapping).await?,
         };
         let outcomes =
             futures::future::join_all(ranges.into_iter().map(|r| self.run_range(pair, &mapping, r, opts))).await;
@@ -147,10 +147,21 @@ impl Sender {
         Ok(report)
     }
 
-    /// Splits the pair's source key space by probing its listing (see [`SplitWalk`]).
-    async fn plan_ranges(&self, pair: &BucketPair) -> Result<Vec<KeyRange>, SendError> {
+    /// Splits the pair's source key space by probing its listing (see [`SplitWalk`]); a pair
+    /// whose two sides each fit one listing page stays one range.
+    async fn plan_ranges(&self, pair: &BucketPair, mapping: &DestinationMapping) -> Result<Vec<KeyRange>, SendError> {
+        let whole = || Ok(vec![KeyRange::default()]);
         if self.parallel_ranges < 2 {
-            return Ok(vec![KeyRange::default()]);
+            return whole();
+        }
+        let des_prefix = mapping.to_destination(&pair.src_prefix);
+        let (src_small, des_small) = tokio::try_join!(
+            listing::fits_one_page(&self.src_s3, &pair.src_bucket, &pair.src_prefix),
+            listing::fits_one_page(&self.des_s3, &pair.des_bucket, &des_prefix),
+        )?;
+        if src_small && des_small {
+            debug!(pair = %pair.id(), "each side fits one listing page: one range");
+            return whole();
         }
         let mut walk = SplitWalk::new(&pair.src_prefix, self.parallel_ranges, DEFAULT_MAX_PROBES);
         while let Some(probe) = walk.next_probe() {

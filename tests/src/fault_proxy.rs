@@ -96,6 +96,11 @@ impl FaultProxy {
         Ok(Self { url, counts, faults, task })
     }
 
+    /// A copy of `client` whose requests pass through this proxy.
+    pub fn client(&self, client: &aws_sdk_s3::Client) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(client.config().to_builder().endpoint_url(&self.url).build())
+    }
+
     /// Cuts the next `n` ranged GETs mid-body with a connection reset.
     pub fn cut_next_ranged_gets(&self, n: u64) {
         self.faults.cut_ranged_gets.store(n, Ordering::Relaxed);

@@ -134,11 +134,8 @@ impl World {
         proxy: &crate::fault_proxy::FaultProxy,
     ) -> anyhow::Result<Processor> {
         let mut p = self.processor(extra).await?;
-        let via = |c: &aws_sdk_s3::Client| {
-            aws_sdk_s3::Client::from_conf(c.config().to_builder().endpoint_url(&proxy.url).build())
-        };
-        p.copier.src = via(&p.copier.src);
-        p.copier.des = via(&p.copier.des);
+        p.copier.src = proxy.client(&p.copier.src);
+        p.copier.des = proxy.client(&p.copier.des);
         Ok(p)
     }
 

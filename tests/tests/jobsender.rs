@@ -10,6 +10,7 @@ use s3_migrate_core::config::{Env, JobsenderConfig};
 use s3_migrate_core::ignore::IgnoreList;
 use s3_migrate_core::pairs::BucketPair;
 use s3_migrate_core::Job;
+use s3_migrate_tests::fault_proxy::FaultProxy;
 use s3_migrate_tests::world::{Mode, World};
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -197,6 +198,29 @@ async fn compare_version_id_enqueues_objects_whose_version_changed() -> anyhow::
     let queued = w.drain(&w.queue_url).await?;
     let job = Job::from_json(queued[0].body().unwrap_or_default())?;
     assert_eq!((job.src_key.as_str(), job.version_id.as_deref()), ("v/a.txt", Some(v2.as_str())));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pair_that_fits_one_page_is_listed_without_split_probes() -> anyhow::Result<()> {
+    let w = World::new(Mode::Server, false).await?;
+    for k in ["one/a", "two/b", "three/c"] {
+        w.put_src(k, b"x").await?;
+    }
+    let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL")?, 0.0, 0.0).await?;
+    let mut s = sender(&w, "", &[("JobsenderParallelRanges", "8")]).await?;
+    (s.src_s3, s.des_s3) = (proxy.client(&s.src_s3), proxy.client(&s.des_s3));
+    let pair = BucketPair {
+        src_bucket: w.src_bucket.clone(),
+        src_prefix: String::new(),
+        des_bucket: w.des_bucket.clone(),
+        des_prefix: String::new(),
+    };
+    let r = s.run_pair(&pair, &RunOptions::default()).await?;
+    assert_eq!(r.enqueued, 3);
+    assert_eq!(queued_jobs(&w).await?.len(), 3);
+    // Per side: the bucket check, the look that finds it fits one page, and its listing.
+    assert_eq!(proxy.counts.get().0, 6, "S3 requests, no split probe among them");
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! The jobsender's writes: objects enqueued, and checkpoints of unfinished pairs.
 
-use super::{attr, now_secs, nv, sv, tokio_sleep_backoff, Ledger, LedgerError, Status, CHECKPOINT_PREFIX};
+use super::{
+    attr, now_secs, nv, sv, tokio_sleep_backoff, Ledger, LedgerError, Status, BATCH_RETRY_ROUNDS, CHECKPOINT_PREFIX,
+};
 use crate::job::Job;
 use crate::ranges::Checkpoint;
 use crate::retry::ErrorClass;
@@ -13,8 +15,6 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 pub const QUEUE_RECORD_TTL_SECS: u64 = 14 * 86_400;
 /// Most items one BatchWriteItem takes (DynamoDB limit).
 const BATCH_WRITE_MAX_ITEMS: usize = 25;
-/// Rounds of retries for items a BatchWriteItem left unprocessed (throttling).
-const BATCH_WRITE_RETRY_ROUNDS: u32 = 8;
 
 impl Ledger {
     /// Records that the jobsender enqueued an object now. A new record becomes QUEUED; an
@@ -67,7 +67,7 @@ impl Ledger {
             }
             let mut round = 0;
             while !pending.is_empty() {
-                if round > BATCH_WRITE_RETRY_ROUNDS {
+                if round > BATCH_RETRY_ROUNDS {
                     return Err(LedgerError::Request {
                         op: "BatchWriteItem",
                         table: self.table.clone(),
