@@ -109,6 +109,17 @@ async fn a_part_read_cut_mid_body_is_read_again_and_no_short_part_lands() -> any
     let rec = w.ledger.get(&format!("{}/cut.bin", w.src_bucket)).await?.expect("record");
     assert_eq!(rec.status, Some(Status::Done));
     assert_eq!(w.open_uploads().await?, 0);
+
+    // With no retries left, the failure names the source read, not the upload it broke.
+    w.put_src("cut-once.bin", &body).await?;
+    let strict = w.processor_via(&[("MaxThread", "4"), ("MaxRetry", "0")], &proxy).await?;
+    proxy.cut_next_ranged_gets(1);
+    match strict.process("n", &w.job("cut-once.bin", body.len() as u64).to_json(), None).await {
+        Disposition::Retry { reason } => {
+            assert!(reason.contains("GetObject") && reason.contains("reading part"), "{reason}")
+        }
+        other => panic!("expected a retry, got {other:?}"),
+    }
     Ok(())
 }
 
