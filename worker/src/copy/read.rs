@@ -28,7 +28,7 @@ pub(super) async fn read_whole(
     p: &Pinned,
 ) -> Result<Bytes, CopyError> {
     let body = open_source(src, requester_pays, job, p, None).await?;
-    collect(body, job, "the object", p.head.size).await
+    collect(body, job, p.head.size).await
 }
 
 /// GETs the whole object (`part` None) or one part of it, pinned to the object HEAD saw; the
@@ -70,7 +70,7 @@ pub(super) struct Fetched {
 impl Fetched {
     /// Reads the body, checking it is as long as the answer said.
     pub async fn read(self, job: &Job) -> Result<(SourceObject, Bytes), CopyError> {
-        let data = collect(self.body, job, "the object", self.head.size).await?;
+        let data = collect(self.body, job, self.head.size).await?;
         Ok((self.head, data))
     }
 }
@@ -101,13 +101,13 @@ pub(super) async fn fetch_whole(
 }
 
 /// Reads a body into one buffer of the expected length, allocated once: collecting chunks and
-/// then joining them would hold every part twice for a moment.
-async fn collect(mut body: ByteStream, job: &Job, what: &str, expected: u64) -> Result<Bytes, CopyError> {
+/// then joining them would hold every object twice for a moment.
+async fn collect(mut body: ByteStream, job: &Job, expected: u64) -> Result<Bytes, CopyError> {
     let (sb, sk) = (job.src_bucket.as_str(), job.src_key.as_str());
     let wrong_length = |got: String| CopyError::Integrity {
         bucket: sb.into(),
         key: sk.into(),
-        detail: format!("reading {what} gave {got} bytes, expected {expected}"),
+        detail: format!("reading the object gave {got} bytes, expected {expected}"),
     };
     let mut buf = BytesMut::with_capacity(usize::try_from(expected.min(PREALLOCATE_MAX_BYTES)).unwrap_or(0));
     loop {
@@ -115,7 +115,7 @@ async fn collect(mut body: ByteStream, job: &Job, what: &str, expected: u64) -> 
             op: "GetObject",
             bucket: sb.into(),
             key: sk.into(),
-            message: format!("reading {what}: {e}"),
+            message: format!("reading the object: {e}"),
             class: ErrorClass::Retryable,
         })?;
         let Some(chunk) = chunk else { break };
