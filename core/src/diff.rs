@@ -5,6 +5,7 @@
 //! Destination keys are given in *source key space* (the destination prefix stripped; see
 //! [`DestinationMapping`]), so both sides compare by the same key.
 
+use crate::archive::Access;
 use crate::keys::dest_key;
 use std::collections::VecDeque;
 
@@ -17,11 +18,13 @@ pub struct Entry {
     pub version_id: Option<String>,
     /// ETag as listed (quoted), when the listing gave one.
     pub etag: Option<String>,
+    /// Whether it can be read now (source side; see [`crate::archive`]).
+    pub access: Access,
 }
 
 impl Entry {
     pub fn new(key: impl Into<String>, size: u64) -> Self {
-        Self { key: key.into(), size, version_id: None, etag: None }
+        Self { key: key.into(), size, version_id: None, etag: None, access: Access::Readable }
     }
 }
 

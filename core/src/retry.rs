@@ -25,6 +25,10 @@ const RETRYABLE_CODES: &[&str] = &[
     "RequestTimeout",
     "RequestTimeoutException",
     "PriorRequestNotComplete",
+    // A body damaged or cut on the wire (S3 checked Content-MD5 or the trailing checksum on
+    // receipt, or got fewer bytes than declared): sending it again can succeed.
+    "BadDigest",
+    "IncompleteBody",
 ];
 
 /// Retry or not.
@@ -79,6 +83,8 @@ mod tests {
         assert_eq!(classify_status(Some(429), None), ErrorClass::Retryable);
         assert_eq!(classify_status(Some(400), Some("ProvisionedThroughputExceededException")), ErrorClass::Retryable);
         assert_eq!(classify_status(Some(400), Some("RequestTimeout")), ErrorClass::Retryable);
+        assert_eq!(classify_status(Some(400), Some("BadDigest")), ErrorClass::Retryable, "damaged on the wire");
+        assert_eq!(classify_status(Some(400), Some("IncompleteBody")), ErrorClass::Retryable);
         assert_eq!(classify_status(None, None), ErrorClass::Retryable, "no response: connection trouble");
     }
 

@@ -5,6 +5,8 @@
 
 use crate::error::SendError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::types::{OptionalObjectAttributes, RestoreStatus};
+use s3_migrate_core::archive;
 use s3_migrate_core::diff::{DestinationMapping, Entry};
 use s3_migrate_core::job::listed_etag;
 use s3_migrate_core::ranges::{KeyRange, Probe};
@@ -69,6 +71,12 @@ pub fn spawn(s3: aws_sdk_s3::Client, spec: ListSpec) -> mpsc::Receiver<Page> {
 }
 
 impl ListSpec {
+    /// Source listings ask for each object's restore status, so that archived objects that
+    /// were restored are seen as readable (see `s3_migrate_core::archive`).
+    fn restore_status(&self) -> Option<Vec<OptionalObjectAttributes>> {
+        self.mapping.is_none().then(|| vec![OptionalObjectAttributes::RestoreStatus])
+    }
+
     /// Where the S3 listing starts: after the range's start, in the listed bucket's key space.
     fn start_after(&self) -> Option<String> {
         let after = self.range.after.as_deref()?;
@@ -79,19 +87,34 @@ impl ListSpec {
     }
 }
 
-fn to_entry(
-    spec: &ListSpec,
-    key: &str,
+/// One listed object as the listings give it (ListObjectsV2's `Object`, ListObjectVersions'
+/// `ObjectVersion`).
+struct Listed<'a> {
+    key: &'a str,
     size: Option<i64>,
     version_id: Option<String>,
-    etag: Option<&str>,
-) -> Option<Entry> {
+    etag: Option<&'a str>,
+    storage_class: Option<&'a str>,
+    restore: Option<&'a RestoreStatus>,
+}
+
+fn to_entry(spec: &ListSpec, o: Listed<'_>) -> Option<Entry> {
     let key = match &spec.mapping {
-        Some(m) => m.to_source(key)?,
-        None => key,
+        Some(m) => m.to_source(o.key)?,
+        None => o.key,
     };
-    let size = size.unwrap_or(0).max(0) as u64;
-    Some(Entry { key: key.to_owned(), size, version_id, etag: listed_etag(etag) })
+    let size = o.size.unwrap_or(0).max(0) as u64;
+    let restore = o.restore.map(|r| archive::RestoreStatus {
+        in_progress: r.is_restore_in_progress() == Some(true),
+        has_expiry: r.restore_expiry_date().is_some(),
+    });
+    Some(Entry {
+        key: key.to_owned(),
+        size,
+        version_id: o.version_id,
+        etag: listed_etag(o.etag),
+        access: archive::access(o.storage_class, restore),
+    })
 }
 
 /// Cuts a page at the end of the range; true when it was cut (the listing is over).
@@ -138,14 +161,32 @@ pub async fn fits_one_page(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) 
 async fn list_objects(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Sender<Page>) -> Result<(), SendError> {
     let mut token: Option<String> = None;
     loop {
-        let mut req = s3.list_objects_v2().bucket(&spec.bucket).prefix(&spec.prefix).max_keys(PAGE_KEYS);
+        let mut req = s3
+            .list_objects_v2()
+            .bucket(&spec.bucket)
+            .prefix(&spec.prefix)
+            .max_keys(PAGE_KEYS)
+            .set_optional_object_attributes(spec.restore_status());
         req = match &token {
             Some(t) => req.continuation_token(t),
             None => req.set_start_after(spec.start_after()),
         };
         let out = req.send().await.map_err(|e| s3_error("ListObjectsV2", &spec.bucket, e))?;
-        let mut entries: Vec<Entry> =
-            out.contents().iter().filter_map(|o| to_entry(spec, o.key()?, o.size(), None, o.e_tag())).collect();
+        let mut entries: Vec<Entry> = out
+            .contents()
+            .iter()
+            .filter_map(|o| {
+                let listed = Listed {
+                    key: o.key()?,
+                    size: o.size(),
+                    version_id: None,
+                    etag: o.e_tag(),
+                    storage_class: o.storage_class().map(|c| c.as_str()),
+                    restore: o.restore_status(),
+                };
+                to_entry(spec, listed)
+            })
+            .collect();
         let cut = cut_at_range_end(spec, &mut entries);
         token = out.next_continuation_token().map(str::to_owned).filter(|_| out.is_truncated() == Some(true));
         let last = token.is_none() || cut;
@@ -166,6 +207,7 @@ async fn list_versions(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Send
             .max_keys(PAGE_KEYS)
             .set_key_marker(key_marker.take())
             .set_version_id_marker(version_marker.take())
+            .set_optional_object_attributes(spec.restore_status())
             .send()
             .await
             .map_err(|e| s3_error("ListObjectVersions", &spec.bucket, e))?;
@@ -175,8 +217,15 @@ async fn list_versions(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Send
             .iter()
             .filter(|v| v.is_latest() == Some(true))
             .filter_map(|v| {
-                let version = v.version_id().filter(|id| *id != "null").map(str::to_owned);
-                to_entry(spec, v.key()?, v.size(), version, v.e_tag())
+                let listed = Listed {
+                    key: v.key()?,
+                    size: v.size(),
+                    version_id: v.version_id().filter(|id| *id != "null").map(str::to_owned),
+                    etag: v.e_tag(),
+                    storage_class: v.storage_class().map(|c| c.as_str()),
+                    restore: v.restore_status(),
+                };
+                to_entry(spec, listed)
             })
             .collect();
         let cut = cut_at_range_end(spec, &mut entries);

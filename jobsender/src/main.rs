@@ -41,6 +41,10 @@ enum Command {
         /// Stop after this many seconds and save a checkpoint per unfinished pair.
         #[arg(long)]
         time_budget_seconds: Option<f64>,
+        /// Also enqueue objects whose copy failed permanently although their source did not
+        /// change since (by default they wait for a change; `jobsender status` lists them).
+        #[arg(long)]
+        retry_failed: bool,
     },
     /// Where the migration stands: per pair from the ledger, and the queues.
     Status {
@@ -83,7 +87,7 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<bool> {
         return Ok(true);
     };
     match cli.command {
-        Command::Run { bucket_pairs, ignore_list, dry_run, jobs_out, time_budget_seconds } => {
+        Command::Run { bucket_pairs, ignore_list, dry_run, jobs_out, time_budget_seconds, retry_failed } => {
             let pairs = setup::bucket_pairs(&cfg, &clients, bucket_pairs.as_deref()).await?;
             let ignore = setup::ignore_list(&cfg, &clients, ignore_list.as_deref()).await?;
             let url = clients::queue_url(&clients.sqs, &cfg.common.queue).await?;
@@ -96,7 +100,7 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<bool> {
                 None => None,
             };
             let deadline = time_budget_seconds.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
-            let opts = RunOptions { deadline, dry_run, jobs_out: jobs_out.clone() };
+            let opts = RunOptions { deadline, dry_run, jobs_out: jobs_out.clone(), retry_failed };
             let reports = report::run_all(&sender, &pairs, &opts).await;
             if let Some(out) = jobs_out {
                 let mut w = out.lock().map_err(|_| anyhow::anyhow!("job list writer poisoned"))?;

@@ -18,6 +18,7 @@ pub async fn run_all(sender: &Sender, pairs: &[BucketPair], opts: &RunOptions) -
                     info!(
                         pair = %r.pair, to_copy = r.to_copy, bytes_to_copy = r.bytes_to_copy, equal = r.equal,
                         ignored = r.ignored, already_queued = r.already_queued, enqueued = r.enqueued,
+                        archived = r.archived, restores_requested = r.restores_requested, failed = r.failed,
                         complete = r.complete, "pair compared"
                     );
                     r
@@ -36,13 +37,15 @@ pub async fn run_all(sender: &Sender, pairs: &[BucketPair], opts: &RunOptions) -
 /// A table for people.
 pub fn table(reports: &[PairReport], dry_run: bool) -> String {
     let mut out = format!(
-        "{:<50} {:>10} {:>14} {:>10} {:>8} {:>8} {:>10}  {}\n",
+        "{:<50} {:>10} {:>14} {:>10} {:>8} {:>8} {:>8} {:>8} {:>10}  {}\n",
         "pair",
         "to copy",
         "bytes",
         "equal",
         "ignored",
         "queued",
+        "archived",
+        "failed",
         if dry_run { "(dry run)" } else { "enqueued" },
         "state"
     );
@@ -53,9 +56,21 @@ pub fn table(reports: &[PairReport], dry_run: bool) -> String {
             (None, false) => "checkpoint saved, continues next run".into(),
         };
         out.push_str(&format!(
-            "{:<50} {:>10} {:>14} {:>10} {:>8} {:>8} {:>10}  {}\n",
-            r.pair, r.to_copy, r.bytes_to_copy, r.equal, r.ignored, r.already_queued, r.enqueued, state
+            "{:<50} {:>10} {:>14} {:>10} {:>8} {:>8} {:>8} {:>8} {:>10}  {}\n",
+            r.pair,
+            r.to_copy,
+            r.bytes_to_copy,
+            r.equal,
+            r.ignored,
+            r.already_queued,
+            r.archived,
+            r.failed,
+            r.enqueued,
+            state
         ));
+        if r.restores_requested > 0 {
+            out.push_str(&format!("  {}: {} restores requested\n", r.pair, r.restores_requested));
+        }
     }
     out
 }
@@ -73,6 +88,9 @@ pub fn emf_lines(reports: &[PairReport]) -> Vec<String> {
                     ("ObjectsEqual", "Count", r.equal as f64),
                     ("ObjectsIgnored", "Count", r.ignored as f64),
                     ("ObjectsAlreadyQueued", "Count", r.already_queued as f64),
+                    ("ObjectsArchived", "Count", r.archived as f64),
+                    ("RestoresRequested", "Count", r.restores_requested as f64),
+                    ("ObjectsFailedUnchanged", "Count", r.failed as f64),
                     ("PairsFailed", "Count", f64::from(u8::from(r.error.is_some()))),
                 ],
                 &[("Pair", r.pair.as_str())],
@@ -89,7 +107,15 @@ mod tests {
     #[test]
     fn table_and_emf_show_every_pair() {
         let reports = vec![
-            PairReport { pair: "a/->b/".into(), to_copy: 3, enqueued: 3, complete: true, ..Default::default() },
+            PairReport {
+                pair: "a/->b/".into(),
+                to_copy: 3,
+                enqueued: 3,
+                archived: 4,
+                failed: 2,
+                complete: true,
+                ..Default::default()
+            },
             PairReport { pair: "c/->d/".into(), error: Some("bucket c does not exist".into()), ..Default::default() },
         ];
         let t = table(&reports, false);
@@ -99,6 +125,11 @@ mod tests {
         assert_eq!(lines.len(), 2);
         let v: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
         assert_eq!(v["PairsFailed"], 1.0);
+        let a: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!((a["ObjectsArchived"].as_f64(), a["ObjectsFailedUnchanged"].as_f64()), (Some(4.0), Some(2.0)));
+        let row = t.lines().nth(1).unwrap();
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(&cols[1..10], ["3", "0", "0", "0", "0", "4", "2", "3", "complete"], "{row}");
         assert_eq!(v["Pair"], "c/->d/");
     }
 }

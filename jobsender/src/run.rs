@@ -10,7 +10,10 @@
 use crate::enqueue::Enqueuer;
 use crate::error::SendError;
 use crate::listing::{self, check_bucket, ListSpec, Page};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::types::{GlacierJobParameters, RestoreRequest as RestoreRequestSdk, Tier};
 use futures::StreamExt;
+use s3_migrate_core::archive::{Access, ArchivedObjects, RestoreRequest};
 use s3_migrate_core::diff::{Compared, DestinationMapping, Entry, MergeJoin, Need};
 use s3_migrate_core::ignore::IgnoreList;
 use s3_migrate_core::ledger::{now_secs, Ledger};
@@ -41,6 +44,9 @@ pub struct RunOptions {
     /// Enqueue nothing, record nothing.
     pub dry_run: bool,
     pub jobs_out: Option<JobsOut>,
+    /// Enqueue objects whose copy failed permanently (FAILED in the ledger) although their
+    /// source did not change (`jobsender run --retry-failed`).
+    pub retry_failed: bool,
 }
 
 /// Everything a run needs, built once.
@@ -57,6 +63,10 @@ pub struct Sender {
     pub requeue_after_secs: u64,
     /// `JobsenderParallelRanges`.
     pub parallel_ranges: usize,
+    /// `ArchivedObjects`.
+    pub archived_objects: ArchivedObjects,
+    /// `RestoreTier`, `RestoreDays`.
+    pub restore: RestoreRequest,
 }
 
 /// Figures of one pair.
@@ -70,6 +80,13 @@ pub struct PairReport {
     pub ignored: u64,
     pub already_queued: u64,
     pub enqueued: u64,
+    /// Source objects in an archive storage class that cannot be read now (not enqueued).
+    pub archived: u64,
+    /// Restores asked for (`ArchivedObjects=restore`).
+    pub restores_requested: u64,
+    /// Objects whose copy failed permanently and whose source has not changed since (not
+    /// enqueued; `--retry-failed` enqueues them).
+    pub failed: u64,
     /// False when the time budget stopped the pair at a checkpoint.
     pub complete: bool,
     pub error: Option<String>,
@@ -96,6 +113,9 @@ impl PairReport {
         self.ignored += r.ignored;
         self.already_queued += r.already_queued;
         self.enqueued += r.enqueued;
+        self.archived += r.archived;
+        self.restores_requested += r.restores_requested;
+        self.failed += r.failed;
     }
 }
 
@@ -271,6 +291,14 @@ impl Sender {
                 }
             }
         }
+        // Objects that cannot be read now are counted, and restored when asked, never enqueued.
+        let (candidates, unreadable): (Vec<Entry>, Vec<Entry>) =
+            candidates.into_iter().partition(|e| e.access == Access::Readable);
+        report.archived += unreadable.len() as u64;
+        if self.archived_objects == ArchivedObjects::Restore && !opts.dry_run {
+            let frozen: Vec<&Entry> = unreadable.iter().filter(|e| e.access == Access::Archived).collect();
+            report.restores_requested += self.request_restores(&pair.src_bucket, &frozen).await;
+        }
         if candidates.is_empty() {
             return Ok(());
         }
@@ -280,10 +308,13 @@ impl Sender {
         let jobs: Vec<Job> = candidates
             .into_iter()
             .filter(|e| {
-                let queued =
-                    records.get(&ledger_key(e)).is_some_and(|r| r.queued_recently(now, self.requeue_after_secs));
+                let record = records.get(&ledger_key(e));
+                let failed = !opts.retry_failed
+                    && record.is_some_and(|r| r.failed_for(e.size, e.version_id.as_deref(), e.etag.as_deref()));
+                let queued = !failed && record.is_some_and(|r| r.queued_recently(now, self.requeue_after_secs));
+                report.failed += u64::from(failed);
                 report.already_queued += u64::from(queued);
-                !queued
+                !failed && !queued
             })
             .map(|e| Job {
                 src_bucket: pair.src_bucket.clone(),
@@ -339,6 +370,50 @@ impl Sender {
             warn!(error = %e, "could not record some jobs as queued");
         }
         Ok(())
+    }
+}
+
+impl Sender {
+    /// Asks S3 to restore archived objects (`ArchivedObjects=restore`); returns how many
+    /// requests S3 took. A restore already in progress counts as taken; other refusals are
+    /// logged and asked again next run.
+    async fn request_restores(&self, bucket: &str, entries: &[&Entry]) -> u64 {
+        let taken: Vec<bool> = futures::stream::iter(entries)
+            .map(|e| async move {
+                let request = RestoreRequestSdk::builder()
+                    .days(self.restore.days)
+                    .glacier_job_parameters(
+                        GlacierJobParameters::builder().tier(Tier::from(self.restore.tier.as_str())).build().ok()?,
+                    )
+                    .build();
+                let res = self
+                    .src_s3
+                    .restore_object()
+                    .bucket(bucket)
+                    .key(&e.key)
+                    .set_version_id(e.version_id.clone())
+                    .restore_request(request)
+                    .send()
+                    .await;
+                match res {
+                    Ok(_) => Some(()),
+                    Err(err) if err.code() == Some("RestoreAlreadyInProgress") => Some(()),
+                    Err(err) => {
+                        let err = s3_migrate_core::clients::error_chain(&err);
+                        warn!(bucket, key = %e.key, error = %err, "could not request a restore; asked again next run");
+                        None
+                    }
+                }
+            })
+            .buffer_unordered(MARKS_IN_FLIGHT)
+            .map(|r| r.is_some())
+            .collect()
+            .await;
+        let n = taken.iter().filter(|t| **t).count() as u64;
+        if n > 0 {
+            info!(bucket, restores = n, tier = %self.restore.tier, days = self.restore.days, "restores requested");
+        }
+        n
     }
 }
 

@@ -68,5 +68,7 @@ pub async fn sender(
         compare_versions: cfg.compare_version_id,
         requeue_after_secs: cfg.requeue_after_secs,
         parallel_ranges: cfg.parallel_ranges,
+        archived_objects: cfg.archived_objects,
+        restore: cfg.restore.clone(),
     })
 }

@@ -13,8 +13,13 @@
 //! Besides the draws, [`FaultProxy::cut_next_ranged_gets`] cuts the next N ranged GETs (part
 //! reads) mid-body the same way, for tests that need a source read to break for certain.
 //!
+//! Besides the faults, the proxy applies the named rules of [`crate::s3_rules`] that make the
+//! emulator answer as real S3 does (KMS ETags, archived objects, regions, requester pays,
+//! damaged uploads): [`FaultProxy::rules`] sets them.
+//!
 //! It stops when its handle is dropped.
 
+use crate::s3_rules::{Answer, Request, S3Rules, SharedRules};
 use rand::Rng;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -63,6 +68,8 @@ pub struct FaultProxy {
     pub url: String,
     pub counts: Arc<FaultCounts>,
     faults: Arc<Faults>,
+    /// The real-S3 rules in force, with what they did.
+    pub rules: Arc<SharedRules>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -84,16 +91,27 @@ impl FaultProxy {
         let url = format!("http://{}", listener.local_addr()?);
         let counts = Arc::new(FaultCounts::default());
         let faults = Arc::new(Faults { error_rate, reset_rate, cut_ranged_gets: AtomicU64::new(0) });
-        let (c, f) = (counts.clone(), faults.clone());
+        let rules = Arc::new(SharedRules::default());
+        let (c, f, r) = (counts.clone(), faults.clone(), rules.clone());
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (c, f) = (c.clone(), f.clone());
+                let (c, f, r) = (c.clone(), f.clone(), r.clone());
                 tokio::spawn(async move {
-                    let _ = tokio::time::timeout(REQUEST_TIMEOUT, serve(client, upstream, &f, &c)).await;
+                    let _ = tokio::time::timeout(REQUEST_TIMEOUT, serve(client, upstream, &f, &c, &r)).await;
                 });
             }
         });
-        Ok(Self { url, counts, faults, task })
+        Ok(Self { url, counts, faults, rules, task })
+    }
+
+    /// A proxy that injects no random faults, only the rules set on it.
+    pub async fn rules_only(upstream: &str) -> anyhow::Result<Self> {
+        Self::start(upstream, 0.0, 0.0).await
+    }
+
+    /// The rules, to set them (see [`S3Rules`]).
+    pub fn set(&self) -> std::sync::MutexGuard<'_, S3Rules> {
+        self.rules.rules.lock().expect("rules lock")
     }
 
     /// A copy of `client` whose requests pass through this proxy.
@@ -118,9 +136,17 @@ async fn serve(
     upstream: SocketAddr,
     faults: &Faults,
     counts: &FaultCounts,
+    rules: &SharedRules,
 ) -> std::io::Result<()> {
-    let (head, rest) = read_head(&mut client).await?;
+    let (head, mut rest) = read_head(&mut client).await?;
     counts.requests.fetch_add(1, Ordering::Relaxed);
+    let req = Request::parse(&head);
+    let answer = rules.rules.lock().expect("rules lock").answer(&req, &rules.counts);
+    if let Some(answer) = answer {
+        drain_body(&mut client, &head, &rest).await?;
+        client.write_all(&answer_bytes(&answer, &req)).await?;
+        return client.shutdown().await;
+    }
     let request_line = head.split(|b| *b == b'\n').next().unwrap_or_default();
     if request_line.starts_with(b"PUT ") && request_line.windows(11).any(|w| w == b"partNumber=") {
         counts.upload_parts.fetch_add(1, Ordering::Relaxed);
@@ -144,18 +170,7 @@ async fn serve(
     };
     if let Fate::Error = fate {
         counts.errors.fetch_add(1, Ordering::Relaxed);
-        // Read what the client sends of a body so that it sees the answer, not a broken pipe.
-        if let Some(len) = content_length(&head) {
-            let mut left = len.saturating_sub(rest.len() as u64);
-            let mut buf = vec![0u8; 64 * 1024];
-            while left > 0 {
-                let n = client.read(&mut buf).await?;
-                if n == 0 {
-                    break;
-                }
-                left = left.saturating_sub(n as u64);
-            }
-        }
+        drain_body(&mut client, &head, &rest).await?;
         let (status, code) = if rand::rng().random_bool(0.5) {
             ("503 Slow Down", "SlowDown")
         } else {
@@ -169,10 +184,28 @@ async fn serve(
         client.write_all(answer.as_bytes()).await?;
         return client.shutdown().await;
     }
+    let (rewrite_request, rewrite_answer, head) = {
+        let r = rules.rules.lock().expect("rules lock");
+        (r.rewrites_request(&req), r.rewrites_answer(&req), r.rewrite_request_head(&req, &head))
+    };
+    if rewrite_request {
+        read_body(&mut client, &head, &mut rest).await?;
+        rules.rules.lock().expect("rules lock").rewrite_request_body(&req, &mut rest, &rules.counts);
+    }
     let mut server = TcpStream::connect(upstream).await?;
     server.write_all(&close_after(&head)).await?;
     server.write_all(&rest).await?;
     let reset = matches!(fate, Fate::Reset);
+    if rewrite_answer && !reset {
+        if !rewrite_request {
+            tokio::io::copy(&mut (&mut client).take(body_left(&head, &rest)), &mut server).await?;
+        }
+        let mut answer = Vec::new();
+        server.read_to_end(&mut answer).await?;
+        let rewritten = rewrite(&answer, &req, &rules.rules.lock().expect("rules lock"));
+        client.write_all(&rewritten).await?;
+        return client.shutdown().await;
+    }
     {
         let (mut client_read, mut client_write) = client.split();
         let (mut server_read, mut server_write) = server.split();
@@ -226,6 +259,86 @@ async fn read_head(client: &mut TcpStream) -> std::io::Result<(Vec<u8>, Vec<u8>)
         }
         buf.extend_from_slice(&chunk[..n]);
     }
+}
+
+/// Bytes of the request body still to come after `rest`.
+fn body_left(head: &[u8], rest: &[u8]) -> u64 {
+    content_length(head).unwrap_or(0).saturating_sub(rest.len() as u64)
+}
+
+/// Reads the rest of the request body into `rest`.
+async fn read_body(client: &mut TcpStream, head: &[u8], rest: &mut Vec<u8>) -> std::io::Result<()> {
+    let left = body_left(head, rest);
+    client.take(left).read_to_end(rest).await.map(|_| ())
+}
+
+/// Reads and drops what the client sends of a body, so that it sees the answer, not a broken pipe.
+async fn drain_body(client: &mut TcpStream, head: &[u8], rest: &[u8]) -> std::io::Result<()> {
+    tokio::io::copy(&mut client.take(body_left(head, rest)), &mut tokio::io::sink()).await.map(|_| ())
+}
+
+/// An answer of the rules as HTTP, with an S3 XML error body (none for HEAD).
+fn answer_bytes(a: &Answer, req: &Request) -> Vec<u8> {
+    let body = match a.code {
+        Some(code) if req.method != "HEAD" => format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{code} (s3 rule of the test proxy)</Message></Error>"
+        ),
+        _ => String::new(),
+    };
+    let mut out = format!("HTTP/1.1 {}\r\n", a.status);
+    for (n, v) in &a.headers {
+        out.push_str(&format!("{n}: {v}\r\n"));
+    }
+    if !body.is_empty() {
+        out.push_str("Content-Type: application/xml\r\n");
+    }
+    out.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()));
+    out.into_bytes()
+}
+
+/// The emulator's whole answer, rewritten by the rules and sent with a Content-Length.
+fn rewrite(answer: &[u8], req: &Request, rules: &S3Rules) -> Vec<u8> {
+    let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") else { return answer.to_vec() };
+    let head = String::from_utf8_lossy(&answer[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap_or("HTTP/1.1 500 Internal Server Error").to_owned();
+    let mut headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let raw = &answer[end + 4..];
+    let chunked = headers.iter().any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
+    let mut body = if chunked { dechunk(raw) } else { raw.to_vec() };
+    // A HEAD answer declares the length of a body it does not send: keep it.
+    let declared = headers.iter().find(|(n, _)| n == "content-length").map(|(_, v)| v.clone());
+    rules.rewrite_answer(req, &mut headers, &mut body);
+    headers.retain(|(n, _)| n != "content-length" && n != "transfer-encoding" && n != "connection");
+    let length = if req.method == "HEAD" { declared.unwrap_or_else(|| "0".into()) } else { body.len().to_string() };
+    let mut out = format!("{status}\r\n");
+    for (n, v) in &headers {
+        out.push_str(&format!("{n}: {v}\r\n"));
+    }
+    out.push_str(&format!("content-length: {length}\r\nconnection: close\r\n\r\n"));
+    let mut out = out.into_bytes();
+    if req.method != "HEAD" {
+        out.extend_from_slice(&body);
+    }
+    out
+}
+
+/// The data of a `Transfer-Encoding: chunked` body.
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    while let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&raw[..eol]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("0").trim(), 16).unwrap_or(0);
+        if size == 0 || raw.len() < eol + 2 + size {
+            break;
+        }
+        out.extend_from_slice(&raw[eol + 2..eol + 2 + size]);
+        raw = &raw[(eol + 4 + size).min(raw.len())..];
+    }
+    out
 }
 
 fn header_lines(head: &[u8]) -> impl Iterator<Item = &str> {

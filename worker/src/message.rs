@@ -9,7 +9,7 @@ use crate::copy::{Copier, Outcome};
 use crate::error::CopyError;
 use crate::metrics::{emit, ObjectMetrics};
 use s3_migrate_core::event::{parse_message, Incoming};
-use s3_migrate_core::ledger::{now_secs, LedgerError, Status};
+use s3_migrate_core::ledger::{now_secs, LedgerError};
 use s3_migrate_core::Job;
 use std::time::Instant;
 use tracing::{error, info, info_span, warn, Instrument};
@@ -78,8 +78,19 @@ impl Processor {
     async fn malformed(&self, message_id: &str, body: &str, reason: &str) -> Disposition {
         let shown: String = body.chars().take(LOGGED_BODY_CHARS).collect();
         error!(message_id, reason, body = %shown, "malformed message");
+        match self.park(body, &format!("malformed message: {reason}")).await {
+            Ok(()) => Disposition::Consumed,
+            Err(reason) => Disposition::Retry { reason },
+        }
+    }
+
+    /// Sends `body` to `DeadLetterQueueUrl` with the reason as its `error` attribute, for what
+    /// no retry can fix (a malformed body, a permanent copy failure). Without that queue, or
+    /// when the send fails, the error comes back: the message is retried and reaches the
+    /// dead-letter queue through the queue's redrive policy.
+    async fn park(&self, body: &str, reason: &str) -> Result<(), String> {
         let Some(dlq) = &self.copier.cfg.dead_letter_queue_url else {
-            return Disposition::Retry { reason: format!("malformed message: {reason}") };
+            return Err(reason.to_owned());
         };
         let sent = self
             .sqs
@@ -98,15 +109,12 @@ impl Processor {
             .await;
         match sent {
             Ok(_) => {
-                info!(message_id, "malformed message moved to the dead-letter queue");
-                Disposition::Consumed
+                info!(reason, "moved to the dead-letter queue");
+                Ok(())
             }
-            Err(e) => Disposition::Retry {
-                reason: format!(
-                    "malformed message ({reason}); moving it to {dlq} failed: {}",
-                    s3_migrate_core::clients::error_chain(&e)
-                ),
-            },
+            Err(e) => {
+                Err(format!("{reason}; moving it to {dlq} failed: {}", s3_migrate_core::clients::error_chain(&e)))
+            }
         }
     }
 
@@ -175,15 +183,16 @@ impl Processor {
                 emit(&ObjectMetrics { objects_failed: 1, ..Default::default() });
                 if e.is_retryable() {
                     warn!(error = %e, "copy failed, will retry");
-                } else {
-                    error!(error = %e, des_bucket = %job.des_bucket, des_key = %job.des_key, "copy failed permanently");
-                    if let Err(le) =
-                        self.copier.ledger.finish_without_copy(&job.ledger_key(), Status::Failed, &e.to_string()).await
-                    {
-                        warn!(error = %le, "could not record the failure");
-                    }
+                    return Err(e.to_string());
                 }
-                Err(e.to_string())
+                error!(error = %e, des_bucket = %job.des_bucket, des_key = %job.des_key, "copy failed permanently");
+                let (size, version, etag) = (job.size, job.version_id.as_deref(), job.etag.as_deref());
+                if let Err(le) = self.copier.ledger.failed(&job.ledger_key(), size, version, etag, &e.to_string()).await
+                {
+                    warn!(error = %le, "could not record the failure");
+                }
+                // Retrying cannot help: straight to the dead-letter queue when there is one.
+                self.park(&job.to_json(), &e.to_string()).await
             }
         }
     }

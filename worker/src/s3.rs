@@ -1,5 +1,6 @@
 //! The S3 edge: the requests the worker makes, speaking our own types.
 
+use crate::copy::verify::IntegrityCheck;
 use crate::error::CopyError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::DateTime;
@@ -86,14 +87,14 @@ pub fn is_no_such_upload<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
 macro_rules! source_object {
     ($out:expr) => {{
         let out = &$out;
-        let sealed = matches!(
-            out.server_side_encryption(),
-            Some(ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
-        ) || out.sse_customer_algorithm().is_some();
+        let md5 = crate::copy::verify::etag_is_md5(
+            out.server_side_encryption().map(ServerSideEncryption::as_str),
+            out.sse_customer_algorithm().is_some(),
+        );
         SourceObject {
             size: out.content_length().unwrap_or(0).max(0) as u64,
             etag: out.e_tag().map(str::to_owned),
-            etag_is_md5: !sealed && out.e_tag().is_some_and(crate::copy::verify::is_plain_md5),
+            etag_is_md5: md5 && out.e_tag().is_some_and(crate::copy::verify::is_plain_md5),
             version_id: out.version_id().filter(|v| *v != "null").map(str::to_owned),
             meta: ObjectMeta {
                 content_type: out.content_type().map(str::to_owned),
@@ -137,14 +138,30 @@ pub async fn head_source(
     Ok(Some(source_object!(out)))
 }
 
-/// Size and ETag of the destination object, `None` when absent.
+/// The destination object as HEAD sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationObject {
+    pub size: u64,
+    pub etag: Option<String>,
+    /// Whether its ETag can prove its bytes (from its encryption, see `verify`).
+    pub check: IntegrityCheck,
+}
+
+/// The destination object, `None` when absent.
 pub async fn head_destination(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
-) -> Result<Option<(u64, Option<String>)>, CopyError> {
+) -> Result<Option<DestinationObject>, CopyError> {
     match s3.head_object().bucket(bucket).key(key).send().await {
-        Ok(out) => Ok(Some((out.content_length().unwrap_or(0).max(0) as u64, out.e_tag().map(str::to_owned)))),
+        Ok(out) => Ok(Some(DestinationObject {
+            size: out.content_length().unwrap_or(0).max(0) as u64,
+            etag: out.e_tag().map(str::to_owned),
+            check: IntegrityCheck::for_answer(
+                out.server_side_encryption().map(ServerSideEncryption::as_str),
+                out.sse_customer_algorithm().is_some(),
+            ),
+        })),
         Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(s3_err("HeadObject", bucket, key, e)),
     }

@@ -1,6 +1,7 @@
 //! Jobsender settings.
 
 use super::{CommonConfig, ConfigError, Env};
+use crate::archive::{ArchivedObjects, RestoreRequest, RESTORE_TIERS};
 
 /// Default SSM parameter of the bucket pairs (`ssm_parameter_bucket`), the original's name.
 pub const DEFAULT_BUCKET_PARAMETER: &str = "s3_migration_bucket_para";
@@ -26,6 +27,12 @@ pub struct JobsenderConfig {
     /// `JobsenderParallelRanges`: key ranges of one bucket pair listed and compared at once.
     /// Default 8; 1 lists each pair as one sequential listing.
     pub parallel_ranges: usize,
+    /// `ArchivedObjects`: `skip` (default) counts objects in GLACIER / DEEP_ARCHIVE that are
+    /// not restored and enqueues nothing for them; `restore` also asks S3 to restore them.
+    pub archived_objects: ArchivedObjects,
+    /// `RestoreTier` (`Bulk` default, `Standard`, `Expedited`) and `RestoreDays` (default 7,
+    /// 1 to 365): the restore requests of `ArchivedObjects=restore`.
+    pub restore: RestoreRequest,
 }
 
 impl JobsenderConfig {
@@ -37,6 +44,19 @@ impl JobsenderConfig {
             compare_version_id: env.flag("JobsenderCompareVersionId", false)?,
             requeue_after_secs: env.number("RequeueAfterSeconds", 86_400, 0..=365 * 86_400)?,
             parallel_ranges: env.number("JobsenderParallelRanges", DEFAULT_PARALLEL_RANGES, 1..=64)?,
+            archived_objects: env.choice(
+                "ArchivedObjects",
+                ArchivedObjects::Skip,
+                &[("skip", ArchivedObjects::Skip), ("restore", ArchivedObjects::Restore)],
+            )?,
+            restore: RestoreRequest {
+                tier: env.choice(
+                    "RestoreTier",
+                    "Bulk".to_owned(),
+                    &RESTORE_TIERS.iter().map(|t| (*t, (*t).to_owned())).collect::<Vec<_>>(),
+                )?,
+                days: env.number("RestoreDays", 7, 1..=365)?,
+            },
         })
     }
 }

@@ -29,6 +29,8 @@ fn defaults_when_nothing_is_set() {
     assert!(!j.compare_version_id);
     assert_eq!(j.requeue_after_secs, 86_400);
     assert_eq!(j.parallel_ranges, 8);
+    assert_eq!(j.archived_objects, crate::archive::ArchivedObjects::Skip);
+    assert_eq!(j.restore, crate::archive::RestoreRequest { tier: "Bulk".into(), days: 7 });
 }
 
 #[test]
@@ -97,6 +99,10 @@ fn bad_values_name_the_variable_and_value() {
     }
     let err = JobsenderConfig::from_env(&env(&[("JobsenderCompareVersionId", "yes please")])).unwrap_err();
     assert!(err.to_string().contains("JobsenderCompareVersionId"));
+    for (var, value) in [("ArchivedObjects", "thaw"), ("RestoreTier", "Fast"), ("RestoreDays", "0")] {
+        let err = JobsenderConfig::from_env(&env(&[(var, value)])).unwrap_err().to_string();
+        assert!(err.contains(var) && err.contains(value), "{var}={value}: {err}");
+    }
 }
 
 #[test]

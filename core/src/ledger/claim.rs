@@ -215,6 +215,48 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// Records a permanent failure with the source it was about (size, version, ETag as the
+    /// job gave them): the jobsender enqueues the object again only once one of them changed
+    /// (see [`crate::ledger::ObjectRecord::failed_for`]) or when asked to retry failures.
+    pub async fn failed(
+        &self,
+        key: &str,
+        size: u64,
+        version_id: Option<&str>,
+        etag: Option<&str>,
+        reason: &str,
+    ) -> Result<(), LedgerError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::KEY, sv(key))
+            .update_expression(
+                "SET #st = :st, #reason = :reason, #end = :end, #size = :size, #vid = :vid, #etag = :etag \
+                 REMOVE #lease, #owner, #exp",
+            )
+            .expression_attribute_names("#exp", attr::EXPIRE_AT)
+            .expression_attribute_names("#lease", attr::LEASE_UNTIL)
+            .expression_attribute_names("#owner", attr::OWNER)
+            .expression_attribute_names("#st", attr::STATUS)
+            .expression_attribute_names("#reason", attr::REASON)
+            .expression_attribute_names("#end", attr::END_TIME)
+            .expression_attribute_names("#size", attr::SIZE)
+            .expression_attribute_names("#vid", attr::VERSION_ID)
+            .expression_attribute_names("#etag", attr::ETAG)
+            .expression_attribute_values(":st", sv(Status::Failed.as_str()))
+            .expression_attribute_values(":reason", sv(truncate(reason, 1000)))
+            .expression_attribute_values(":end", nv(now_secs()))
+            .expression_attribute_values(":size", nv(size))
+            .expression_attribute_values(":vid", sv(version_id.unwrap_or(crate::job::NULL_VERSION)))
+            .expression_attribute_values(":etag", sv(etag.unwrap_or("")))
+            .send()
+            .await
+            .map_err(|e| self.err("UpdateItem", e))?;
+        Ok(())
+    }
+}
+
 /// At most `max_chars` characters of `s`.
 fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()

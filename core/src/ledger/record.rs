@@ -174,7 +174,18 @@ impl ObjectRecord {
 
     /// True when the object was copied at this size and version (or ETag when unversioned).
     pub fn is_done_for(&self, size: u64, version_id: Option<&str>, etag: Option<&str>) -> bool {
-        if self.status != Some(Status::Done) || self.size != Some(size) {
+        self.status == Some(Status::Done) && self.describes(size, version_id, etag)
+    }
+
+    /// True when a copy of the object at this size and version (or ETag when unversioned)
+    /// failed permanently: enqueueing it again would fail again, until the source changes.
+    pub fn failed_for(&self, size: u64, version_id: Option<&str>, etag: Option<&str>) -> bool {
+        self.status == Some(Status::Failed) && self.describes(size, version_id, etag)
+    }
+
+    /// True when the record's size and version (or ETag) are these.
+    fn describes(&self, size: u64, version_id: Option<&str>, etag: Option<&str>) -> bool {
+        if self.size != Some(size) {
             return false;
         }
         match (version_id, self.version_id.as_deref()) {
@@ -295,5 +306,26 @@ mod tests {
         assert!(!unversioned.is_done_for(10, Some("v1"), None));
         let failed = ObjectRecord { status: Some(Status::Failed), ..done };
         assert!(!failed.is_done_for(10, Some("v1"), None));
+    }
+
+    #[test]
+    fn failed_for_holds_until_the_source_changes() {
+        let failed = ObjectRecord {
+            key: "k".into(),
+            status: Some(Status::Failed),
+            size: Some(10),
+            etag: Some("\"e\"".into()),
+            ..Default::default()
+        };
+        assert!(failed.failed_for(10, None, Some("\"e\"")), "same size and ETag");
+        assert!(!failed.failed_for(10, None, Some("\"f\"")), "rewritten at the same size");
+        assert!(!failed.failed_for(11, None, Some("\"e\"")), "other size");
+        assert!(!failed.failed_for(10, None, None), "unknown ETag proves nothing");
+        assert!(!failed.failed_for(10, Some("v2"), Some("\"e\"")), "a version the record does not name");
+        let versioned = ObjectRecord { version_id: Some("v1".into()), ..failed.clone() };
+        assert!(versioned.failed_for(10, Some("v1"), None));
+        assert!(!versioned.failed_for(10, Some("v2"), None));
+        let done = ObjectRecord { status: Some(Status::Done), ..failed };
+        assert!(!done.failed_for(10, None, Some("\"e\"")));
     }
 }

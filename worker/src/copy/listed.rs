@@ -62,7 +62,8 @@ impl Copier {
             (pinned.head, bytes)
         } else {
             let if_match = if version.is_none() { job.etag.as_deref() } else { None };
-            let Some(copied) = single::server(self, job, version, if_match, job.etag.as_deref()).await? else {
+            // A listed ETag may be an SSE-KMS one: it cannot be compared with the copy's.
+            let Some(copied) = single::server(self, job, version, if_match, None).await? else {
                 return Ok(None);
             };
             let version_id = copied.version_id.or_else(|| version.map(str::to_owned));

@@ -219,7 +219,7 @@ impl Copier {
         if !record.is_some_and(|r| r.is_done_for(size, version_id, etag)) {
             return Ok(false);
         }
-        let done = head_destination(&self.des, &job.des_bucket, &job.des_key).await?.is_some_and(|(s, _)| s == size);
+        let done = head_destination(&self.des, &job.des_bucket, &job.des_key).await?.is_some_and(|d| d.size == size);
         if done {
             info!(key = %job.src_key, "already copied at this size and version, skipping");
         }

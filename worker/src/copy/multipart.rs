@@ -8,10 +8,10 @@
 
 use super::parts::upload_part;
 use super::read::source_changed;
-use super::verify::{composite_etag, unquote};
+use super::verify::{composite_etag, unquote, IntegrityCheck};
 use super::{Copier, Pinned};
 use crate::error::CopyError;
-use crate::s3::{head_destination, head_source, is_no_such_upload, is_not_found, s3_err};
+use crate::s3::{head_destination, head_source, is_no_such_upload, is_not_found, s3_err, DestinationObject};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, StorageClass};
 use futures::StreamExt;
 use s3_migrate_core::ledger::{Begin, LedgerError, ObjectRecord};
@@ -309,22 +309,33 @@ async fn complete(c: &Copier, job: &Job, p: &Pinned, plan: &PartPlan, upload_id:
     }
     let expected_etag =
         composite_etag(plan.parts().filter_map(|part| listed.get(&part.number)).map(|u| u.etag.as_str()));
-    match head_destination(&c.des, &job.des_bucket, &job.des_key).await? {
-        None => Err(integrity("destination object is missing after CompleteMultipartUpload".into())),
-        Some((size, _)) if size != p.head.size => {
-            Err(integrity(format!("destination has {size} bytes, source has {}", p.head.size)))
+    let found = head_destination(&c.des, &job.des_bucket, &job.des_key).await?;
+    let check = completed_check(found.as_ref(), p.head.size, expected_etag.as_deref()).map_err(integrity)?;
+    info!(key = %job.src_key, parts = plan.count, size = p.head.size, check = check.as_str(), "multipart upload completed");
+    abort_orphans(c, job, upload_id).await;
+    Ok(())
+}
+
+/// Checks a completed upload as HEAD found it: its size, and its ETag against the composite of
+/// the parts' ETags where its encryption makes both MD5s (see `verify`). Returns the check that
+/// proved it, or what is wrong.
+fn completed_check(
+    found: Option<&DestinationObject>,
+    size: u64,
+    composite: Option<&str>,
+) -> Result<IntegrityCheck, String> {
+    let Some(found) = found else {
+        return Err("destination object is missing after CompleteMultipartUpload".into());
+    };
+    if found.size != size {
+        return Err(format!("destination has {} bytes, source has {size}", found.size));
+    }
+    match (found.check, composite, found.etag.as_deref()) {
+        (IntegrityCheck::Etag, Some(expected), Some(etag)) if expected != unquote(etag) => {
+            Err(format!("destination ETag {etag} is not the composite {expected} of the uploaded parts"))
         }
-        Some((_, Some(etag))) if expected_etag.as_deref().is_some_and(|x| x != unquote(&etag)) => {
-            Err(integrity(format!(
-                "destination ETag {etag} is not the composite {} of the uploaded parts",
-                expected_etag.unwrap_or_default()
-            )))
-        }
-        Some(_) => {
-            info!(key = %job.src_key, parts = plan.count, size = p.head.size, "multipart upload completed");
-            abort_orphans(c, job, upload_id).await;
-            Ok(())
-        }
+        (IntegrityCheck::Etag, Some(_), Some(_)) => Ok(IntegrityCheck::Etag),
+        _ => Ok(IntegrityCheck::OnReceipt),
     }
 }
 
@@ -371,7 +382,7 @@ async fn abort_orphans(c: &Copier, job: &Job, ours: &str) {
 /// job completed it. Accept only if the destination holds an object of the source's size.
 async fn finished_elsewhere(c: &Copier, job: &Job, p: &Pinned) -> Result<(), CopyError> {
     match head_destination(&c.des, &job.des_bucket, &job.des_key).await? {
-        Some((size, _)) if size == p.head.size => {
+        Some(found) if found.size == p.head.size => {
             info!(key = %job.src_key, "upload was completed by another delivery of this job");
             Ok(())
         }
@@ -393,5 +404,29 @@ pub(super) async fn abort_quietly(des: &aws_sdk_s3::Client, job: &Job, upload_id
         Err(e) => {
             warn!(key = %job.des_key, upload_id = %upload_id, error = %s3_err("AbortMultipartUpload", &job.des_bucket, &job.des_key, e), "could not abort upload")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(size: u64, etag: &str, check: IntegrityCheck) -> DestinationObject {
+        DestinationObject { size, etag: Some(format!("\"{etag}\"")), check }
+    }
+
+    #[test]
+    fn a_completed_upload_is_checked_by_etag_only_where_its_encryption_allows() {
+        let composite = "0123456789abcdef0123456789abcdef-2";
+        let ok = found(10, composite, IntegrityCheck::Etag);
+        assert_eq!(completed_check(Some(&ok), 10, Some(composite)), Ok(IntegrityCheck::Etag));
+        let wrong = found(10, "fedcba9876543210fedcba9876543210-2", IntegrityCheck::Etag);
+        assert!(completed_check(Some(&wrong), 10, Some(composite)).unwrap_err().contains("not the composite"));
+        // SSE-KMS: the ETag proves nothing, S3 checked each part's trailing checksum on receipt.
+        let kms = found(10, "fedcba9876543210fedcba9876543210-2", IntegrityCheck::OnReceipt);
+        assert_eq!(completed_check(Some(&kms), 10, Some(composite)), Ok(IntegrityCheck::OnReceipt));
+        assert!(completed_check(Some(&kms), 11, Some(composite)).unwrap_err().contains("source has 11"));
+        assert!(completed_check(None, 10, None).unwrap_err().contains("missing"));
+        assert_eq!(completed_check(Some(&ok), 10, None), Ok(IntegrityCheck::OnReceipt), "no composite to compare");
     }
 }

@@ -1,13 +1,13 @@
 //! Objects up to `ResumableThreshold`: one GET + PUT (stream) or one CopyObject (server).
 
 use super::read::{read_whole, source_changed};
-use super::verify::{content_md5, is_plain_md5, unquote};
+use super::verify::{content_md5, unquote, IntegrityCheck};
 use super::{Copier, Pinned};
 use crate::error::CopyError;
 use crate::s3::{copy_source, is_precondition_failed, s3_err};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{MetadataDirective, RequestPayer, StorageClass, TaggingDirective};
+use aws_sdk_s3::types::{MetadataDirective, RequestPayer, ServerSideEncryption, StorageClass, TaggingDirective};
 use bytes::Bytes;
 use s3_migrate_core::Job;
 use tracing::debug;
@@ -20,7 +20,8 @@ pub(super) async fn copy(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyE
         put(c, job, p, data).await
     } else {
         let if_match = if p.read_version.is_none() { p.head.etag.as_deref() } else { None };
-        match server(c, job, p.read_version.as_deref(), if_match, p.head.etag.as_deref()).await? {
+        let src_md5 = p.head.etag.as_deref().filter(|_| p.head.etag_is_md5);
+        match server(c, job, p.read_version.as_deref(), if_match, src_md5).await? {
             Some(_) => Ok(0),
             None => Err(source_changed(job)),
         }
@@ -53,8 +54,12 @@ pub(super) async fn put(c: &Copier, job: &Job, p: &Pinned, data: Bytes) -> Resul
         .storage_class(StorageClass::from(c.cfg.storage_class.as_str()));
     let put =
         with_kept_headers!(put, p).send().await.map_err(|e| s3_err("PutObject", &job.des_bucket, &job.des_key, e))?;
-    if let Some(etag) = put.e_tag() {
-        if is_plain_md5(etag) && unquote(etag) != md5_hex {
+    let check = IntegrityCheck::for_answer(
+        put.server_side_encryption().map(ServerSideEncryption::as_str),
+        put.sse_customer_algorithm().is_some(),
+    );
+    if let (IntegrityCheck::Etag, Some(etag)) = (check, put.e_tag()) {
+        if unquote(etag) != md5_hex {
             return Err(CopyError::Integrity {
                 bucket: job.des_bucket.clone(),
                 key: job.des_key.clone(),
@@ -63,7 +68,7 @@ pub(super) async fn put(c: &Copier, job: &Job, p: &Pinned, data: Bytes) -> Resul
         }
     }
     c.stats.add_bytes(len);
-    debug!(key = %job.src_key, bytes = len, "object put");
+    debug!(key = %job.src_key, bytes = len, check = check.as_str(), "object put");
     Ok(len)
 }
 
@@ -75,13 +80,14 @@ pub(super) struct ServerCopied {
 
 /// One CopyObject of `version` (or the current object, only if its ETag is `if_match`).
 /// `None` when the source is no longer the object so pinned (412, or the key or version gone).
-/// `src_etag`, when known, is checked against the copy's ETag.
+/// `src_md5`, the source ETag when it is known to be the MD5 of the source's bytes, is checked
+/// against the copy's ETag where that is an MD5 too.
 pub(super) async fn server(
     c: &Copier,
     job: &Job,
     version: Option<&str>,
     if_match: Option<&str>,
-    src_etag: Option<&str>,
+    src_md5: Option<&str>,
 ) -> Result<Option<ServerCopied>, CopyError> {
     let cfg = &c.cfg;
     let req = c
@@ -102,9 +108,15 @@ pub(super) async fn server(
         }
         Err(e) => return Err(s3_err("CopyObject", &job.des_bucket, &job.des_key, e)),
     };
+    // The copy's ETag proves the copy only when both ETags are MD5s: the source's as the
+    // caller knows it (`src_md5`), the copy's from its encryption.
+    let check = IntegrityCheck::for_answer(
+        out.server_side_encryption().map(ServerSideEncryption::as_str),
+        out.sse_customer_algorithm().is_some(),
+    );
     let copied = out.copy_object_result().and_then(|r| r.e_tag());
-    if let (Some(copied), Some(src)) = (copied, src_etag) {
-        if is_plain_md5(copied) && is_plain_md5(src) && unquote(copied) != unquote(src) {
+    if let (IntegrityCheck::Etag, Some(copied), Some(src)) = (check, copied, src_md5) {
+        if unquote(copied) != unquote(src) {
             return Err(CopyError::Integrity {
                 bucket: job.des_bucket.clone(),
                 key: job.des_key.clone(),
@@ -112,6 +124,7 @@ pub(super) async fn server(
             });
         }
     }
+    debug!(key = %job.src_key, check = if src_md5.is_some() { check.as_str() } else { "server-side-copy" }, "object copied");
     let version_id = out.copy_source_version_id().filter(|v| *v != "null").map(str::to_owned);
     Ok(Some(ServerCopied { version_id }))
 }

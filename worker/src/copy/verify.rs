@@ -1,7 +1,16 @@
-//! Integrity arithmetic: MD5s and S3's composite ETag of a multipart object.
+//! Integrity arithmetic: MD5s, S3's composite ETag of a multipart object, and when an ETag
+//! proves anything at all.
 //!
-//! S3 reports a multipart object's ETag as `hex(md5(md5(part1) || ... || md5(partN)))-N`
-//! when the parts are not KMS-encrypted. Part ETags are the hex MD5 of each part.
+//! S3 API reference, "Common Response Headers" (ETag): an object that is plaintext or
+//! SSE-S3-encrypted (`AES256`) has an ETag that is the MD5 of its data; one encrypted with
+//! SSE-C, SSE-KMS or DSSE-KMS does not, although it is still 32 hex digits. So whether an ETag
+//! is an MD5 is decided from the answer's encryption headers, never from its shape. S3 reports
+//! a multipart object's ETag as `hex(md5(md5(part1) || ... || md5(partN)))-N` under the same
+//! condition; part ETags are then the hex MD5 of each part.
+//!
+//! Where the ETag proves nothing, a copy rests on what S3 verified on receipt: the
+//! `Content-MD5` of a PutObject, the trailing CRC32 of a piped UploadPart (S3 refuses a body
+//! that does not match with `BadDigest`), or S3's own server-side copy.
 
 use base64::Engine;
 use md5::{Digest, Md5};
@@ -21,6 +30,43 @@ pub fn unquote(etag: &str) -> &str {
 pub fn is_plain_md5(etag: &str) -> bool {
     let e = unquote(etag);
     e.len() == 32 && e.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Which check proved that the bytes written are the bytes read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntegrityCheck {
+    /// The destination's ETag is the MD5 (or composite) of the bytes sent, and was compared.
+    Etag,
+    /// The ETag is not an MD5 (SSE-KMS, DSSE-KMS, SSE-C): S3 checked `Content-MD5` or the
+    /// trailing checksum on receipt, or copied server-side.
+    OnReceipt,
+}
+
+impl IntegrityCheck {
+    /// The check an answer with these encryption headers allows.
+    pub fn for_answer(sse: Option<&str>, sse_customer_key: bool) -> Self {
+        if etag_is_md5(sse, sse_customer_key) {
+            IntegrityCheck::Etag
+        } else {
+            IntegrityCheck::OnReceipt
+        }
+    }
+
+    /// For logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntegrityCheck::Etag => "etag",
+            IntegrityCheck::OnReceipt => "checksum-on-receipt",
+        }
+    }
+}
+
+/// True when an object answered with this `x-amz-server-side-encryption` value (`None` when
+/// absent) and SSE-C algorithm has an ETag that is the MD5 of its data (or, multipart, the
+/// composite of its parts' MD5s). Unknown encryption values count as "not an MD5": a missed
+/// check is logged, a false failure would loop a healthy copy into the dead-letter queue.
+pub fn etag_is_md5(sse: Option<&str>, sse_customer_key: bool) -> bool {
+    !sse_customer_key && matches!(sse, None | Some("AES256"))
 }
 
 /// The composite ETag S3 should give an object assembled from parts with these ETags;
@@ -60,6 +106,19 @@ mod tests {
         assert!(is_plain_md5("\"5d41402abc4b2a76b9719d911017c592\""));
         assert!(!is_plain_md5("\"5d41402abc4b2a76b9719d911017c592-2\""));
         assert!(!is_plain_md5("xyz"));
+    }
+
+    #[test]
+    fn only_plaintext_and_sse_s3_etags_are_md5s() {
+        assert!(etag_is_md5(None, false));
+        assert!(etag_is_md5(Some("AES256"), false));
+        for sealed in ["aws:kms", "aws:kms:dsse", "aws:some-future-mode"] {
+            assert!(!etag_is_md5(Some(sealed), false), "{sealed}");
+        }
+        assert!(!etag_is_md5(None, true), "SSE-C");
+        assert!(!etag_is_md5(Some("AES256"), true), "SSE-C");
+        assert_eq!(IntegrityCheck::for_answer(Some("aws:kms"), false), IntegrityCheck::OnReceipt);
+        assert_eq!(IntegrityCheck::for_answer(Some("AES256"), false), IntegrityCheck::Etag);
     }
 
     #[test]

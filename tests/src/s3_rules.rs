@@ -1,0 +1,501 @@
+//! Named rules that make the emulator answer as real S3 does where LocalStack is kinder.
+//!
+//! The fault proxy ([`crate::fault_proxy`]) asks these rules about every request: whether to
+//! answer it itself ([`S3Rules::answer`]), whether to rewrite the request body
+//! ([`S3Rules::rewrite_request_body`]) and the answer ([`S3Rules::rewrite_answer`]). Each rule
+//! names the AWS behaviour it mimics (S3 API reference, S3 User Guide):
+//!
+//! - **`kms_bucket`**: SSE-KMS default encryption. "Common Response Headers": objects encrypted
+//!   with SSE-KMS or SSE-C have an ETag that is *not* an MD5 of their data, yet it is still 32
+//!   hex digits. Every ETag the bucket gives (headers and XML: PutObject, CopyObject,
+//!   UploadPart, UploadPartCopy, CompleteMultipartUpload, HeadObject, GetObject, ListParts,
+//!   listings) has its hex digits complemented (a bijection, so ETags sent back in
+//!   CompleteMultipartUpload are mapped back before they reach the emulator), and answers carry
+//!   `x-amz-server-side-encryption: aws:kms`.
+//! - **`archive`**: S3 Glacier Flexible Retrieval. "Working with archived objects": an
+//!   archived object is listed and HEADed with storage class `GLACIER`; GetObject and a
+//!   CopyObject/UploadPartCopy from it answer `403 InvalidObjectState` until it is restored; a
+//!   restored copy is readable and HEAD shows `x-amz-restore: ongoing-request="false",
+//!   expiry-date=...`; ListObjectsV2 shows `RestoreStatus` only when asked with
+//!   `x-amz-optional-object-attributes: RestoreStatus`; RestoreObject answers `202 Accepted`.
+//! - **`bucket_region`**: a bucket in another region. A request signed for another region
+//!   answers `301 PermanentRedirect` with `x-amz-bucket-region` (HeadBucket: 301, no body).
+//! - **`requester_pays`**: "Downloading objects from Requester Pays buckets": any request without
+//!   `x-amz-request-payer: requester` (on the request, or naming the bucket as copy source)
+//!   answers `403 AccessDenied`.
+//! - **`corrupt_next_uploads`**: bytes damaged on the wire. One data byte of the next N
+//!   PutObject/UploadPart bodies is flipped (same length); S3 checks Content-MD5 and the
+//!   trailing checksum on receipt and refuses such a body (`BadDigest`).
+
+use percent_encoding::percent_decode_str;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// The expiry date given to restored objects (any date in the future).
+const RESTORE_EXPIRY_HTTP: &str = "Fri, 20 Dec 2030 00:00:00 GMT";
+const RESTORE_EXPIRY_XML: &str = "2030-12-20T00:00:00.000Z";
+/// The key ARN shown for SSE-KMS objects.
+const KMS_KEY_ARN: &str = "arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000";
+
+/// One request as the proxy read its head (path-style addressing).
+#[derive(Debug)]
+pub struct Request {
+    pub method: String,
+    pub bucket: String,
+    /// Percent-decoded key; empty for bucket-level requests.
+    pub key: String,
+    pub query: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Request {
+    pub fn parse(head: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(head);
+        let mut lines = text.split("\r\n");
+        let mut first = lines.next().unwrap_or_default().split(' ');
+        let method = first.next().unwrap_or_default().to_owned();
+        let target = first.next().unwrap_or_default();
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let path = path.trim_start_matches('/');
+        let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        Self {
+            method,
+            bucket: bucket.to_owned(),
+            key: percent_decode_str(key).decode_utf8_lossy().into_owned(),
+            query: query.to_owned(),
+            headers,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    fn has_query(&self, name: &str) -> bool {
+        self.query.split('&').any(|p| p == name || p.starts_with(&format!("{name}=")))
+    }
+
+    /// The region the request was signed for (SigV4 credential scope).
+    fn signed_region(&self) -> Option<&str> {
+        let auth = self.header("authorization")?;
+        let scope = auth.split("Credential=").nth(1)?.split([',', ' ']).next()?;
+        scope.split('/').nth(2)
+    }
+
+    /// Bucket and key of `x-amz-copy-source`, decoded.
+    fn copy_source(&self) -> Option<(String, String)> {
+        let raw = self.header("x-amz-copy-source")?;
+        let raw = raw.split_once("?versionId=").map_or(raw, |(p, _)| p);
+        let decoded = percent_decode_str(raw.trim_start_matches('/')).decode_utf8_lossy().into_owned();
+        let (b, k) = decoded.split_once('/')?;
+        Some((b.to_owned(), k.to_owned()))
+    }
+
+    fn pays(&self) -> bool {
+        self.header("x-amz-request-payer").is_some_and(|v| v.eq_ignore_ascii_case("requester"))
+    }
+
+    fn is_object_write(&self) -> bool {
+        self.method == "PUT" && !self.key.is_empty() && self.header("x-amz-copy-source").is_none()
+    }
+}
+
+/// An answer the rules give instead of the emulator.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub status: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    /// S3 error code for the XML body (no body for HEAD).
+    pub code: Option<&'static str>,
+}
+
+/// An archived object's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Archived {
+    /// In GLACIER, not readable.
+    Frozen,
+    /// In GLACIER with a readable restored copy.
+    Restored,
+}
+
+/// What the rules did, for assertions.
+#[derive(Debug, Default)]
+pub struct RuleCounts {
+    pub redirects: AtomicU64,
+    pub payer_denied: AtomicU64,
+    pub archive_denied: AtomicU64,
+    pub restores: AtomicU64,
+    pub corrupted: AtomicU64,
+}
+
+/// The rules in force; see the module documentation.
+#[derive(Debug, Default)]
+pub struct S3Rules {
+    kms_buckets: HashSet<String>,
+    archived: HashMap<(String, String), Archived>,
+    regions: HashMap<String, String>,
+    requester_pays: HashSet<String>,
+    corrupt_uploads: u64,
+}
+
+/// Complements the hex digits of the 32-digit MD5 run in an ETag (`"abc…"`, `abc…-3`); a
+/// bijection, its own inverse.
+pub fn kms_etag(etag: &str) -> String {
+    let bytes = etag.as_bytes();
+    let Some(start) = (0..bytes.len().saturating_sub(31)).find(|&i| {
+        bytes[i..i + 32].iter().all(u8::is_ascii_hexdigit)
+            && (i == 0 || !bytes[i - 1].is_ascii_hexdigit())
+            && bytes.get(i + 32).is_none_or(|b| !b.is_ascii_hexdigit())
+    }) else {
+        return etag.to_owned();
+    };
+    let mut out = etag.to_owned().into_bytes();
+    for b in &mut out[start..start + 32] {
+        let v = (*b as char).to_digit(16).unwrap_or(0);
+        *b = std::char::from_digit(15 - v, 16).unwrap_or('0') as u8;
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Applies `f` to the text of every `<tag>…</tag>` element.
+fn map_elements(xml: &str, tag: &str, f: impl Fn(&str) -> String) -> String {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(i) = rest.find(&open) {
+        let after = &rest[i + open.len()..];
+        let Some(j) = after.find(&close) else { break };
+        out.push_str(&rest[..i + open.len()]);
+        out.push_str(&f(&after[..j]));
+        rest = &after[j..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Applies `f` to every `<tag>…</tag>` block as a whole (e.g. each `<Contents>` of a listing).
+fn map_blocks(xml: &str, tag: &str, f: impl Fn(&str) -> String) -> String {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(i) = rest.find(&open) {
+        let Some(j) = rest[i..].find(&close) else { break };
+        out.push_str(&rest[..i]);
+        out.push_str(&f(&rest[i..i + j + close.len()]));
+        rest = &rest[i + j + close.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn element<'a>(block: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let start = block.find(&open)? + open.len();
+    let end = block[start..].find(&format!("</{tag}>"))?;
+    Some(&block[start..start + end])
+}
+
+fn xml_unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&apos;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+impl S3Rules {
+    pub fn kms_bucket(&mut self, bucket: &str) {
+        self.kms_buckets.insert(bucket.to_owned());
+    }
+
+    pub fn archive(&mut self, bucket: &str, key: &str, state: Archived) {
+        self.archived.insert((bucket.to_owned(), key.to_owned()), state);
+    }
+
+    pub fn bucket_region(&mut self, bucket: &str, region: &str) {
+        self.regions.insert(bucket.to_owned(), region.to_owned());
+    }
+
+    pub fn requester_pays(&mut self, bucket: &str) {
+        self.requester_pays.insert(bucket.to_owned());
+    }
+
+    pub fn corrupt_next_uploads(&mut self, n: u64) {
+        self.corrupt_uploads = n;
+    }
+
+    fn archived(&self, bucket: &str, key: &str) -> Option<Archived> {
+        self.archived.get(&(bucket.to_owned(), key.to_owned())).copied()
+    }
+
+    /// The answer the rules give themselves, if any (the request then never reaches the emulator).
+    pub fn answer(&self, req: &Request, counts: &RuleCounts) -> Option<Answer> {
+        if let Some(region) = self.regions.get(&req.bucket) {
+            if req.signed_region() != Some(region.as_str()) {
+                counts.redirects.fetch_add(1, Ordering::Relaxed);
+                return Some(Answer {
+                    status: "301 Moved Permanently",
+                    headers: vec![("x-amz-bucket-region", region.clone())],
+                    code: Some("PermanentRedirect"),
+                });
+            }
+        }
+        let source = req.copy_source();
+        let payer_needed = self.requester_pays.contains(&req.bucket)
+            || source.as_ref().is_some_and(|(b, _)| self.requester_pays.contains(b));
+        if payer_needed && !req.pays() {
+            counts.payer_denied.fetch_add(1, Ordering::Relaxed);
+            return Some(Answer { status: "403 Forbidden", headers: vec![], code: Some("AccessDenied") });
+        }
+        if req.method == "POST" && req.has_query("restore") && self.archived(&req.bucket, &req.key).is_some() {
+            counts.restores.fetch_add(1, Ordering::Relaxed);
+            return Some(Answer { status: "202 Accepted", headers: vec![], code: None });
+        }
+        let read = match (&source, req.method.as_str()) {
+            (Some((b, k)), "PUT") => self.archived(b, k),
+            (None, "GET") if !req.key.is_empty() && !req.has_query("tagging") => self.archived(&req.bucket, &req.key),
+            _ => None,
+        };
+        if read == Some(Archived::Frozen) {
+            counts.archive_denied.fetch_add(1, Ordering::Relaxed);
+            return Some(Answer { status: "403 Forbidden", headers: vec![], code: Some("InvalidObjectState") });
+        }
+        None
+    }
+
+    /// The request head with the ETags it names in terms of the emulator: a conditional read
+    /// (`If-Match`, `If-None-Match`) of an object in a KMS bucket, or a copy conditional on
+    /// such a source (`x-amz-copy-source-if-match`, `-if-none-match`), names the ETag the
+    /// client saw, which S3 compares with the ETag it gave.
+    pub fn rewrite_request_head(&self, req: &Request, head: &[u8]) -> Vec<u8> {
+        let source_kms = req.copy_source().is_some_and(|(b, _)| self.kms_buckets.contains(&b));
+        let own_kms = self.kms_buckets.contains(&req.bucket);
+        if !source_kms && !own_kms {
+            return head.to_vec();
+        }
+        let text = String::from_utf8_lossy(head);
+        let lines: Vec<String> = text
+            .split("\r\n")
+            .map(|l| {
+                let name = l.split_once(':').map(|(n, _)| n.trim().to_ascii_lowercase()).unwrap_or_default();
+                let mapped = match name.as_str() {
+                    "if-match" | "if-none-match" => own_kms,
+                    "x-amz-copy-source-if-match" | "x-amz-copy-source-if-none-match" => source_kms,
+                    _ => false,
+                };
+                if mapped {
+                    kms_etag(l)
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        lines.join("\r\n").into_bytes()
+    }
+
+    /// True when the request's body must be read whole and passed to [`Self::rewrite_request_body`].
+    pub fn rewrites_request(&self, req: &Request) -> bool {
+        (self.kms_buckets.contains(&req.bucket) && req.method == "POST" && req.has_query("uploadId"))
+            || (self.corrupt_uploads > 0 && req.is_object_write())
+    }
+
+    pub fn rewrite_request_body(&mut self, req: &Request, body: &mut Vec<u8>, counts: &RuleCounts) {
+        if self.kms_buckets.contains(&req.bucket) && req.method == "POST" {
+            // CompleteMultipartUpload names the parts by the ETags this bucket gave: map them back.
+            let text = String::from_utf8_lossy(body).into_owned();
+            *body = map_elements(&text, "ETag", kms_etag).into_bytes();
+        }
+        if self.corrupt_uploads > 0 && req.is_object_write() && !body.is_empty() {
+            self.corrupt_uploads -= 1;
+            counts.corrupted.fetch_add(1, Ordering::Relaxed);
+            // Past an aws-chunked chunk header when there is one: a data byte, same length.
+            let chunked = req.header("content-encoding").is_some_and(|v| v.contains("aws-chunked"));
+            let at = if chunked { body.windows(2).position(|w| w == b"\r\n").map_or(0, |i| i + 2) } else { 0 };
+            if let Some(b) = body.get_mut(at) {
+                *b ^= 0x01;
+            }
+        }
+    }
+
+    /// True when the answer must be read whole and passed to [`Self::rewrite_answer`].
+    pub fn rewrites_answer(&self, req: &Request) -> bool {
+        self.kms_buckets.contains(&req.bucket) || self.archived.keys().any(|(b, _)| *b == req.bucket)
+    }
+
+    /// Rewrites an answer of the emulator: its headers (lower-cased names) and body.
+    pub fn rewrite_answer(&self, req: &Request, headers: &mut Vec<(String, String)>, body: &mut Vec<u8>) {
+        let kms = self.kms_buckets.contains(&req.bucket);
+        if kms {
+            for (name, value) in headers.iter_mut() {
+                if name == "etag" {
+                    *value = kms_etag(value);
+                }
+            }
+            if headers.iter().any(|(n, _)| n == "etag")
+                || req.method == "POST"
+                || req.header("x-amz-copy-source").is_some()
+            {
+                headers.retain(|(n, _)| !n.starts_with("x-amz-server-side-encryption"));
+                headers.push(("x-amz-server-side-encryption".into(), "aws:kms".into()));
+                headers.push(("x-amz-server-side-encryption-aws-kms-key-id".into(), KMS_KEY_ARN.into()));
+            }
+        }
+        if !req.key.is_empty() && matches!(req.method.as_str(), "HEAD" | "GET") {
+            if let Some(state) = self.archived(&req.bucket, &req.key) {
+                headers.retain(|(n, _)| n != "x-amz-storage-class");
+                headers.push(("x-amz-storage-class".into(), "GLACIER".into()));
+                if state == Archived::Restored {
+                    headers.push((
+                        "x-amz-restore".into(),
+                        format!("ongoing-request=\"false\", expiry-date=\"{RESTORE_EXPIRY_HTTP}\""),
+                    ));
+                }
+            }
+        }
+        // Only XML answers are rewritten: an object's own bytes pass untouched.
+        let xml = headers.iter().any(|(n, v)| n == "content-type" && v.contains("xml"));
+        if body.is_empty() || !xml || (req.method == "GET" && !req.key.is_empty() && !req.has_query("uploadId")) {
+            return;
+        }
+        let mut text = String::from_utf8_lossy(body).into_owned();
+        if kms {
+            text = map_elements(&text, "ETag", kms_etag);
+        }
+        let listing = req.method == "GET" && req.key.is_empty();
+        if listing && self.archived.keys().any(|(b, _)| *b == req.bucket) {
+            let want_restore =
+                req.header("x-amz-optional-object-attributes").is_some_and(|v| v.contains("RestoreStatus"));
+            let block = |b: &str| -> String {
+                let Some(key) = element(b, "Key").map(xml_unescape) else { return b.to_owned() };
+                let key = if req.query.contains("encoding-type=url") {
+                    percent_decode_str(&key).decode_utf8_lossy().into_owned()
+                } else {
+                    key
+                };
+                let Some(state) = self.archived(&req.bucket, &key) else { return b.to_owned() };
+                let mut b = map_elements(b, "StorageClass", |_| "GLACIER".to_owned());
+                if want_restore {
+                    let status = match state {
+                        Archived::Frozen => "<RestoreStatus><IsRestoreInProgress>false</IsRestoreInProgress></RestoreStatus>".to_owned(),
+                        Archived::Restored => format!("<RestoreStatus><IsRestoreInProgress>false</IsRestoreInProgress><RestoreExpiryDate>{RESTORE_EXPIRY_XML}</RestoreExpiryDate></RestoreStatus>"),
+                    };
+                    let at = b.rfind("</").unwrap_or(b.len());
+                    b.insert_str(at, &status);
+                }
+                b
+            };
+            text = map_blocks(&text, "Contents", block);
+            text = map_blocks(&text, "Version", block);
+        }
+        *body = text.into_bytes();
+    }
+}
+
+/// The rules behind a lock, with their counts.
+#[derive(Debug, Default)]
+pub struct SharedRules {
+    pub rules: Mutex<S3Rules>,
+    pub counts: RuleCounts,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(line: &str, headers: &[(&str, &str)]) -> Request {
+        let mut head = format!("{line} HTTP/1.1\r\n");
+        for (n, v) in headers {
+            head.push_str(&format!("{n}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        Request::parse(head.as_bytes())
+    }
+
+    #[test]
+    fn kms_etags_are_hex_but_not_the_md5_and_map_back() {
+        let md5 = "\"5d41402abc4b2a76b9719d911017c592\"";
+        let kms = kms_etag(md5);
+        assert_ne!(kms, md5);
+        assert_eq!(kms.len(), md5.len());
+        assert_eq!(kms_etag(&kms), md5);
+        assert_eq!(
+            kms_etag("&quot;5d41402abc4b2a76b9719d911017c592-12&quot;"),
+            "&quot;a2bebfd543b4d589468e626eefe83a6d-12&quot;"
+        );
+        assert_eq!(kms_etag("not-an-etag"), "not-an-etag");
+    }
+
+    #[test]
+    fn a_request_signed_for_another_region_is_redirected() {
+        let mut rules = S3Rules::default();
+        rules.bucket_region("b", "eu-west-1");
+        let counts = RuleCounts::default();
+        let wrong = req(
+            "HEAD /b",
+            &[(
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=AKID/20261201/us-east-1/s3/aws4_request, SignedHeaders=host",
+            )],
+        );
+        let answer = rules.answer(&wrong, &counts).expect("redirected");
+        assert!(answer.status.starts_with("301"));
+        assert_eq!(answer.headers, vec![("x-amz-bucket-region", "eu-west-1".to_owned())]);
+        let right = req(
+            "HEAD /b",
+            &[(
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=AKID/20261201/eu-west-1/s3/aws4_request, SignedHeaders=host",
+            )],
+        );
+        assert_eq!(rules.answer(&right, &counts), None);
+    }
+
+    #[test]
+    fn requester_pays_needs_the_header_on_the_request_or_the_copy_source() {
+        let mut rules = S3Rules::default();
+        rules.requester_pays("rp");
+        let counts = RuleCounts::default();
+        assert!(rules.answer(&req("GET /rp/k", &[]), &counts).is_some());
+        assert_eq!(rules.answer(&req("GET /rp/k", &[("x-amz-request-payer", "requester")]), &counts), None);
+        assert!(rules.answer(&req("PUT /des/k", &[("x-amz-copy-source", "rp/k")]), &counts).is_some());
+        assert_eq!(rules.answer(&req("PUT /des/k", &[]), &counts), None);
+        assert_eq!(counts.payer_denied.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn archived_objects_refuse_reads_until_restored() {
+        let mut rules = S3Rules::default();
+        rules.archive("b", "cold key", Archived::Frozen);
+        rules.archive("b", "warm", Archived::Restored);
+        let counts = RuleCounts::default();
+        let denied = rules.answer(&req("GET /b/cold%20key", &[]), &counts).expect("denied");
+        assert_eq!(denied.code, Some("InvalidObjectState"));
+        assert!(rules.answer(&req("PUT /d/x", &[("x-amz-copy-source", "b/cold%20key")]), &counts).is_some());
+        assert_eq!(rules.answer(&req("GET /b/warm", &[]), &counts), None);
+        assert_eq!(
+            rules.answer(&req("POST /b/cold%20key?restore", &[]), &counts).map(|a| a.status),
+            Some("202 Accepted")
+        );
+    }
+
+    #[test]
+    fn listings_show_the_storage_class_and_restore_status_when_asked() {
+        let mut rules = S3Rules::default();
+        rules.archive("b", "a&b", Archived::Frozen);
+        rules.archive("b", "w", Archived::Restored);
+        let xml = "<ListBucketResult><Contents><Key>a&amp;b</Key><StorageClass>STANDARD</StorageClass></Contents><Contents><Key>w</Key><StorageClass>STANDARD</StorageClass></Contents><Contents><Key>z</Key><StorageClass>STANDARD</StorageClass></Contents></ListBucketResult>";
+        let r = req("GET /b?list-type=2", &[("x-amz-optional-object-attributes", "RestoreStatus")]);
+        let mut body = xml.as_bytes().to_vec();
+        rules.rewrite_answer(&r, &mut vec![("content-type".into(), "application/xml".into())], &mut body);
+        let text = String::from_utf8(body).unwrap();
+        assert_eq!(text.matches("GLACIER").count(), 2, "{text}");
+        assert_eq!(text.matches("<RestoreExpiryDate>").count(), 1, "{text}");
+        assert!(text.contains("<Key>z</Key><StorageClass>STANDARD</StorageClass>"), "{text}");
+    }
+}
