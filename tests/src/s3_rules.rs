@@ -121,6 +121,23 @@ pub enum Archived {
     Frozen,
     /// In GLACIER with a readable restored copy.
     Restored,
+    /// In S3 Intelligent-Tiering's Archive Access tier: listed as `INTELLIGENT_TIERING` like
+    /// any other object of that class, HEAD shows `x-amz-archive-status: ARCHIVE_ACCESS`, and a
+    /// read answers `403 InvalidObjectState` (S3 User Guide, "Using S3 Intelligent-Tiering").
+    TieringArchive,
+}
+
+impl Archived {
+    fn storage_class(self) -> &'static str {
+        match self {
+            Archived::Frozen | Archived::Restored => "GLACIER",
+            Archived::TieringArchive => "INTELLIGENT_TIERING",
+        }
+    }
+
+    fn readable(self) -> bool {
+        self == Archived::Restored
+    }
 }
 
 /// What the rules did, for assertions.
@@ -218,6 +235,10 @@ impl S3Rules {
         self.archived.insert((bucket.to_owned(), key.to_owned()), state);
     }
 
+    pub fn unarchive(&mut self, bucket: &str, key: &str) {
+        self.archived.remove(&(bucket.to_owned(), key.to_owned()));
+    }
+
     pub fn bucket_region(&mut self, bucket: &str, region: &str) {
         self.regions.insert(bucket.to_owned(), region.to_owned());
     }
@@ -262,7 +283,7 @@ impl S3Rules {
             (None, "GET") if !req.key.is_empty() && !req.has_query("tagging") => self.archived(&req.bucket, &req.key),
             _ => None,
         };
-        if read == Some(Archived::Frozen) {
+        if read.is_some_and(|a| !a.readable()) {
             counts.archive_denied.fetch_add(1, Ordering::Relaxed);
             return Some(Answer { status: "403 Forbidden", headers: vec![], code: Some("InvalidObjectState") });
         }
@@ -349,7 +370,10 @@ impl S3Rules {
         if !req.key.is_empty() && matches!(req.method.as_str(), "HEAD" | "GET") {
             if let Some(state) = self.archived(&req.bucket, &req.key) {
                 headers.retain(|(n, _)| n != "x-amz-storage-class");
-                headers.push(("x-amz-storage-class".into(), "GLACIER".into()));
+                headers.push(("x-amz-storage-class".into(), state.storage_class().into()));
+                if state == Archived::TieringArchive {
+                    headers.push(("x-amz-archive-status".into(), "ARCHIVE_ACCESS".into()));
+                }
                 if state == Archived::Restored {
                     headers.push((
                         "x-amz-restore".into(),
@@ -379,11 +403,11 @@ impl S3Rules {
                     key
                 };
                 let Some(state) = self.archived(&req.bucket, &key) else { return b.to_owned() };
-                let mut b = map_elements(b, "StorageClass", |_| "GLACIER".to_owned());
-                if want_restore {
+                let mut b = map_elements(b, "StorageClass", |_| state.storage_class().to_owned());
+                if want_restore && state != Archived::TieringArchive {
                     let status = match state {
-                        Archived::Frozen => "<RestoreStatus><IsRestoreInProgress>false</IsRestoreInProgress></RestoreStatus>".to_owned(),
                         Archived::Restored => format!("<RestoreStatus><IsRestoreInProgress>false</IsRestoreInProgress><RestoreExpiryDate>{RESTORE_EXPIRY_XML}</RestoreExpiryDate></RestoreStatus>"),
+                        _ => "<RestoreStatus><IsRestoreInProgress>false</IsRestoreInProgress></RestoreStatus>".to_owned(),
                     };
                     let at = b.rfind("</").unwrap_or(b.len());
                     b.insert_str(at, &status);

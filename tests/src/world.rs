@@ -9,7 +9,8 @@ use aws_sdk_s3::types::{
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_ssm::types::ParameterType;
 use s3_migrate_core::clients::AwsClients;
-use s3_migrate_core::config::{Env, JobType, WorkerConfig};
+use s3_migrate_core::config::{Env, JobType, JobsenderConfig, WorkerConfig};
+use s3_migrate_core::ignore::IgnoreList;
 use s3_migrate_core::ledger::Ledger;
 use s3_migrate_core::Job;
 use worker::message::Processor;
@@ -137,6 +138,36 @@ impl World {
         p.copier.src = proxy.client(&p.copier.src);
         p.copier.des = proxy.client(&p.copier.des);
         Ok(p)
+    }
+
+    /// A jobsender for this world, built the way the binary builds it, with `ignore` as its
+    /// ignore list.
+    pub async fn sender(&self, ignore: &str, extra: &[(&str, &str)]) -> anyhow::Result<jobsender::run::Sender> {
+        let cfg = JobsenderConfig::from_env(&Env::from_pairs(self.env_vars(extra)))?;
+        let clients = AwsClients::build(cfg.common.job_type, &cfg.common.credentials_parameter).await?;
+        jobsender::setup::sender(&cfg, &clients, IgnoreList::parse(ignore)?, self.queue_url.clone()).await
+    }
+
+    /// A jobsender whose S3 requests, both sides, pass through `proxy`.
+    pub async fn sender_via(
+        &self,
+        extra: &[(&str, &str)],
+        proxy: &crate::fault_proxy::FaultProxy,
+    ) -> anyhow::Result<jobsender::run::Sender> {
+        let mut s = self.sender("", extra).await?;
+        s.src_s3 = proxy.client(&s.src_s3);
+        s.des_s3 = proxy.client(&s.des_s3);
+        Ok(s)
+    }
+
+    /// The pair of this world's two buckets, whole.
+    pub fn pair(&self) -> s3_migrate_core::pairs::BucketPair {
+        s3_migrate_core::pairs::BucketPair {
+            src_bucket: self.src_bucket.clone(),
+            src_prefix: String::new(),
+            des_bucket: self.des_bucket.clone(),
+            des_prefix: String::new(),
+        }
     }
 
     /// Puts a source object; returns its version id (when versioned).

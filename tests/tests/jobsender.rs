@@ -5,9 +5,6 @@
 use futures::StreamExt;
 use jobsender::report::run_all;
 use jobsender::run::{RunOptions, Sender};
-use s3_migrate_core::clients::AwsClients;
-use s3_migrate_core::config::{Env, JobsenderConfig};
-use s3_migrate_core::ignore::IgnoreList;
 use s3_migrate_core::pairs::BucketPair;
 use s3_migrate_core::Job;
 use s3_migrate_tests::fault_proxy::FaultProxy;
@@ -22,9 +19,7 @@ fn key_of(j: &Job) -> JobKey {
 }
 
 async fn sender(w: &World, ignore: &str, extra: &[(&str, &str)]) -> anyhow::Result<Sender> {
-    let cfg = JobsenderConfig::from_env(&Env::from_pairs(w.env_vars(extra)))?;
-    let clients = AwsClients::build(cfg.common.job_type, &cfg.common.credentials_parameter).await?;
-    jobsender::setup::sender(&cfg, &clients, IgnoreList::parse(ignore)?, w.queue_url.clone()).await
+    w.sender(ignore, extra).await
 }
 
 /// Every job in the queue; panics on a duplicate.
