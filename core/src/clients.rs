@@ -175,6 +175,37 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(s3)
 }
 
+/// Adds `x-amz-request-payer: requester` to every request of a client, before it is signed.
+///
+/// S3 User Guide, "Downloading objects from Requester Pays buckets": every request to such a
+/// bucket (listings, HEAD, GET, tagging, and a copy naming it as source) must carry this
+/// header, or S3 answers 403. Set on the source side's client (`RequestPayer=requester`), it
+/// covers every request either binary makes there, present and future, from one setting; a
+/// bucket that is not requester-pays ignores the header.
+#[derive(Debug)]
+struct RequesterPays;
+
+impl aws_sdk_s3::config::Intercept for RequesterPays {
+    fn name(&self) -> &'static str {
+        "RequesterPays"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _components: &aws_sdk_s3::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        context.request_mut().headers_mut().insert("x-amz-request-payer", "requester");
+        Ok(())
+    }
+}
+
+/// `client` with every request marked as paid by the requester (see [`RequesterPays`]).
+pub fn requester_pays(client: &aws_sdk_s3::Client) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(client.config().to_builder().interceptor(RequesterPays).build())
+}
+
 /// Formats an error with its whole source chain on one line.
 pub fn error_chain<E: std::error::Error + ?Sized>(e: &E) -> String {
     // Walk the source chain: SDK errors keep the useful part (connection refused, timeout) there.

@@ -35,6 +35,9 @@ pub struct CommonConfig {
     pub credentials_parameter: String,
     /// `MaxRetry`: attempts per S3 request beyond the SDK's own. Default 20.
     pub max_retry: u32,
+    /// `RequestPayer=requester`: the source bucket is requester-pays; every request to the
+    /// source (both binaries) says the requester pays. Default unset.
+    pub requester_pays: bool,
 }
 
 /// Default name of the DynamoDB table (`table_queue_name`).
@@ -56,6 +59,7 @@ impl CommonConfig {
             )?,
             credentials_parameter: env.string("ssm_parameter_credentials", DEFAULT_CREDENTIALS_PARAMETER)?,
             max_retry: env.number("MaxRetry", 20, 0..=1000)?,
+            requester_pays: env.choice("RequestPayer", false, &[("requester", true), ("", false)])?,
         })
     }
 }

@@ -4,7 +4,7 @@
 use crate::enqueue::Enqueuer;
 use crate::run::Sender;
 use anyhow::Context;
-use s3_migrate_core::clients::{read_parameter, AwsClients};
+use s3_migrate_core::clients::{read_parameter, requester_pays, AwsClients};
 use s3_migrate_core::config::JobsenderConfig;
 use s3_migrate_core::ignore::IgnoreList;
 use s3_migrate_core::ledger::Ledger;
@@ -60,7 +60,7 @@ pub async fn sender(
     let ledger = Ledger::new(clients.dynamodb.clone(), cfg.common.table.clone());
     ledger.check().await?;
     Ok(Sender {
-        src_s3: clients.src_s3.clone(),
+        src_s3: if cfg.common.requester_pays { requester_pays(&clients.src_s3) } else { clients.src_s3.clone() },
         des_s3: clients.des_s3.clone(),
         ledger,
         enqueuer: Enqueuer { sqs: clients.sqs.clone(), queue_url },

@@ -91,7 +91,7 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<()> {
             let src = parse_s3_url(&source)?;
             let des = parse_s3_url(&destination)?;
             let p = setup::processor(cfg, &clients, None).await?;
-            let head = worker::s3::head_source(&p.copier.src, &src.bucket, &src.key, None, p.copier.cfg.requester_pays)
+            let head = worker::s3::head_source(&p.copier.src, &src.bucket, &src.key, None)
                 .await?
                 .with_context(|| format!("source {source} does not exist"))?;
             let job = Job {

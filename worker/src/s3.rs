@@ -120,16 +120,8 @@ pub async fn head_source(
     bucket: &str,
     key: &str,
     version_id: Option<&str>,
-    requester_pays: bool,
 ) -> Result<Option<SourceObject>, CopyError> {
-    let res = s3
-        .head_object()
-        .bucket(bucket)
-        .key(key)
-        .set_version_id(version_id.map(str::to_owned))
-        .set_request_payer(requester_pays.then_some(aws_sdk_s3::types::RequestPayer::Requester))
-        .send()
-        .await;
+    let res = s3.head_object().bucket(bucket).key(key).set_version_id(version_id.map(str::to_owned)).send().await;
     let out = match res {
         Ok(out) => out,
         Err(e) if is_not_found(&e) => return Ok(None),

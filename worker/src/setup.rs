@@ -4,7 +4,7 @@ use crate::copy::budget::BufferBudget;
 use crate::copy::Copier;
 use crate::message::Processor;
 use crate::stats::Stats;
-use s3_migrate_core::clients::AwsClients;
+use s3_migrate_core::clients::{requester_pays, AwsClients};
 use s3_migrate_core::config::WorkerConfig;
 use s3_migrate_core::ledger::Ledger;
 use std::sync::Arc;
@@ -20,16 +20,18 @@ pub async fn processor(
     ledger.check().await?;
     let stream = cfg.streams();
     let buffers = Arc::new(BufferBudget::new(cfg.memory_budget_bytes));
+    // Requester pays: every source request says so; a server-side copy reads the source
+    // through the destination's client, so that one says it too.
+    let payer = |c: &aws_sdk_s3::Client, reads_source: bool| {
+        if cfg.common.requester_pays && reads_source {
+            requester_pays(c)
+        } else {
+            c.clone()
+        }
+    };
+    let (src, des) = (payer(&clients.src_s3, true), payer(&clients.des_s3, !stream));
     Ok(Processor {
-        copier: Copier {
-            cfg: Arc::new(cfg),
-            src: clients.src_s3.clone(),
-            des: clients.des_s3.clone(),
-            ledger,
-            stream,
-            buffers,
-            stats: Arc::new(Stats::default()),
-        },
+        copier: Copier { cfg: Arc::new(cfg), src, des, ledger, stream, buffers, stats: Arc::new(Stats::default()) },
         sqs: clients.sqs.clone(),
         requeue_url,
     })

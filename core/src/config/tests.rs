@@ -17,7 +17,7 @@ fn defaults_when_nothing_is_set() {
     assert_eq!((w.max_thread, w.max_parallel_file, w.job_timeout_secs), (10, 5, 870));
     assert_eq!((w.resumable_threshold, w.chunk_size), (5 * MIB, 5 * MIB));
     assert!(!w.update_version_id && !w.get_object_with_version_id && !w.copy_tags);
-    assert!(!w.requester_pays && !w.propagate_deletes);
+    assert!(!w.common.requester_pays && !w.propagate_deletes);
     assert_eq!(w.transfer_mode, TransferMode::Auto);
     assert!(!w.streams(), "auto with one set of credentials is server mode");
     assert_eq!(w.event_destination.des_bucket, None);

@@ -61,8 +61,6 @@ pub struct WorkerConfig {
     pub transfer_mode: TransferMode,
     /// `CopyTags`: copy object tags. Default false.
     pub copy_tags: bool,
-    /// `RequestPayer=requester`: the source bucket is requester-pays. Default unset.
-    pub requester_pays: bool,
     /// `PropagateDeletes`: an ObjectRemoved event deletes the destination object. Default false.
     pub propagate_deletes: bool,
     /// `DeadLetterQueueUrl`: malformed bodies go here at once. Default unset.
@@ -114,7 +112,6 @@ impl WorkerConfig {
             |m| m.saturating_sub(RUNTIME_RESERVE_MIB).max(64),
         );
         let memory_budget_mib: u64 = env.number("MemoryBudgetMiB", default_budget_mib, 16..=1024 * 1024)?;
-        let requester_pays = env.choice("RequestPayer", false, &[("requester", true), ("", false)])?;
         Ok(Self {
             event_destination: EventDestination {
                 des_bucket: env.optional("Des_bucket_default").map(str::to_owned),
@@ -130,7 +127,6 @@ impl WorkerConfig {
             get_object_with_version_id: env.flag("GetObjectWithVersionId", false)?,
             transfer_mode,
             copy_tags: env.flag("CopyTags", false)?,
-            requester_pays,
             propagate_deletes: env.flag("PropagateDeletes", false)?,
             dead_letter_queue_url: env.optional("DeadLetterQueueUrl").map(str::to_owned),
             memory_budget_bytes: memory_budget_mib * MIB,

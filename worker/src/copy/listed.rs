@@ -43,7 +43,7 @@ impl Copier {
         }
         self.drop_stale_upload(job, record).await?;
         let (head, bytes) = if self.stream {
-            let Some(fetched) = fetch_whole(&self.src, cfg.requester_pays, job, version).await? else {
+            let Some(fetched) = fetch_whole(&self.src, job, version).await? else {
                 return Ok(None);
             };
             if fetched.head.size > self.single_request_limit() {

@@ -239,8 +239,7 @@ impl Copier {
     async fn pin_source(&self, job: &Job) -> Result<Option<Pinned>, CopyError> {
         let cfg = &self.cfg;
         let job_version = if cfg.get_object_with_version_id { job.version_id.as_deref() } else { None };
-        let Some(head) = head_source(&self.src, &job.src_bucket, &job.src_key, job_version, cfg.requester_pays).await?
-        else {
+        let Some(head) = head_source(&self.src, &job.src_bucket, &job.src_key, job_version).await? else {
             return Ok(None);
         };
         let read_version = match (job_version, head.version_id.as_deref()) {

@@ -281,7 +281,7 @@ async fn complete(c: &Copier, job: &Job, p: &Pinned, plan: &PartPlan, upload_id:
     }
     if p.read_version.is_none() {
         // Reads were tied to the ETag; one more look catches a change made after the last read.
-        let now = head_source(&c.src, &job.src_bucket, &job.src_key, None, c.cfg.requester_pays).await?;
+        let now = head_source(&c.src, &job.src_bucket, &job.src_key, None).await?;
         if now.as_ref().map(|h| (&h.etag, h.size)) != Some((&p.head.etag, p.head.size)) {
             abort_quietly(&c.des, job, upload_id).await;
             c.ledger.clear_upload(&job.ledger_key(), upload_id).await?;

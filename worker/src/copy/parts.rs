@@ -6,7 +6,6 @@ use super::read::{open_source, source_changed};
 use super::{Copier, Pinned};
 use crate::error::CopyError;
 use crate::s3::{copy_source, is_precondition_failed, s3_err};
-use aws_sdk_s3::types::RequestPayer;
 use rand::Rng;
 use s3_migrate_core::plan::Part;
 use s3_migrate_core::retry::{backoff, ErrorClass};
@@ -56,7 +55,7 @@ pub(super) async fn upload_part(
 
 /// Pipes the part's ranged GET into its UploadPart (see `pipe`): the part is never buffered.
 async fn stream_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: Part) -> Result<(), CopyError> {
-    let source = open_source(&c.src, c.cfg.requester_pays, job, p, Some(part)).await?;
+    let source = open_source(&c.src, job, p, Some(part)).await?;
     let (body, source_failure) = pipe(source, part.len);
     let sent = c
         .des
@@ -104,9 +103,6 @@ async fn server_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: P
         if let Some(etag) = &p.head.etag {
             req = req.copy_source_if_match(etag);
         }
-    }
-    if c.cfg.requester_pays {
-        req = req.request_payer(RequestPayer::Requester);
     }
     match req.send().await {
         Ok(_) => Ok(()),

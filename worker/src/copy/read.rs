@@ -6,7 +6,6 @@ use super::Pinned;
 use crate::error::CopyError;
 use crate::s3::{is_not_found, is_precondition_failed, s3_err, source_from_get, SourceObject};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::RequestPayer;
 use bytes::{Bytes, BytesMut};
 use s3_migrate_core::plan::Part;
 use s3_migrate_core::retry::ErrorClass;
@@ -21,13 +20,8 @@ pub(super) fn source_changed(job: &Job) -> CopyError {
 }
 
 /// Reads the whole object HEAD saw, checking the length.
-pub(super) async fn read_whole(
-    src: &aws_sdk_s3::Client,
-    requester_pays: bool,
-    job: &Job,
-    p: &Pinned,
-) -> Result<Bytes, CopyError> {
-    let body = open_source(src, requester_pays, job, p, None).await?;
+pub(super) async fn read_whole(src: &aws_sdk_s3::Client, job: &Job, p: &Pinned) -> Result<Bytes, CopyError> {
+    let body = open_source(src, job, p, None).await?;
     collect(body, job, p.head.size).await
 }
 
@@ -35,7 +29,6 @@ pub(super) async fn read_whole(
 /// body is not read yet.
 pub(super) async fn open_source(
     src: &aws_sdk_s3::Client,
-    requester_pays: bool,
     job: &Job,
     p: &Pinned,
     part: Option<Part>,
@@ -50,9 +43,6 @@ pub(super) async fn open_source(
         (None, Some(etag)) => get.if_match(etag),
         (None, None) => get,
     };
-    if requester_pays {
-        get = get.request_payer(RequestPayer::Requester);
-    }
     match get.send().await {
         Ok(out) => Ok(out.body),
         Err(e) if is_precondition_failed(&e) || is_not_found(&e) => Err(source_changed(job)),
@@ -79,17 +69,11 @@ impl Fetched {
 /// object or version is gone.
 pub(super) async fn fetch_whole(
     src: &aws_sdk_s3::Client,
-    requester_pays: bool,
     job: &Job,
     version: Option<&str>,
 ) -> Result<Option<Fetched>, CopyError> {
     let (sb, sk) = (job.src_bucket.as_str(), job.src_key.as_str());
-    let get = src
-        .get_object()
-        .bucket(sb)
-        .key(sk)
-        .set_version_id(version.map(str::to_owned))
-        .set_request_payer(requester_pays.then_some(RequestPayer::Requester));
+    let get = src.get_object().bucket(sb).key(sk).set_version_id(version.map(str::to_owned));
     match get.send().await {
         Ok(out) => {
             let head = source_from_get(&out);

@@ -7,7 +7,7 @@ use crate::error::CopyError;
 use crate::s3::{copy_source, is_precondition_failed, s3_err};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{MetadataDirective, RequestPayer, ServerSideEncryption, StorageClass, TaggingDirective};
+use aws_sdk_s3::types::{MetadataDirective, ServerSideEncryption, StorageClass, TaggingDirective};
 use bytes::Bytes;
 use s3_migrate_core::Job;
 use tracing::debug;
@@ -16,7 +16,7 @@ use tracing::debug;
 pub(super) async fn copy(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyError> {
     if c.stream {
         let _buffered = c.buffers.reserve(p.head.size).await;
-        let data = read_whole(&c.src, c.cfg.requester_pays, job, p).await?;
+        let data = read_whole(&c.src, job, p).await?;
         put(c, job, p, data).await
     } else {
         let if_match = if p.read_version.is_none() { p.head.etag.as_deref() } else { None };
@@ -99,8 +99,7 @@ pub(super) async fn server(
         .set_copy_source_if_match(if_match.map(str::to_owned))
         .metadata_directive(MetadataDirective::Copy)
         .storage_class(StorageClass::from(cfg.storage_class.as_str()))
-        .tagging_directive(if cfg.copy_tags { TaggingDirective::Copy } else { TaggingDirective::Replace })
-        .set_request_payer(cfg.requester_pays.then_some(RequestPayer::Requester));
+        .tagging_directive(if cfg.copy_tags { TaggingDirective::Copy } else { TaggingDirective::Replace });
     let out = match req.send().await {
         Ok(out) => out,
         Err(e) if is_precondition_failed(&e) || matches!(e.code(), Some("NoSuchKey" | "NoSuchVersion")) => {
