@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod pairs;
 pub mod plan;
 pub mod ranges;
+pub mod regions;
 pub mod retry;
 pub mod telemetry;
 pub mod units;

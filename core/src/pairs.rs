@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 /// One source/destination pair.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct BucketPair {
     pub src_bucket: String,
     #[serde(default)]
@@ -14,6 +14,12 @@ pub struct BucketPair {
     pub des_bucket: String,
     #[serde(default)]
     pub des_prefix: String,
+    /// Region of the source bucket (our extension); discovered with HeadBucket when absent.
+    #[serde(default)]
+    pub src_region: Option<String>,
+    /// Region of the destination bucket (our extension); discovered when absent.
+    #[serde(default)]
+    pub des_region: Option<String>,
 }
 
 impl BucketPair {

@@ -12,6 +12,8 @@ pub enum SendError {
     S3 { op: &'static str, bucket: String, message: String },
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Region(#[from] s3_migrate_core::regions::RegionError),
     #[error("{} of {total} jobs could not be enqueued to {queue}: {reason}", .unsent.len())]
     Enqueue {
         queue: String,

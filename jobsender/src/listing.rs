@@ -10,6 +10,7 @@ use s3_migrate_core::archive;
 use s3_migrate_core::diff::{DestinationMapping, Entry};
 use s3_migrate_core::job::listed_etag;
 use s3_migrate_core::ranges::{KeyRange, Probe};
+use s3_migrate_core::regions::{bucket_region_of, client_in_region, region_of, RegionError};
 use tokio::sync::mpsc;
 
 /// Pages a listing may run ahead of the merge-join.
@@ -45,13 +46,36 @@ fn s3_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     }
 }
 
-/// Checks that a bucket exists and can be reached; the error names it.
-pub async fn check_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<(), SendError> {
-    match s3.head_bucket().bucket(bucket).send().await {
-        Ok(_) => Ok(()),
-        Err(e) => match s3_migrate_core::retry::status_of(&e) {
-            Some(404) => Err(SendError::NoSuchBucket { bucket: bucket.to_owned() }),
-            Some(403) => Err(SendError::AccessDenied { bucket: bucket.to_owned(), op: "HeadBucket" }),
+/// Checks that a bucket exists and can be reached, and returns the client for its region:
+/// `configured` (the pair's) when given, else the one HeadBucket names (see
+/// `s3_migrate_core::regions`). Errors name the bucket (and both regions when they differ).
+pub async fn check_bucket(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    configured: Option<&str>,
+) -> Result<aws_sdk_s3::Client, SendError> {
+    let client = configured.map_or_else(|| s3.clone(), |r| client_in_region(s3, r));
+    let mismatch = |found: String| {
+        SendError::Region(RegionError::Mismatch {
+            bucket: bucket.to_owned(),
+            configured: configured.unwrap_or_default().to_owned(),
+            bucket_region: found,
+        })
+    };
+    match client.head_bucket().bucket(bucket).send().await {
+        Ok(out) => match (out.bucket_region(), configured) {
+            (Some(found), Some(c)) if found != c => Err(mismatch(found.to_owned())),
+            (Some(found), None) if region_of(&client).as_deref() != Some(found) => Ok(client_in_region(&client, found)),
+            _ => Ok(client),
+        },
+        Err(e) => match (s3_migrate_core::retry::status_of(&e), bucket_region_of(&e)) {
+            (Some(301 | 400), Some(found)) if configured.is_some() => Err(mismatch(found)),
+            (Some(301 | 400), Some(found)) if region_of(&client).as_deref() != Some(found.as_str()) => {
+                // Once more, signed for the bucket's own region.
+                Box::pin(check_bucket(&client_in_region(&client, &found), bucket, Some(&found))).await
+            }
+            (Some(404), _) => Err(SendError::NoSuchBucket { bucket: bucket.to_owned() }),
+            (Some(403), _) => Err(SendError::AccessDenied { bucket: bucket.to_owned(), op: "HeadBucket" }),
             _ => Err(s3_error("HeadBucket", bucket, e)),
         },
     }

@@ -132,9 +132,18 @@ impl Sender {
     /// The pair's key space is split into up to `parallel_ranges` ranges (or taken from the
     /// checkpoint of an unfinished run), each listed and merge-joined on its own, all at once.
     pub async fn run_pair(&self, pair: &BucketPair, opts: &RunOptions) -> Result<PairReport, SendError> {
+        // Each bucket is checked once, and listed with a client of its own region.
+        let this = Sender {
+            src_s3: check_bucket(&self.src_s3, &pair.src_bucket, pair.src_region.as_deref()).await?,
+            des_s3: check_bucket(&self.des_s3, &pair.des_bucket, pair.des_region.as_deref()).await?,
+            ..self.clone()
+        };
+        this.run_checked_pair(pair, opts).await
+    }
+
+    /// [`Self::run_pair`] once both buckets are checked and the clients fit their regions.
+    async fn run_checked_pair(&self, pair: &BucketPair, opts: &RunOptions) -> Result<PairReport, SendError> {
         let id = pair.id();
-        check_bucket(&self.src_s3, &pair.src_bucket).await?;
-        check_bucket(&self.des_s3, &pair.des_bucket).await?;
         let mapping = DestinationMapping::new(&pair.des_prefix);
         let saved = if opts.dry_run { None } else { self.ledger.checkpoint(&id).await? };
         let ranges = match &saved {

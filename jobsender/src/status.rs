@@ -151,6 +151,7 @@ mod tests {
             src_prefix: "p/".into(),
             des_bucket: "d".into(),
             des_prefix: "".into(),
+            ..Default::default()
         };
         let rec = |key: &str, st: Status, bytes: u64, end: u64| ObjectRecord {
             key: key.into(),

@@ -151,7 +151,7 @@ async fn serve(
     if request_line.starts_with(b"PUT ") && request_line.windows(11).any(|w| w == b"partNumber=") {
         counts.upload_parts.fetch_add(1, Ordering::Relaxed);
     }
-    if request_line.starts_with(b"HEAD ") {
+    if request_line.starts_with(b"HEAD ") && !req.key.is_empty() {
         counts.heads.fetch_add(1, Ordering::Relaxed);
     }
     let ranged_get = request_line.starts_with(b"GET ")

@@ -19,7 +19,8 @@
 //!   expiry-date=...`; ListObjectsV2 shows `RestoreStatus` only when asked with
 //!   `x-amz-optional-object-attributes: RestoreStatus`; RestoreObject answers `202 Accepted`.
 //! - **`bucket_region`**: a bucket in another region. A request signed for another region
-//!   answers `301 PermanentRedirect` with `x-amz-bucket-region` (HeadBucket: 301, no body).
+//!   answers `301 PermanentRedirect` with `x-amz-bucket-region` (HeadBucket: 301, no body);
+//!   answers in the right region name it in `x-amz-bucket-region` too.
 //! - **`requester_pays`**: "Downloading objects from Requester Pays buckets": any request without
 //!   `x-amz-request-payer: requester` (on the request, or naming the bucket as copy source)
 //!   answers `403 AccessDenied`.
@@ -346,11 +347,21 @@ impl S3Rules {
 
     /// True when the answer must be read whole and passed to [`Self::rewrite_answer`].
     pub fn rewrites_answer(&self, req: &Request) -> bool {
-        self.kms_buckets.contains(&req.bucket) || self.archived.keys().any(|(b, _)| *b == req.bucket)
+        self.kms_buckets.contains(&req.bucket)
+            || self.archived.keys().any(|(b, _)| *b == req.bucket)
+            || self.regions.contains_key(&req.bucket)
     }
 
     /// Rewrites an answer of the emulator: its headers (lower-cased names) and body.
     pub fn rewrite_answer(&self, req: &Request, headers: &mut Vec<(String, String)>, body: &mut Vec<u8>) {
+        if let Some(region) = self.regions.get(&req.bucket) {
+            // The emulator keeps every bucket in its own region; S3 names the bucket's.
+            for (name, value) in headers.iter_mut() {
+                if name == "x-amz-bucket-region" {
+                    *value = region.clone();
+                }
+            }
+        }
         let kms = self.kms_buckets.contains(&req.bucket);
         if kms {
             for (name, value) in headers.iter_mut() {

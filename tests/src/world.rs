@@ -137,6 +137,8 @@ impl World {
         let mut p = self.processor(extra).await?;
         p.copier.src = proxy.client(&p.copier.src);
         p.copier.des = proxy.client(&p.copier.des);
+        let (src, des) = &*p.copier.regions;
+        p.copier.regions = std::sync::Arc::new((src.map(|c| proxy.client(c)), des.map(|c| proxy.client(c))));
         Ok(p)
     }
 
@@ -167,6 +169,7 @@ impl World {
             src_prefix: String::new(),
             des_bucket: self.des_bucket.clone(),
             des_prefix: String::new(),
+            ..Default::default()
         }
     }
 

@@ -71,12 +71,14 @@ async fn queue_holds_exactly_the_expected_jobs_and_a_second_run_adds_only_new_on
             src_prefix: "bulk/".into(),
             des_bucket: w.des_bucket.clone(),
             des_prefix: "copy".into(),
+            ..Default::default()
         },
         BucketPair {
             src_bucket: w.src_bucket.clone(),
             src_prefix: "odd/".into(),
             des_bucket: w.des_bucket.clone(),
             des_prefix: String::new(),
+            ..Default::default()
         },
     ];
     let mut expected = BTreeSet::new();
@@ -149,6 +151,7 @@ async fn a_run_stopped_by_its_time_budget_continues_from_the_checkpoint() -> any
             src_prefix: String::new(),
             des_bucket: w.des_bucket.clone(),
             des_prefix: String::new(),
+            ..Default::default()
         };
         let s = sender(&w, "", &[("JobsenderParallelRanges", ranges)]).await?;
         let (runs, most_ranges, enqueued) = run_to_completion(&s, &pair).await?;
@@ -181,6 +184,7 @@ async fn compare_version_id_enqueues_objects_whose_version_changed() -> anyhow::
         src_prefix: "v/".into(),
         des_bucket: w.des_bucket.clone(),
         des_prefix: String::new(),
+        ..Default::default()
     };
 
     let plain = sender(&w, "", &[]).await?;
@@ -210,6 +214,7 @@ async fn a_pair_that_fits_one_page_is_listed_without_split_probes() -> anyhow::R
         src_prefix: String::new(),
         des_bucket: w.des_bucket.clone(),
         des_prefix: String::new(),
+        ..Default::default()
     };
     let r = s.run_pair(&pair, &RunOptions::default()).await?;
     assert_eq!(r.enqueued, 3);
@@ -229,6 +234,7 @@ async fn dry_run_enqueues_nothing_and_lists_the_jobs() -> anyhow::Result<()> {
         src_prefix: String::new(),
         des_bucket: w.des_bucket.clone(),
         des_prefix: "p".into(),
+        ..Default::default()
     };
     let buf: std::sync::Arc<std::sync::Mutex<Vec<u8>>> = Default::default();
     struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
@@ -283,6 +289,7 @@ async fn queue_records_expire_unless_a_worker_takes_them() -> anyhow::Result<()>
         src_prefix: "ttl/".into(),
         des_bucket: w.des_bucket.clone(),
         des_prefix: String::new(),
+        ..Default::default()
     };
     let s = sender(&w, "", &[]).await?;
     assert_eq!(s.run_pair(&pair, &RunOptions::default()).await?.enqueued, 2);
@@ -314,6 +321,7 @@ async fn jobs_that_could_not_be_sent_leave_no_queue_record() -> anyhow::Result<(
         src_prefix: "unsent/".into(),
         des_bucket: w.des_bucket.clone(),
         des_prefix: String::new(),
+        ..Default::default()
     };
     let good = sender(&w, "", &[]).await?;
     let mut broken = good.clone();

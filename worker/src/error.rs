@@ -13,6 +13,8 @@ pub enum CopyError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Plan(#[from] PlanError),
+    #[error(transparent)]
+    Region(#[from] s3_migrate_core::regions::RegionError),
     #[error("source s3://{bucket}/{key} changed during the copy; the copy starts over")]
     SourceChanged { bucket: String, key: String },
     #[error("integrity check failed for s3://{bucket}/{key}: {detail}")]
@@ -24,7 +26,7 @@ impl CopyError {
         match self {
             CopyError::S3 { class, .. } => *class,
             CopyError::Ledger(e) => e.class(),
-            CopyError::Plan(_) => ErrorClass::Permanent,
+            CopyError::Plan(_) | CopyError::Region(_) => ErrorClass::Permanent,
             CopyError::SourceChanged { .. } | CopyError::Integrity { .. } => ErrorClass::Retryable,
         }
     }

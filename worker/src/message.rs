@@ -123,7 +123,8 @@ impl Processor {
             info!(bucket = %src_bucket, key = %src_key, "source object removed; PropagateDeletes is off, destination kept");
             return Ok(());
         }
-        match self.copier.des.delete_object().bucket(des_bucket).key(des_key).send().await {
+        let des = self.copier.regions.1.for_bucket(des_bucket, None).await.map_err(|e| e.to_string())?;
+        match des.delete_object().bucket(des_bucket).key(des_key).send().await {
             Ok(_) => {
                 info!(bucket = %des_bucket, key = %des_key, "destination object deleted (PropagateDeletes)");
                 Ok(())

@@ -56,7 +56,7 @@ pub fn s3_err<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: SdkError<E>,
 ) -> CopyError {
     let code = e.code().map(str::to_owned);
-    let message = match (code.as_deref(), e.message()) {
+    let mut message = match (code.as_deref(), e.message()) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
         (Some(c), None) => c.to_owned(),
         _ => match status_of(&e) {
@@ -64,6 +64,9 @@ pub fn s3_err<E: ProvideErrorMetadata + std::error::Error + 'static>(
             None => s3_migrate_core::clients::error_chain(&e),
         },
     };
+    if let Some(region) = s3_migrate_core::regions::bucket_region_of(&e).filter(|_| status_of(&e) == Some(301)) {
+        message.push_str(&format!(" (the bucket is in region {region}; the request was signed for another region)"));
+    }
     CopyError::S3 { op, bucket: bucket.to_owned(), key: key.to_owned(), message, class: classify(&e) }
 }
 

@@ -7,6 +7,7 @@ use crate::stats::Stats;
 use s3_migrate_core::clients::{requester_pays, AwsClients};
 use s3_migrate_core::config::WorkerConfig;
 use s3_migrate_core::ledger::Ledger;
+use s3_migrate_core::regions::RegionalClients;
 use std::sync::Arc;
 
 /// Builds the processor from a loaded configuration and clients; checks that the ledger table
@@ -31,7 +32,16 @@ pub async fn processor(
     };
     let (src, des) = (payer(&clients.src_s3, true), payer(&clients.des_s3, !stream));
     Ok(Processor {
-        copier: Copier { cfg: Arc::new(cfg), src, des, ledger, stream, buffers, stats: Arc::new(Stats::default()) },
+        copier: Copier {
+            cfg: Arc::new(cfg),
+            regions: Arc::new((RegionalClients::new(src.clone()), RegionalClients::new(des.clone()))),
+            src,
+            des,
+            ledger,
+            stream,
+            buffers,
+            stats: Arc::new(Stats::default()),
+        },
         sqs: clients.sqs.clone(),
         requeue_url,
     })

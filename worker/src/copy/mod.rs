@@ -38,6 +38,7 @@ use crate::s3::{head_destination, head_source, source_tagging, SourceObject};
 use crate::stats::Stats;
 use s3_migrate_core::config::WorkerConfig;
 use s3_migrate_core::ledger::{now_secs, Ledger, LedgerError, ObjectRecord, Status};
+use s3_migrate_core::regions::RegionalClients;
 use s3_migrate_core::Job;
 use std::sync::Arc;
 use std::time::Instant;
@@ -87,8 +88,12 @@ pub(crate) struct Pinned {
 #[derive(Clone)]
 pub struct Copier {
     pub cfg: Arc<WorkerConfig>,
+    /// The source side's client for the job's bucket (its region; see [`Copier::for_job`]).
     pub src: aws_sdk_s3::Client,
+    /// The destination side's client for the job's bucket.
     pub des: aws_sdk_s3::Client,
+    /// Each side's clients per region; `src` and `des` are chosen from them per job.
+    pub regions: Arc<(RegionalClients, RegionalClients)>,
     pub ledger: Ledger,
     /// Ranged GET + UploadPart through the worker (true) or server-side copy (false).
     pub stream: bool,
@@ -101,6 +106,20 @@ impl Copier {
     /// Copies `job`'s object, resuming a recorded upload where it is still valid. Stops
     /// starting parts at `deadline` and reports [`Outcome::OutOfTime`].
     pub async fn copy(&self, job: &Job, deadline: Option<Instant>) -> Result<CopyReport, CopyError> {
+        self.for_job(job).await?.copy_in_region(job, deadline).await
+    }
+
+    /// This copier with the clients of the job's buckets' regions (found once per bucket).
+    pub async fn for_job(&self, job: &Job) -> Result<Copier, CopyError> {
+        let (src, des) = &*self.regions;
+        Ok(Copier {
+            src: src.for_bucket(&job.src_bucket, None).await?,
+            des: des.for_bucket(&job.des_bucket, None).await?,
+            ..self.clone()
+        })
+    }
+
+    async fn copy_in_region(&self, job: &Job, deadline: Option<Instant>) -> Result<CopyReport, CopyError> {
         let started = Instant::now();
         let owner = format!("{:016x}", rand::random::<u64>());
         // Started where a multipart copy takes the lease; single-request copies hold none.
