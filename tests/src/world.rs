@@ -40,6 +40,9 @@ pub struct World {
     pub queue_url: String,
     pub dlq_url: String,
     pub credentials_parameter: String,
+    /// The bucket pairs (`ssm_parameter_bucket`): the whole source bucket to the whole
+    /// destination bucket, which every job a test makes with [`World::job`] falls in.
+    pub pairs_parameter: String,
 }
 
 impl World {
@@ -100,7 +103,22 @@ impl World {
             .await?
             .queue_url
             .unwrap_or_default();
-        Ok(Self { mode, own, des_s3, src_bucket, des_bucket, table, ledger, queue_url, dlq_url, credentials_parameter })
+        let pairs_parameter = unique("pairs");
+        let pairs = serde_json::json!([{ "src_bucket": src_bucket, "des_bucket": des_bucket }]).to_string();
+        own.ssm.put_parameter().name(&pairs_parameter).r#type(ParameterType::String).value(pairs).send().await?;
+        Ok(Self {
+            mode,
+            own,
+            des_s3,
+            src_bucket,
+            des_bucket,
+            table,
+            ledger,
+            queue_url,
+            dlq_url,
+            credentials_parameter,
+            pairs_parameter,
+        })
     }
 
     /// The worker's environment for this world, plus `extra`.
@@ -109,6 +127,7 @@ impl World {
             ("table_queue_name".into(), self.table.clone()),
             ("sqs_queue".into(), self.queue_url.clone()),
             ("ssm_parameter_credentials".into(), self.credentials_parameter.clone()),
+            ("ssm_parameter_bucket".into(), self.pairs_parameter.clone()),
             ("Des_bucket_default".into(), self.des_bucket.clone()),
         ];
         if self.mode == Mode::Stream {
@@ -171,6 +190,16 @@ impl World {
             des_prefix: String::new(),
             ..Default::default()
         }
+    }
+
+    /// Adds a pair from the whole source bucket to the whole `des_bucket` to the bucket pairs
+    /// (for a job to a destination that is in scope but, say, does not exist).
+    pub async fn add_pair_to(&self, des_bucket: &str) -> anyhow::Result<()> {
+        let pairs = serde_json::json!([
+            { "src_bucket": self.src_bucket, "des_bucket": self.des_bucket },
+            { "src_bucket": self.src_bucket, "des_bucket": des_bucket },
+        ]);
+        self.put_param(&self.pairs_parameter, &pairs.to_string()).await
     }
 
     /// Puts a source object; returns its version id (when versioned).

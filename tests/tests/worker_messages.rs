@@ -83,6 +83,7 @@ async fn bad_inputs_end_as_specified() -> anyhow::Result<()> {
     assert!(reason.is_some_and(|r| r.contains("not JSON")), "{reason:?}");
 
     // Without it: the message fails (and reaches the DLQ through the redrive policy).
+    w.add_pair_to("no-such-destination-bucket").await?;
     let p = w.processor(&[]).await?;
     let missing_field = r#"{"Src_bucket":"b","Src_key":"k","Des_bucket":"d","Size":1}"#;
     match p.process("bad2", missing_field, None).await {
@@ -115,6 +116,7 @@ async fn lambda_handler_reports_only_failed_messages() -> anyhow::Result<()> {
     let body = data(7 * 1024 * 1024, 11);
     w.put_src("good.bin", &body).await?;
     let good = w.job("good.bin", body.len() as u64).to_json();
+    w.add_pair_to("absent-bucket-x").await?;
     let bad_bucket = s3_migrate_core::Job { des_bucket: "absent-bucket-x".into(), ..w.job("good.bin", 1) }.to_json();
     for b in [good.as_str(), "garbage", bad_bucket.as_str()] {
         w.own.sqs.send_message().queue_url(&w.queue_url).message_body(b).send().await?;

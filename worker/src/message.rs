@@ -10,7 +10,9 @@ use crate::error::CopyError;
 use crate::metrics::{emit, ObjectMetrics};
 use s3_migrate_core::event::{parse_message, Incoming};
 use s3_migrate_core::ledger::{now_secs, LedgerError};
+use s3_migrate_core::scope::{JobScope, OutOfScope};
 use s3_migrate_core::Job;
+use std::sync::Arc;
 use std::time::Instant;
 use tracing::{error, info, info_span, warn, Instrument};
 
@@ -33,6 +35,8 @@ pub enum Disposition {
 #[derive(Clone)]
 pub struct Processor {
     pub copier: Copier,
+    /// What this deployment copies; anything else is parked without an S3 request.
+    pub scope: Arc<JobScope>,
     pub sqs: aws_sdk_sqs::Client,
     /// Queue for jobs handed on after the time budget ran out.
     pub requeue_url: Option<String>,
@@ -58,12 +62,18 @@ impl Processor {
                     Ok(())
                 }
                 Incoming::Removed { src_bucket, src_key, des_bucket, des_key, .. } => {
-                    self.removed(&src_bucket, &src_key, &des_bucket, &des_key).await
+                    match self.scope.check((&src_bucket, &src_key), (&des_bucket, &des_key)) {
+                        Ok(()) => self.removed(&src_bucket, &src_key, &des_bucket, &des_key).await,
+                        Err(out) => self.refuse(body, &out).await,
+                    }
                 }
-                Incoming::Copy(job) => {
-                    let span = info_span!("object", bucket = %job.src_bucket, key = %job.src_key);
-                    self.copy_job(&job, deadline).instrument(span).await
-                }
+                Incoming::Copy(job) => match self.scope.check_job(&job) {
+                    Ok(()) => {
+                        let span = info_span!("object", bucket = %job.src_bucket, key = %job.src_key);
+                        self.copy_job(&job, deadline).instrument(span).await
+                    }
+                    Err(out) => self.refuse(&job.to_json(), &out).await,
+                },
             };
             if let Err(reason) = result {
                 retry.get_or_insert(reason);
@@ -73,6 +83,12 @@ impl Processor {
             None => Disposition::Consumed,
             Some(reason) => Disposition::Retry { reason },
         }
+    }
+
+    /// A job or delete outside the configured scope: parked with its reason, never tried.
+    async fn refuse(&self, body: &str, out: &OutOfScope) -> Result<(), String> {
+        error!(reason = %out, "job refused");
+        self.park(body, &out.to_string()).await
     }
 
     async fn malformed(&self, message_id: &str, body: &str, reason: &str) -> Disposition {

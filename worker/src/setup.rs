@@ -4,10 +4,12 @@ use crate::copy::budget::BufferBudget;
 use crate::copy::Copier;
 use crate::message::Processor;
 use crate::stats::Stats;
-use s3_migrate_core::clients::{requester_pays, AwsClients};
+use s3_migrate_core::clients::{read_parameter, requester_pays, AwsClients, ClientError};
 use s3_migrate_core::config::WorkerConfig;
 use s3_migrate_core::ledger::Ledger;
+use s3_migrate_core::pairs::parse_pairs;
 use s3_migrate_core::regions::RegionalClients;
+use s3_migrate_core::scope::JobScope;
 use std::sync::Arc;
 
 /// Builds the processor from a loaded configuration and clients; checks that the ledger table
@@ -19,6 +21,7 @@ pub async fn processor(
 ) -> anyhow::Result<Processor> {
     let ledger = Ledger::new(clients.dynamodb.clone(), cfg.common.table.clone());
     ledger.check().await?;
+    let scope = Arc::new(job_scope(&cfg, clients).await?);
     let stream = cfg.streams();
     let buffers = Arc::new(BufferBudget::new(cfg.memory_budget_bytes));
     // Requester pays: every source request says so; a server-side copy reads the source
@@ -42,7 +45,29 @@ pub async fn processor(
             buffers,
             stats: Arc::new(Stats::default()),
         },
+        scope,
         sqs: clients.sqs.clone(),
         requeue_url,
     })
+}
+
+/// What this deployment copies: the bucket pairs of `ssm_parameter_bucket` and the event
+/// routes (see [`JobScope`]). A missing parameter is an error naming it, unless
+/// `EventSourceBuckets` says this worker copies S3 events only.
+pub async fn job_scope(cfg: &WorkerConfig, clients: &AwsClients) -> anyhow::Result<JobScope> {
+    let pairs = match read_parameter(&clients.ssm, &cfg.bucket_parameter, true).await {
+        Ok(text) => {
+            parse_pairs(&text, &format!("SSM parameter {} (ssm_parameter_bucket)", cfg.bucket_parameter))?
+        }
+        Err(ClientError::ParameterNotFound { .. }) if !cfg.event_source_buckets.is_empty() => {
+            tracing::info!(parameter = %cfg.bucket_parameter, "no bucket pairs: copying S3 events of EventSourceBuckets only");
+            Vec::new()
+        }
+        Err(ClientError::ParameterNotFound { name }) => anyhow::bail!(
+            "SSM parameter {name} (ssm_parameter_bucket) does not exist: the worker copies only what the bucket pairs \
+             (or EventSourceBuckets, for S3 events) allow; create it with the pairs' JSON list or set EventSourceBuckets"
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(JobScope::new(pairs, &cfg.event_source_buckets, cfg.event_destination.clone()))
 }

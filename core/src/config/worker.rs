@@ -74,6 +74,12 @@ pub struct WorkerConfig {
     /// UploadPart and never buffered. Default: Lambda memory minus 128 MiB; off Lambda
     /// `MaxThread` x `ChunkSize`.
     pub memory_budget_bytes: u64,
+    /// `ssm_parameter_bucket`: the bucket pairs a job must fall in (see
+    /// [`crate::scope::JobScope`]). Default `s3_migration_bucket_para`, as the jobsender's.
+    pub bucket_parameter: String,
+    /// `EventSourceBuckets`: comma-separated buckets whose S3 events may be copied to
+    /// `Des_bucket_default`, besides the pairs' source buckets. Default none.
+    pub event_source_buckets: Vec<String>,
 }
 
 impl WorkerConfig {
@@ -131,6 +137,14 @@ impl WorkerConfig {
             dead_letter_queue_url: env.optional("DeadLetterQueueUrl").map(str::to_owned),
             memory_budget_bytes: memory_budget_mib * MIB,
             lease_secs: env.number("LeaseSeconds", 60, 3..=3600)?,
+            bucket_parameter: env.string("ssm_parameter_bucket", super::jobsender::DEFAULT_BUCKET_PARAMETER)?,
+            event_source_buckets: env
+                .string("EventSourceBuckets", "")?
+                .split(',')
+                .map(str::trim)
+                .filter(|b| !b.is_empty())
+                .map(str::to_owned)
+                .collect(),
             common,
         })
     }
