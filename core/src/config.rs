@@ -2,10 +2,12 @@
 //! names. Every setting has a default (see the README's table); a bad value is an error
 //! naming the variable and the value.
 
+mod destination;
 mod env;
 mod jobsender;
 mod worker;
 
+pub use destination::{DestinationOptions, CANNED_ACLS, DESTINATION_SSE};
 pub use env::{ConfigError, Env};
 pub use jobsender::JobsenderConfig;
 pub use worker::{TransferMode, WorkerConfig};

@@ -20,11 +20,13 @@ pub struct Entry {
     pub etag: Option<String>,
     /// Whether it can be read now (source side; see [`crate::archive`]).
     pub access: Access,
+    /// Additional checksum algorithm as listed (source side).
+    pub checksum_algorithm: Option<String>,
 }
 
 impl Entry {
     pub fn new(key: impl Into<String>, size: u64) -> Self {
-        Self { key: key.into(), size, version_id: None, etag: None, access: Access::Readable }
+        Self { key: key.into(), size, version_id: None, etag: None, access: Access::Readable, checksum_algorithm: None }
     }
 }
 

@@ -142,6 +142,7 @@ fn parse_record(index: usize, raw: &serde_json::Value, dest: &EventDestination) 
         version_id,
         attempt: 0,
         etag,
+        checksum_algorithm: None,
     }))
 }
 

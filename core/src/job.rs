@@ -41,6 +41,11 @@ pub struct Job {
     /// Source ETag as listed, in its quoted form (our extension; absent when unknown).
     #[serde(rename = "ETag", default, skip_serializing_if = "Option::is_none", deserialize_with = "etag_from_string")]
     pub etag: Option<String>,
+    /// The source's additional checksum algorithm as listed (`CRC32`, `SHA256`, ...; our
+    /// extension; absent when the object has none or it is unknown): single-request copies
+    /// keep it.
+    #[serde(rename = "ChecksumAlgorithm", default, skip_serializing_if = "Option::is_none")]
+    pub checksum_algorithm: Option<String>,
 }
 
 /// Why a message body is not a job.
@@ -146,6 +151,7 @@ mod tests {
             version_id: Some("v1".into()),
             attempt: 0,
             etag: None,
+            checksum_algorithm: Some("SHA256".into()),
         }
     }
 

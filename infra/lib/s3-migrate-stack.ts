@@ -107,9 +107,13 @@ export class S3MigrateStack extends Stack {
         ...s.workerEnvironment,
         ...common,
         DeadLetterQueueUrl: this.deadLetterQueue.queueUrl,
+        // The worker copies only what the pairs and the event routes allow (JobScope).
+        ssm_parameter_bucket: s.bucketParameterName,
+        ...(s.eventSourceBuckets.length > 0 ? { EventSourceBuckets: s.eventSourceBuckets.join(',') } : {}),
         ...(s.eventDestinationBucket ? { Des_bucket_default: s.eventDestinationBucket, Des_prefix_default: s.eventDestinationPrefix } : {}),
       },
     });
+    bucketParameter.grantRead(workerRole);
     this.worker.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: s.workerBatchSize,

@@ -94,9 +94,17 @@ test('worker: arm64 provided.al2023, 15 minutes, memory and reserved concurrency
   assert.equal(worker.Properties.MemorySize, 2048);
   assert.equal(worker.Properties.ReservedConcurrentExecutions, 30);
   const env = worker.Properties.Environment.Variables;
-  for (const v of ['table_queue_name', 'sqs_queue', 'JobType', 'ssm_parameter_credentials', 'DeadLetterQueueUrl']) {
+  for (const v of ['table_queue_name', 'sqs_queue', 'JobType', 'ssm_parameter_credentials', 'DeadLetterQueueUrl', 'ssm_parameter_bucket']) {
     assert.ok(v in env, `worker env has ${v}`);
   }
+  assert.equal(env.ssm_parameter_bucket, 's3_migration_bucket_para', 'the worker checks each job against the pairs');
+  assert.ok(!('EventSourceBuckets' in env), 'none without event sources');
+  const workerRoleId = worker.Properties.Role['Fn::GetAtt'][0];
+  const reads = resources(template, 'AWS::IAM::Policy')
+    .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === workerRoleId))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
+    .filter((st) => [st.Action].flat().includes('ssm:GetParameter'));
+  assert.ok(reads.length > 0, 'the worker may read the bucket pairs parameter');
   assert.equal(env.JobType, 'PUT');
   assert.equal(env.ssm_parameter_credentials, 's3_migration_credentials');
   assert.equal(env.MaxThread, '8');
@@ -189,6 +197,7 @@ test('S3 event notifications for same-account buckets, the queue policy limited 
   const [, worker] = onlyResource(template, 'AWS::Lambda::Function', { Description: Match.stringLikeRegexp('worker') });
   assert.equal(worker.Properties.Environment.Variables.Des_bucket_default, 'des-a');
   assert.equal(worker.Properties.Environment.Variables.Des_prefix_default, 'events');
+  assert.ok(worker.Properties.Environment.Variables.EventSourceBuckets.split(',').length >= 1, 'event sources named');
   assert.equal(resources(synth().template, 'Custom::S3BucketNotifications').length, 0, 'none unless asked');
 });
 

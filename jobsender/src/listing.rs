@@ -120,6 +120,7 @@ struct Listed<'a> {
     etag: Option<&'a str>,
     storage_class: Option<&'a str>,
     restore: Option<&'a RestoreStatus>,
+    checksum_algorithm: Option<&'a str>,
 }
 
 fn to_entry(spec: &ListSpec, o: Listed<'_>) -> Option<Entry> {
@@ -138,6 +139,7 @@ fn to_entry(spec: &ListSpec, o: Listed<'_>) -> Option<Entry> {
         version_id: o.version_id,
         etag: listed_etag(o.etag),
         access: archive::access(o.storage_class, restore),
+        checksum_algorithm: o.checksum_algorithm.map(str::to_owned),
     })
 }
 
@@ -207,6 +209,7 @@ async fn list_objects(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Sende
                     etag: o.e_tag(),
                     storage_class: o.storage_class().map(|c| c.as_str()),
                     restore: o.restore_status(),
+                    checksum_algorithm: o.checksum_algorithm().first().map(|a| a.as_str()),
                 };
                 to_entry(spec, listed)
             })
@@ -248,6 +251,7 @@ async fn list_versions(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Send
                     etag: v.e_tag(),
                     storage_class: v.storage_class().map(|c| c.as_str()),
                     restore: v.restore_status(),
+                    checksum_algorithm: v.checksum_algorithm().first().map(|a| a.as_str()),
                 };
                 to_entry(spec, listed)
             })

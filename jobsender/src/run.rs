@@ -334,6 +334,7 @@ impl Sender {
                 version_id: e.version_id,
                 attempt: 0,
                 etag: e.etag,
+                checksum_algorithm: e.checksum_algorithm,
             })
             .collect();
         report.to_copy += jobs.len() as u64;

@@ -288,6 +288,7 @@ impl World {
             version_id: None,
             attempt: 0,
             etag: None,
+            checksum_algorithm: None,
         }
     }
 

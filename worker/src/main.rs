@@ -103,6 +103,7 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<()> {
                 version_id: None,
                 attempt: 0,
                 etag: head.etag.clone(),
+                checksum_algorithm: None,
             };
             let report = p.copier.copy(&job, None).await?;
             match report.outcome {

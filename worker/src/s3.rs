@@ -4,7 +4,9 @@ use crate::copy::verify::IntegrityCheck;
 use crate::error::CopyError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::DateTime;
-use aws_sdk_s3::types::ServerSideEncryption;
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, ChecksumMode, ObjectLockLegalHoldStatus, ObjectLockMode, ServerSideEncryption,
+};
 use aws_smithy_types::date_time::Format;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use s3_migrate_core::retry::{classify, status_of};
@@ -35,6 +37,22 @@ pub struct ObjectMeta {
     pub cache_control: Option<String>,
     pub expires: Option<DateTime>,
     pub metadata: HashMap<String, String>,
+    /// `x-amz-website-redirect-location`: S3 does not copy it by itself, even with
+    /// `x-amz-metadata-directive: COPY` (S3 API reference, "CopyObject").
+    pub website_redirect_location: Option<String>,
+    /// The source's Object Lock, copied with `CopyObjectLock=true`.
+    pub object_lock: Option<ObjectLock>,
+    /// The source's additional checksum algorithm (HEAD asks with `x-amz-checksum-mode`; a
+    /// listing names it in the job).
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+}
+
+/// An object's Object Lock retention and legal hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectLock {
+    pub mode: Option<ObjectLockMode>,
+    pub retain_until: Option<DateTime>,
+    pub legal_hold: Option<ObjectLockLegalHoldStatus>,
 }
 
 /// The source object as HEAD saw it.
@@ -107,6 +125,23 @@ macro_rules! source_object {
                 cache_control: out.cache_control().map(str::to_owned),
                 expires: out.expires_string().and_then(|s| DateTime::from_str(s, Format::HttpDate).ok()),
                 metadata: out.metadata().cloned().unwrap_or_default(),
+                website_redirect_location: out.website_redirect_location().map(str::to_owned),
+                object_lock: (out.object_lock_mode().is_some() || out.object_lock_legal_hold_status().is_some()).then(
+                    || ObjectLock {
+                        mode: out.object_lock_mode().cloned(),
+                        retain_until: out.object_lock_retain_until_date().cloned(),
+                        legal_hold: out.object_lock_legal_hold_status().cloned(),
+                    },
+                ),
+                checksum_algorithm: [
+                    (out.checksum_crc32().is_some(), ChecksumAlgorithm::Crc32),
+                    (out.checksum_crc32_c().is_some(), ChecksumAlgorithm::Crc32C),
+                    (out.checksum_crc64_nvme().is_some(), ChecksumAlgorithm::Crc64Nvme),
+                    (out.checksum_sha1().is_some(), ChecksumAlgorithm::Sha1),
+                    (out.checksum_sha256().is_some(), ChecksumAlgorithm::Sha256),
+                ]
+                .into_iter()
+                .find_map(|(present, algorithm)| present.then_some(algorithm)),
             },
         }
     }};
@@ -124,7 +159,14 @@ pub async fn head_source(
     key: &str,
     version_id: Option<&str>,
 ) -> Result<Option<SourceObject>, CopyError> {
-    let res = s3.head_object().bucket(bucket).key(key).set_version_id(version_id.map(str::to_owned)).send().await;
+    let res = s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version_id.map(str::to_owned))
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await;
     let out = match res {
         Ok(out) => out,
         Err(e) if is_not_found(&e) => return Ok(None),

@@ -1,6 +1,6 @@
 //! Worker settings.
 
-use super::{CommonConfig, ConfigError, Env};
+use super::{CommonConfig, ConfigError, DestinationOptions, Env};
 use crate::event::EventDestination;
 use crate::plan::{DEFAULT_PART_SIZE_BYTES, MAX_PART_SIZE_BYTES, MIN_PART_SIZE_BYTES};
 use crate::units::{GIB, MIB};
@@ -77,6 +77,8 @@ pub struct WorkerConfig {
     /// `ssm_parameter_bucket`: the bucket pairs a job must fall in (see
     /// [`crate::scope::JobScope`]). Default `s3_migration_bucket_para`, as the jobsender's.
     pub bucket_parameter: String,
+    /// What every written object gets: encryption, ACL, Object Lock (see [`DestinationOptions`]).
+    pub destination: DestinationOptions,
     /// `EventSourceBuckets`: comma-separated buckets whose S3 events may be copied to
     /// `Des_bucket_default`, besides the pairs' source buckets. Default none.
     pub event_source_buckets: Vec<String>,
@@ -137,6 +139,7 @@ impl WorkerConfig {
             dead_letter_queue_url: env.optional("DeadLetterQueueUrl").map(str::to_owned),
             memory_budget_bytes: memory_budget_mib * MIB,
             lease_secs: env.number("LeaseSeconds", 60, 3..=3600)?,
+            destination: DestinationOptions::from_env(env)?,
             bucket_parameter: env.string("ssm_parameter_bucket", super::jobsender::DEFAULT_BUCKET_PARAMETER)?,
             event_source_buckets: env
                 .string("EventSourceBuckets", "")?

@@ -13,6 +13,7 @@ use super::read::fetch_whole;
 use super::{single, Copier, CopyReport, Outcome, Pinned};
 use crate::error::CopyError;
 use crate::s3::{source_tagging, SourceObject};
+use aws_sdk_s3::types::ChecksumAlgorithm;
 use s3_migrate_core::ledger::ObjectRecord;
 use s3_migrate_core::Job;
 use std::time::Instant;
@@ -28,7 +29,11 @@ impl Copier {
     ) -> Result<Option<CopyReport>, CopyError> {
         let cfg = &self.cfg;
         let version = if cfg.get_object_with_version_id { job.version_id.as_deref() } else { None };
-        if job.size > self.single_request_limit() || (!self.stream && version.is_none() && job.etag.is_none()) {
+        // Server mode copies without a HEAD only what needs none: an Object Lock to copy must be
+        // read from the source first.
+        let needs_head =
+            !self.stream && (cfg.destination.copy_object_lock || (version.is_none() && job.etag.is_none()));
+        if job.size > self.single_request_limit() || needs_head {
             return Ok(None);
         }
         let report = |outcome, bytes| CopyReport {
@@ -56,14 +61,17 @@ impl Copier {
                 None
             };
             let _buffered = self.buffers.reserve(fetched.head.size).await;
-            let (head, data) = fetched.read(job).await?;
+            let (mut head, data) = fetched.read(job).await?;
+            // A plain GET names no checksum; the listing did.
+            head.meta.checksum_algorithm =
+                head.meta.checksum_algorithm.or_else(|| job.checksum_algorithm.as_deref().map(ChecksumAlgorithm::from));
             let pinned = Pinned { head, read_version: None, tagging };
             let bytes = single::put(self, job, &pinned, data).await?;
             (pinned.head, bytes)
         } else {
             let if_match = if version.is_none() { job.etag.as_deref() } else { None };
             // A listed ETag may be an SSE-KMS one: it cannot be compared with the copy's.
-            let Some(copied) = single::server(self, job, version, if_match, None).await? else {
+            let Some(copied) = single::server(self, job, version, if_match, None, &Default::default()).await? else {
                 return Ok(None);
             };
             let version_id = copied.version_id.or_else(|| version.map(str::to_owned));

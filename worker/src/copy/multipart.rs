@@ -217,7 +217,7 @@ async fn create_upload(c: &Copier, job: &Job, p: &Pinned) -> Result<String, Copy
         .bucket(&job.des_bucket)
         .key(&job.des_key)
         .storage_class(StorageClass::from(c.cfg.storage_class.as_str()));
-    let out = with_kept_headers!(req, p)
+    let out = with_destination_headers!(req, p, c.cfg)
         .send()
         .await
         .map_err(|e| s3_err("CreateMultipartUpload", &job.des_bucket, &job.des_key, e))?;

@@ -4,10 +4,10 @@ use super::read::{read_whole, source_changed};
 use super::verify::{content_md5, unquote, IntegrityCheck};
 use super::{Copier, Pinned};
 use crate::error::CopyError;
-use crate::s3::{copy_source, is_precondition_failed, s3_err};
+use crate::s3::{copy_source, is_precondition_failed, s3_err, ObjectMeta};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{MetadataDirective, ServerSideEncryption, StorageClass, TaggingDirective};
+use aws_sdk_s3::types::{ChecksumAlgorithm, MetadataDirective, ServerSideEncryption, StorageClass, TaggingDirective};
 use bytes::Bytes;
 use s3_migrate_core::Job;
 use tracing::debug;
@@ -21,7 +21,7 @@ pub(super) async fn copy(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyE
     } else {
         let if_match = if p.read_version.is_none() { p.head.etag.as_deref() } else { None };
         let src_md5 = p.head.etag.as_deref().filter(|_| p.head.etag_is_md5);
-        match server(c, job, p.read_version.as_deref(), if_match, src_md5).await? {
+        match server(c, job, p.read_version.as_deref(), if_match, src_md5, &p.head.meta).await? {
             Some(_) => Ok(0),
             None => Err(source_changed(job)),
         }
@@ -52,8 +52,11 @@ pub(super) async fn put(c: &Copier, job: &Job, p: &Pinned, data: Bytes) -> Resul
         .body(ByteStream::from(data))
         .content_md5(md5_b64)
         .storage_class(StorageClass::from(c.cfg.storage_class.as_str()));
-    let put =
-        with_kept_headers!(put, p).send().await.map_err(|e| s3_err("PutObject", &job.des_bucket, &job.des_key, e))?;
+    // The source's checksum algorithm is kept on this one request (S3 checks it on receipt).
+    let put = with_destination_headers!(put.set_checksum_algorithm(p.head.meta.checksum_algorithm.clone()), p, c.cfg)
+        .send()
+        .await
+        .map_err(|e| s3_err("PutObject", &job.des_bucket, &job.des_key, e))?;
     let check = IntegrityCheck::for_answer(
         put.server_side_encryption().map(ServerSideEncryption::as_str),
         put.sse_customer_algorithm().is_some(),
@@ -81,15 +84,20 @@ pub(super) struct ServerCopied {
 /// One CopyObject of `version` (or the current object, only if its ETag is `if_match`).
 /// `None` when the source is no longer the object so pinned (412, or the key or version gone).
 /// `src_md5`, the source ETag when it is known to be the MD5 of the source's bytes, is checked
-/// against the copy's ETag where that is an MD5 too.
+/// against the copy's ETag where that is an MD5 too. `meta`, the source as HEAD saw it, gives
+/// what S3 does not copy by itself (website redirect, Object Lock); the HEAD-less copy of a
+/// listed object does without.
 pub(super) async fn server(
     c: &Copier,
     job: &Job,
     version: Option<&str>,
     if_match: Option<&str>,
     src_md5: Option<&str>,
+    meta: &ObjectMeta,
 ) -> Result<Option<ServerCopied>, CopyError> {
     let cfg = &c.cfg;
+    let checksum =
+        meta.checksum_algorithm.clone().or_else(|| job.checksum_algorithm.as_deref().map(ChecksumAlgorithm::from));
     let req = c
         .des
         .copy_object()
@@ -99,8 +107,9 @@ pub(super) async fn server(
         .set_copy_source_if_match(if_match.map(str::to_owned))
         .metadata_directive(MetadataDirective::Copy)
         .storage_class(StorageClass::from(cfg.storage_class.as_str()))
-        .tagging_directive(if cfg.copy_tags { TaggingDirective::Copy } else { TaggingDirective::Replace });
-    let out = match req.send().await {
+        .tagging_directive(if cfg.copy_tags { TaggingDirective::Copy } else { TaggingDirective::Replace })
+        .set_checksum_algorithm(checksum);
+    let out = match with_destination_options!(req, meta, cfg).send().await {
         Ok(out) => out,
         Err(e) if is_precondition_failed(&e) || matches!(e.code(), Some("NoSuchKey" | "NoSuchVersion")) => {
             return Ok(None)
