@@ -26,6 +26,19 @@ export interface S3MigrateSettings {
   credentialsParameterName: string;
   /** ARN of a customer managed KMS key encrypting that SecureString; unset means the AWS managed `aws/ssm` key. */
   credentialsKmsKeyArn?: string;
+  /**
+   * ARNs of customer managed KMS keys that encrypt source objects (SSE-KMS / DSSE-KMS). The
+   * worker gets `kms:Decrypt` on them, as S3 needs to read such objects. Default none (objects
+   * under the AWS managed `aws/s3` key need no grant).
+   */
+  sourceKmsKeyArns: string[];
+  /**
+   * ARN of the customer managed KMS key new destination objects are encrypted with: the worker
+   * gets `DestinationSSE=aws:kms` (unless `workerEnvironment` says `aws:kms:dsse`) and
+   * `DestinationKMSKeyId`, and `kms:GenerateDataKey` plus `kms:Decrypt` (multipart uploads
+   * need both) on the key. Default unset: the destination bucket's default encryption.
+   */
+  destinationKmsKeyArn?: string;
   /** Default `s3_migration_bucket_para` (the original's name). */
   bucketParameterName: string;
   /** Default `s3_migrate_ignore_list` (the original's name). */
@@ -82,6 +95,7 @@ export const DEFAULTS: Omit<S3MigrateSettings, 'bucketPairs' | 'ignoreList'> = {
   ignoreParameterName: 's3_migrate_ignore_list',
   eventSourceBuckets: [],
   eventDestinationPrefix: '',
+  sourceKmsKeyArns: [],
   workerMemoryMiB: 1024,
   workerReservedConcurrency: 50,
   workerBatchSize: 1,
@@ -136,6 +150,17 @@ export function validate(s: S3MigrateSettings): S3MigrateSettings {
   if (s.workerBatchSize < 1 || s.workerBatchSize > 10) fail('workerBatchSize must be 1..10');
   if (s.queueVisibilityTimeoutSeconds < 900) fail('queueVisibilityTimeoutSeconds must be at least the worker timeout (900)');
   if (s.maxReceiveCount < 1) fail('maxReceiveCount must be at least 1');
+  const kmsArn = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-zA-Z-]+$/;
+  s.sourceKmsKeyArns.forEach((a, i) => {
+    if (!kmsArn.test(a)) fail(`sourceKmsKeyArns[${i}] is not a KMS key ARN: ${a}`);
+  });
+  if (s.destinationKmsKeyArn !== undefined) {
+    if (!kmsArn.test(s.destinationKmsKeyArn)) fail(`destinationKmsKeyArn is not a KMS key ARN: ${s.destinationKmsKeyArn}`);
+    if (s.workerEnvironment.DestinationKMSKeyId) fail('DestinationKMSKeyId is set by destinationKmsKeyArn; set only one');
+    if (s.workerEnvironment.DestinationSSE && !s.workerEnvironment.DestinationSSE.startsWith('aws:kms')) {
+      fail(`destinationKmsKeyArn needs DestinationSSE aws:kms or aws:kms:dsse, not ${s.workerEnvironment.DestinationSSE}`);
+    }
+  }
   for (const k of Object.keys(s.workerEnvironment).concat(Object.keys(s.jobsenderEnvironment))) {
     if (RESERVED_ENV.includes(k)) fail(`${k} is set by the stack; use the matching setting instead`);
   }

@@ -23,9 +23,12 @@ export function localSides(jobType?: JobType): { source: boolean; destination: b
 
 const uniq = (xs: string[]) => [...new Set(xs)].sort();
 
-/** Source-side reads of the worker (GET, HEAD, tags, versions) and the jobsender (listing). */
-export function sourceStatements(pairs: BucketPair[], extraObjects: string[], versions: boolean): iam.PolicyStatement[] {
+/** Source-side reads of the worker (GET, HEAD, tags, versions) and the jobsender (listing);
+ * with `objectLock`, the retention and legal hold HEAD shows only with their own permissions. */
+export function sourceStatements(pairs: BucketPair[], extraObjects: string[], versions: boolean, objectLock = false): iam.PolicyStatement[] {
   const buckets = uniq(pairs.map((p) => p.src_bucket));
+  const reads = ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectVersionTagging'];
+  if (objectLock) reads.push('s3:GetObjectRetention', 's3:GetObjectLegalHold');
   return [
     new iam.PolicyStatement({
       sid: 'ListSourceBuckets',
@@ -35,16 +38,28 @@ export function sourceStatements(pairs: BucketPair[], extraObjects: string[], ve
     }),
     new iam.PolicyStatement({
       sid: 'ReadSourceObjects',
-      actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectVersionTagging'],
+      actions: reads,
       resources: uniq(pairs.map((p) => objectsArn(p.src_bucket, p.src_prefix ?? '')).concat(extraObjects)),
     }),
   ];
 }
 
-/** Destination-side writes of the worker: single PUT, multipart upload and its clean-up, tags, deletes when propagated. */
-export function destinationWriteStatements(pairs: BucketPair[], extraObjects: string[], propagateDeletes: boolean): iam.PolicyStatement[] {
+/** What the worker's writes carry besides the object (from its environment). */
+export interface WriteOptions {
+  propagateDeletes: boolean;
+  /** `DestinationACL` is set: `x-amz-acl` needs `s3:PutObjectAcl`. */
+  acl: boolean;
+  /** `CopyObjectLock=true`: retention and legal hold need their own permissions. */
+  objectLock: boolean;
+}
+
+/** Destination-side writes of the worker: single PUT, multipart upload and its clean-up, tags, deletes when propagated,
+ * and the ACL and Object Lock headers only when the worker sends them. */
+export function destinationWriteStatements(pairs: BucketPair[], extraObjects: string[], o: WriteOptions): iam.PolicyStatement[] {
   const actions = ['s3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:GetObject'];
-  if (propagateDeletes) actions.push('s3:DeleteObject');
+  if (o.propagateDeletes) actions.push('s3:DeleteObject');
+  if (o.acl) actions.push('s3:PutObjectAcl');
+  if (o.objectLock) actions.push('s3:PutObjectRetention', 's3:PutObjectLegalHold');
   return [
     new iam.PolicyStatement({
       sid: 'ListDestinationBuckets',
@@ -69,6 +84,31 @@ export function listStatements(pairs: BucketPair[], jobType: JobType | undefined
   ]);
   const actions = versions && sides.source ? ['s3:ListBucket', 's3:ListBucketVersions'] : ['s3:ListBucket'];
   return [new iam.PolicyStatement({ sid: 'ListPairBuckets', actions, resources: buckets.map(bucketArn) })];
+}
+
+/** The jobsender asks S3 to restore archived source objects (`ArchivedObjects=restore`). */
+export function restoreStatements(pairs: BucketPair[]): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'RestoreArchivedSourceObjects',
+      actions: ['s3:RestoreObject'],
+      resources: uniq(pairs.map((p) => objectsArn(p.src_bucket, p.src_prefix ?? ''))),
+    }),
+  ];
+}
+
+/** KMS actions S3 needs on customer managed keys (S3 User Guide, "Using server-side encryption with AWS KMS keys"):
+ * reading an SSE-KMS object needs `kms:Decrypt`; writing one needs `kms:GenerateDataKey`, and a multipart upload
+ * `kms:Decrypt` too. Only keys named in the settings, only on the sides this account's role reaches. */
+export function kmsStatements(sourceKeys: string[], destinationKey: string | undefined): iam.PolicyStatement[] {
+  const out: iam.PolicyStatement[] = [];
+  if (sourceKeys.length > 0) {
+    out.push(new iam.PolicyStatement({ sid: 'DecryptSourceObjects', actions: ['kms:Decrypt'], resources: uniq(sourceKeys) }));
+  }
+  if (destinationKey) {
+    out.push(new iam.PolicyStatement({ sid: 'EncryptDestinationObjects', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [destinationKey] }));
+  }
+  return out;
 }
 
 /** ARN of an SSM parameter by name (with or without a leading `/`). */

@@ -107,6 +107,9 @@ export class S3MigrateStack extends Stack {
         ...s.workerEnvironment,
         ...common,
         DeadLetterQueueUrl: this.deadLetterQueue.queueUrl,
+        ...(s.destinationKmsKeyArn
+          ? { DestinationSSE: s.workerEnvironment.DestinationSSE ?? 'aws:kms', DestinationKMSKeyId: s.destinationKmsKeyArn }
+          : {}),
         // The worker copies only what the pairs and the event routes allow (JobScope).
         ssm_parameter_bucket: s.bucketParameterName,
         ...(s.eventSourceBuckets.length > 0 ? { EventSourceBuckets: s.eventSourceBuckets.join(',') } : {}),
@@ -127,18 +130,25 @@ export class S3MigrateStack extends Stack {
     workerRole.addToPolicy(new iam.PolicyStatement({ sid: 'CheckQueue', actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], resources: [this.queue.queueArn] }));
     this.grantLedger(workerRole);
 
-    const propagateDeletes = /^(true|1|yes)$/i.test(s.workerEnvironment.PropagateDeletes ?? '');
+    const flag = (v: string | undefined) => /^(true|1|yes)$/i.test(v ?? '');
+    const propagateDeletes = flag(s.workerEnvironment.PropagateDeletes);
+    const objectLock = flag(s.workerEnvironment.CopyObjectLock);
+    const acl = (s.workerEnvironment.DestinationACL ?? '') !== '';
     const compareVersions = /^(true|1|yes)$/i.test(s.jobsenderEnvironment.JobsenderCompareVersionId ?? '');
     const eventSourceObjects = s.eventSourceBuckets.map((b) => perms.objectsArn(b, ''));
     const eventDestinationObjects = s.eventDestinationBucket
       ? [perms.objectsArn(s.eventDestinationBucket, s.eventDestinationPrefix === '' ? '' : `${s.eventDestinationPrefix.replace(/\/+$/, '')}/`)]
       : [];
     if (sides.source) {
-      for (const st of perms.sourceStatements(s.bucketPairs, eventSourceObjects, true)) workerRole.addToPolicy(st);
+      for (const st of perms.sourceStatements(s.bucketPairs, eventSourceObjects, true, objectLock)) workerRole.addToPolicy(st);
     }
     if (sides.destination) {
-      for (const st of perms.destinationWriteStatements(s.bucketPairs, eventDestinationObjects, propagateDeletes)) workerRole.addToPolicy(st);
+      for (const st of perms.destinationWriteStatements(s.bucketPairs, eventDestinationObjects, { propagateDeletes, acl, objectLock })) {
+        workerRole.addToPolicy(st);
+      }
     }
+    const kms = perms.kmsStatements(sides.source ? s.sourceKmsKeyArns : [], sides.destination ? s.destinationKmsKeyArn : undefined);
+    for (const st of kms) workerRole.addToPolicy(st);
 
     // Jobsender. Its name is fixed so that it can be granted to invoke itself without a
     // circular reference between the function and its role's policy.
@@ -172,6 +182,9 @@ export class S3MigrateStack extends Stack {
     bucketParameter.grantRead(jobsenderRole);
     ignoreParameter.grantRead(jobsenderRole);
     for (const st of perms.listStatements(s.bucketPairs, s.jobType, compareVersions)) jobsenderRole.addToPolicy(st);
+    if (sides.source && /^restore$/i.test(s.jobsenderEnvironment.ArchivedObjects ?? '')) {
+      for (const st of perms.restoreStatements(s.bucketPairs)) jobsenderRole.addToPolicy(st);
+    }
     jobsenderRole.addToPolicy(new iam.PolicyStatement({ sid: 'ContinueItself', actions: ['lambda:InvokeFunction'], resources: [jobsenderArn] }));
     // The SecureString (any version) is readable only by the two functions, and only when a JobType needs it.
     if (s.jobType) {

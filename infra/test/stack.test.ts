@@ -253,6 +253,45 @@ test('IAM: only the S3 actions each function uses, on named buckets and prefixes
   }
 });
 
+test('KMS, ACL, Object Lock and restore grants exist exactly when their settings ask for them', () => {
+  const SRC_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1111aaaa-2222-bbbb-3333-cccc4444dddd';
+  const DES_KEY = 'arn:aws:kms:us-east-1:111122223333:key/5555eeee-6666-ffff-7777-000088889999';
+  // None by default.
+  const plain = statementsOf(synth({ jobType: undefined }).template, 'WorkerRole');
+  for (const a of ['kms:Decrypt', 'kms:GenerateDataKey', 's3:PutObjectAcl', 's3:PutObjectRetention', 's3:GetObjectRetention']) {
+    assert.ok(!allActions(plain).has(a), `no ${a} unless asked`);
+  }
+  assert.ok(!allActions(statementsOf(synth().template, 'JobsenderRole')).has('s3:RestoreObject'));
+  // Both sides in this account: decrypt the source key, encrypt with the destination key.
+  const { template } = synth({
+    jobType: undefined,
+    sourceKmsKeyArns: [SRC_KEY],
+    destinationKmsKeyArn: DES_KEY,
+    workerEnvironment: { DestinationACL: 'bucket-owner-full-control', CopyObjectLock: 'true' },
+    jobsenderEnvironment: { ArchivedObjects: 'restore' },
+  });
+  const worker = statementsOf(template, 'WorkerRole');
+  const decrypt = worker.find((s) => s.Sid === 'DecryptSourceObjects');
+  assert.deepEqual(actionsOf(decrypt), ['kms:Decrypt']);
+  assert.deepEqual([decrypt.Resource].flat(), [SRC_KEY]);
+  const encrypt = worker.find((s) => s.Sid === 'EncryptDestinationObjects');
+  assert.deepEqual(new Set(actionsOf(encrypt)), new Set(['kms:GenerateDataKey', 'kms:Decrypt']));
+  assert.deepEqual([encrypt.Resource].flat(), [DES_KEY]);
+  const write = worker.find((s) => s.Sid === 'WriteDestinationObjects');
+  for (const a of ['s3:PutObjectAcl', 's3:PutObjectRetention', 's3:PutObjectLegalHold']) assert.ok(actionsOf(write).includes(a), a);
+  const read = worker.find((s) => s.Sid === 'ReadSourceObjects');
+  for (const a of ['s3:GetObjectRetention', 's3:GetObjectLegalHold']) assert.ok(actionsOf(read).includes(a), a);
+  const [, fn] = onlyResource(template, 'AWS::Lambda::Function', { Description: Match.stringLikeRegexp('worker') });
+  assert.equal(fn.Properties.Environment.Variables.DestinationSSE, 'aws:kms');
+  assert.equal(fn.Properties.Environment.Variables.DestinationKMSKeyId, DES_KEY);
+  const restore = statementsOf(template, 'JobsenderRole').find((s) => s.Sid === 'RestoreArchivedSourceObjects');
+  assert.deepEqual(actionsOf(restore), ['s3:RestoreObject']);
+  // PUT: the destination is reached with the SecureString's keys, so no destination key grant here.
+  const put = statementsOf(synth({ jobType: 'PUT', sourceKmsKeyArns: [SRC_KEY], destinationKmsKeyArn: DES_KEY }).template, 'WorkerRole');
+  assert.ok(put.some((s) => s.Sid === 'DecryptSourceObjects'));
+  assert.ok(!put.some((s) => s.Sid === 'EncryptDestinationObjects'), 'the other account grants its own key');
+});
+
 test('outputs: queue URL, DLQ URL, table name, dashboard link', () => {
   const outputs = synth().template.toJSON().Outputs;
   for (const o of ['QueueUrl', 'DeadLetterQueueUrl', 'TableName', 'DashboardUrl']) assert.ok(outputs[o], `output ${o}`);
@@ -293,6 +332,9 @@ test('settings: bad values are named; the sample config loads', () => {
     [{ workerReservedConcurrency: 10, workerMaxConcurrency: 20 }, /workerReservedConcurrency/],
     [{ queueVisibilityTimeoutSeconds: 600 }, /queueVisibilityTimeoutSeconds/],
     [{ workerEnvironment: { sqs_queue: 'x' } }, /sqs_queue is set by the stack/],
+    [{ sourceKmsKeyArns: ['alias/mine'] }, /sourceKmsKeyArns\[0\]/],
+    [{ destinationKmsKeyArn: 'key-1' }, /destinationKmsKeyArn/],
+    [{ destinationKmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/abc', workerEnvironment: { DestinationSSE: 'AES256' } }, /DestinationSSE/],
   ];
   for (const [over, msg] of bad) assert.throws(() => validate(settings(over)), msg);
   const sample = loadSettings(path.join(__dirname, '..', '..', 'config', 's3-migrate.json'));
