@@ -7,6 +7,7 @@ pub mod error;
 pub mod lambda;
 pub mod listing;
 pub mod report;
+mod restore;
 pub mod run;
 pub mod setup;
 pub mod status;

@@ -10,8 +10,6 @@
 use crate::enqueue::Enqueuer;
 use crate::error::SendError;
 use crate::listing::{self, check_bucket, ListSpec, Page};
-use aws_sdk_s3::error::ProvideErrorMetadata;
-use aws_sdk_s3::types::{GlacierJobParameters, RestoreRequest as RestoreRequestSdk, Tier};
 use futures::StreamExt;
 use s3_migrate_core::archive::{Access, ArchivedObjects, RestoreRequest};
 use s3_migrate_core::diff::{Compared, DestinationMapping, Entry, MergeJoin, Need};
@@ -31,7 +29,7 @@ use tracing::{debug, info, warn};
 /// Source entries decided before the ledger is asked and jobs are sent (BatchGetItem takes 100).
 pub const FLUSH_AT: usize = 100;
 /// Ledger writes in flight when marking jobs as queued.
-const MARKS_IN_FLIGHT: usize = 16;
+pub(crate) const MARKS_IN_FLIGHT: usize = 16;
 
 /// Where a dry run writes its jobs (JSON lines).
 pub type JobsOut = Arc<Mutex<Box<dyn Write + Send>>>;
@@ -380,50 +378,6 @@ impl Sender {
             warn!(error = %e, "could not record some jobs as queued");
         }
         Ok(())
-    }
-}
-
-impl Sender {
-    /// Asks S3 to restore archived objects (`ArchivedObjects=restore`); returns how many
-    /// requests S3 took. A restore already in progress counts as taken; other refusals are
-    /// logged and asked again next run.
-    async fn request_restores(&self, bucket: &str, entries: &[&Entry]) -> u64 {
-        let taken: Vec<bool> = futures::stream::iter(entries)
-            .map(|e| async move {
-                let request = RestoreRequestSdk::builder()
-                    .days(self.restore.days)
-                    .glacier_job_parameters(
-                        GlacierJobParameters::builder().tier(Tier::from(self.restore.tier.as_str())).build().ok()?,
-                    )
-                    .build();
-                let res = self
-                    .src_s3
-                    .restore_object()
-                    .bucket(bucket)
-                    .key(&e.key)
-                    .set_version_id(e.version_id.clone())
-                    .restore_request(request)
-                    .send()
-                    .await;
-                match res {
-                    Ok(_) => Some(()),
-                    Err(err) if err.code() == Some("RestoreAlreadyInProgress") => Some(()),
-                    Err(err) => {
-                        let err = s3_migrate_core::clients::error_chain(&err);
-                        warn!(bucket, key = %e.key, error = %err, "could not request a restore; asked again next run");
-                        None
-                    }
-                }
-            })
-            .buffer_unordered(MARKS_IN_FLIGHT)
-            .map(|r| r.is_some())
-            .collect()
-            .await;
-        let n = taken.iter().filter(|t| **t).count() as u64;
-        if n > 0 {
-            info!(bucket, restores = n, tier = %self.restore.tier, days = self.restore.days, "restores requested");
-        }
-        n
     }
 }
 

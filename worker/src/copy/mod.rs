@@ -44,6 +44,7 @@ macro_rules! with_destination_options {
 }
 
 pub mod budget;
+mod complete;
 mod listed;
 mod multipart;
 mod parts;

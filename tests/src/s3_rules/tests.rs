@@ -1,0 +1,85 @@
+//! The rules without a network: what each answers and rewrites.
+
+use super::*;
+
+fn req(line: &str, headers: &[(&str, &str)]) -> Request {
+    let mut head = format!("{line} HTTP/1.1\r\n");
+    for (n, v) in headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    Request::parse(head.as_bytes())
+}
+
+#[test]
+fn kms_etags_are_hex_but_not_the_md5_and_map_back() {
+    let md5 = "\"5d41402abc4b2a76b9719d911017c592\"";
+    let kms = kms_etag(md5);
+    assert_ne!(kms, md5);
+    assert_eq!(kms.len(), md5.len());
+    assert_eq!(kms_etag(&kms), md5);
+    assert_eq!(
+        kms_etag("&quot;5d41402abc4b2a76b9719d911017c592-12&quot;"),
+        "&quot;a2bebfd543b4d589468e626eefe83a6d-12&quot;"
+    );
+    assert_eq!(kms_etag("not-an-etag"), "not-an-etag");
+}
+
+#[test]
+fn a_request_signed_for_another_region_is_redirected() {
+    let mut rules = S3Rules::default();
+    rules.bucket_region("b", "eu-west-1");
+    let counts = RuleCounts::default();
+    let wrong = req(
+        "HEAD /b",
+        &[("Authorization", "AWS4-HMAC-SHA256 Credential=AKID/20261201/us-east-1/s3/aws4_request, SignedHeaders=host")],
+    );
+    let answer = rules.answer(&wrong, &counts).expect("redirected");
+    assert!(answer.status.starts_with("301"));
+    assert_eq!(answer.headers, vec![("x-amz-bucket-region", "eu-west-1".to_owned())]);
+    let right = req(
+        "HEAD /b",
+        &[("Authorization", "AWS4-HMAC-SHA256 Credential=AKID/20261201/eu-west-1/s3/aws4_request, SignedHeaders=host")],
+    );
+    assert_eq!(rules.answer(&right, &counts), None);
+}
+
+#[test]
+fn requester_pays_needs_the_header_on_the_request_or_the_copy_source() {
+    let mut rules = S3Rules::default();
+    rules.requester_pays("rp");
+    let counts = RuleCounts::default();
+    assert!(rules.answer(&req("GET /rp/k", &[]), &counts).is_some());
+    assert_eq!(rules.answer(&req("GET /rp/k", &[("x-amz-request-payer", "requester")]), &counts), None);
+    assert!(rules.answer(&req("PUT /des/k", &[("x-amz-copy-source", "rp/k")]), &counts).is_some());
+    assert_eq!(rules.answer(&req("PUT /des/k", &[]), &counts), None);
+    assert_eq!(counts.payer_denied.load(Ordering::Relaxed), 2);
+}
+
+#[test]
+fn archived_objects_refuse_reads_until_restored() {
+    let mut rules = S3Rules::default();
+    rules.archive("b", "cold key", Archived::Frozen);
+    rules.archive("b", "warm", Archived::Restored);
+    let counts = RuleCounts::default();
+    let denied = rules.answer(&req("GET /b/cold%20key", &[]), &counts).expect("denied");
+    assert_eq!(denied.code, Some("InvalidObjectState"));
+    assert!(rules.answer(&req("PUT /d/x", &[("x-amz-copy-source", "b/cold%20key")]), &counts).is_some());
+    assert_eq!(rules.answer(&req("GET /b/warm", &[]), &counts), None);
+    assert_eq!(rules.answer(&req("POST /b/cold%20key?restore", &[]), &counts).map(|a| a.status), Some("202 Accepted"));
+}
+
+#[test]
+fn listings_show_the_storage_class_and_restore_status_when_asked() {
+    let mut rules = S3Rules::default();
+    rules.archive("b", "a&b", Archived::Frozen);
+    rules.archive("b", "w", Archived::Restored);
+    let xml = "<ListBucketResult><Contents><Key>a&amp;b</Key><StorageClass>STANDARD</StorageClass></Contents><Contents><Key>w</Key><StorageClass>STANDARD</StorageClass></Contents><Contents><Key>z</Key><StorageClass>STANDARD</StorageClass></Contents></ListBucketResult>";
+    let r = req("GET /b?list-type=2", &[("x-amz-optional-object-attributes", "RestoreStatus")]);
+    let mut body = xml.as_bytes().to_vec();
+    rules.rewrite_answer(&r, &mut vec![("content-type".into(), "application/xml".into())], &mut body);
+    let text = String::from_utf8(body).unwrap();
+    assert_eq!(text.matches("GLACIER").count(), 2, "{text}");
+    assert_eq!(text.matches("<RestoreExpiryDate>").count(), 1, "{text}");
+    assert!(text.contains("<Key>z</Key><StorageClass>STANDARD</StorageClass>"), "{text}");
+}

@@ -1,0 +1,182 @@
+//! Finishing a multipart upload: complete it from the parts S3 lists, check what S3 assembled,
+//! and clear what is left of the key's other uploads.
+
+use super::multipart::{abort_quietly, list_parts};
+use super::read::source_changed;
+use super::verify::{composite_etag, unquote, IntegrityCheck};
+use super::{Copier, Pinned};
+use crate::error::CopyError;
+use crate::s3::{head_destination, head_source, is_no_such_upload, s3_err, DestinationObject};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use s3_migrate_core::plan::PartPlan;
+use s3_migrate_core::retry::ErrorClass;
+use s3_migrate_core::Job;
+use tracing::{info, warn};
+
+/// Completes the upload from the parts S3 lists, then checks the result before anyone may
+/// record it as done: destination size, and the composite ETag where S3 gives one.
+pub(super) async fn complete(
+    c: &Copier,
+    job: &Job,
+    p: &Pinned,
+    plan: &PartPlan,
+    upload_id: &str,
+) -> Result<(), CopyError> {
+    let integrity =
+        |detail: String| CopyError::Integrity { bucket: job.des_bucket.clone(), key: job.des_key.clone(), detail };
+    let Some(listed) = list_parts(c, job, upload_id).await? else {
+        return finished_elsewhere(c, job, p).await;
+    };
+    for part in plan.parts() {
+        match listed.get(&part.number) {
+            Some(u) if u.size == part.len => {}
+            other => {
+                return Err(integrity(format!(
+                    "part {} is {:?} bytes on the destination, expected {}",
+                    part.number,
+                    other.map(|u| u.size),
+                    part.len
+                )))
+            }
+        }
+    }
+    if p.read_version.is_none() {
+        // Reads were tied to the ETag; one more look catches a change made after the last read.
+        let now = head_source(&c.src, &job.src_bucket, &job.src_key, None).await?;
+        if now.as_ref().map(|h| (&h.etag, h.size)) != Some((&p.head.etag, p.head.size)) {
+            abort_quietly(&c.des, job, upload_id).await;
+            c.ledger.clear_upload(&job.ledger_key(), upload_id).await?;
+            return Err(source_changed(job));
+        }
+    }
+    let parts: Vec<CompletedPart> = plan
+        .parts()
+        .filter_map(|part| listed.get(&part.number).map(|u| (part.number, u)))
+        .map(|(n, u)| CompletedPart::builder().part_number(n as i32).e_tag(&u.etag).build())
+        .collect();
+    let res = c
+        .des
+        .complete_multipart_upload()
+        .bucket(&job.des_bucket)
+        .key(&job.des_key)
+        .upload_id(upload_id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .send()
+        .await;
+    match res {
+        Ok(_) => {}
+        Err(e) if is_no_such_upload(&e) => return finished_elsewhere(c, job, p).await,
+        Err(e) => return Err(s3_err("CompleteMultipartUpload", &job.des_bucket, &job.des_key, e)),
+    }
+    let expected_etag =
+        composite_etag(plan.parts().filter_map(|part| listed.get(&part.number)).map(|u| u.etag.as_str()));
+    let found = head_destination(&c.des, &job.des_bucket, &job.des_key).await?;
+    let check = completed_check(found.as_ref(), p.head.size, expected_etag.as_deref()).map_err(integrity)?;
+    info!(key = %job.src_key, parts = plan.count, size = p.head.size, check = check.as_str(), "multipart upload completed");
+    abort_orphans(c, job, upload_id).await;
+    Ok(())
+}
+
+/// Checks a completed upload as HEAD found it: its size, and its ETag against the composite of
+/// the parts' ETags where its encryption makes both MD5s (see `verify`). Returns the check that
+/// proved it, or what is wrong.
+fn completed_check(
+    found: Option<&DestinationObject>,
+    size: u64,
+    composite: Option<&str>,
+) -> Result<IntegrityCheck, String> {
+    let Some(found) = found else {
+        return Err("destination object is missing after CompleteMultipartUpload".into());
+    };
+    if found.size != size {
+        return Err(format!("destination has {} bytes, source has {size}", found.size));
+    }
+    match (found.check, composite, found.etag.as_deref()) {
+        (IntegrityCheck::Etag, Some(expected), Some(etag)) if expected != unquote(etag) => {
+            Err(format!("destination ETag {etag} is not the composite {expected} of the uploaded parts"))
+        }
+        (IntegrityCheck::Etag, Some(_), Some(_)) => Ok(IntegrityCheck::Etag),
+        _ => Ok(IntegrityCheck::OnReceipt),
+    }
+}
+
+/// Aborts every other open upload of the destination key. An upload whose
+/// CreateMultipartUpload answer was lost (a connection cut after S3 acted) is known to nobody;
+/// only the lease holder uploads parts of an object, so once its copy is complete every other
+/// upload of the key is an orphan. A failure here is logged, never fatal.
+async fn abort_orphans(c: &Copier, job: &Job, ours: &str) {
+    let mut markers: (Option<String>, Option<String>) = (None, None);
+    loop {
+        let listed = c
+            .des
+            .list_multipart_uploads()
+            .bucket(&job.des_bucket)
+            .prefix(&job.des_key)
+            .set_key_marker(markers.0.take())
+            .set_upload_id_marker(markers.1.take())
+            .send()
+            .await;
+        let out = match listed {
+            Ok(out) => out,
+            Err(e) => {
+                let e = s3_err("ListMultipartUploads", &job.des_bucket, &job.des_key, e);
+                warn!(key = %job.des_key, error = %e, "could not look for orphaned uploads");
+                return;
+            }
+        };
+        for u in out.uploads() {
+            if let (Some(key), Some(id)) = (u.key(), u.upload_id()) {
+                if key == job.des_key && id != ours {
+                    info!(key = %job.des_key, upload_id = %id, "aborting an orphaned upload of this key");
+                    abort_quietly(&c.des, job, id).await;
+                }
+            }
+        }
+        if out.is_truncated() != Some(true) {
+            return;
+        }
+        markers = (out.next_key_marker().map(str::to_owned), out.next_upload_id_marker().map(str::to_owned));
+    }
+}
+
+/// The upload vanished between our last part and completion: a duplicate delivery of the same
+/// job completed it. Accept only if the destination holds an object of the source's size.
+async fn finished_elsewhere(c: &Copier, job: &Job, p: &Pinned) -> Result<(), CopyError> {
+    match head_destination(&c.des, &job.des_bucket, &job.des_key).await? {
+        Some(found) if found.size == p.head.size => {
+            info!(key = %job.src_key, "upload was completed by another delivery of this job");
+            Ok(())
+        }
+        _ => Err(CopyError::S3 {
+            op: "CompleteMultipartUpload",
+            bucket: job.des_bucket.clone(),
+            key: job.des_key.clone(),
+            message: "the multipart upload disappeared before it was completed".into(),
+            class: ErrorClass::Retryable,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(size: u64, etag: &str, check: IntegrityCheck) -> DestinationObject {
+        DestinationObject { size, etag: Some(format!("\"{etag}\"")), check }
+    }
+
+    #[test]
+    fn a_completed_upload_is_checked_by_etag_only_where_its_encryption_allows() {
+        let composite = "0123456789abcdef0123456789abcdef-2";
+        let ok = found(10, composite, IntegrityCheck::Etag);
+        assert_eq!(completed_check(Some(&ok), 10, Some(composite)), Ok(IntegrityCheck::Etag));
+        let wrong = found(10, "fedcba9876543210fedcba9876543210-2", IntegrityCheck::Etag);
+        assert!(completed_check(Some(&wrong), 10, Some(composite)).unwrap_err().contains("not the composite"));
+        // SSE-KMS: the ETag proves nothing, S3 checked each part's trailing checksum on receipt.
+        let kms = found(10, "fedcba9876543210fedcba9876543210-2", IntegrityCheck::OnReceipt);
+        assert_eq!(completed_check(Some(&kms), 10, Some(composite)), Ok(IntegrityCheck::OnReceipt));
+        assert!(completed_check(Some(&kms), 11, Some(composite)).unwrap_err().contains("source has 11"));
+        assert!(completed_check(None, 10, None).unwrap_err().contains("missing"));
+        assert_eq!(completed_check(Some(&ok), 10, None), Ok(IntegrityCheck::OnReceipt), "no composite to compare");
+    }
+}
