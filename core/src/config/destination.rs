@@ -102,8 +102,11 @@ mod tests {
             ("DestinationACL", "everyone", ""),
             ("CopyObjectLock", "sure", ""),
         ] {
-            let e =
-                DestinationOptions::from_env(&env(&[(var, value), ("DestinationSSE", with)])).unwrap_err().to_string();
+            let mut pairs = vec![(var, value)];
+            if !with.is_empty() {
+                pairs.push(("DestinationSSE", with));
+            }
+            let e = DestinationOptions::from_env(&env(&pairs)).unwrap_err().to_string();
             assert!(e.contains(var) && e.contains(value), "{var}={value}: {e}");
         }
     }
