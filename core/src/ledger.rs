@@ -10,7 +10,7 @@ mod queue;
 mod record;
 
 pub use claim::Begin;
-pub use queue::QUEUE_RECORD_TTL_SECS;
+pub use queue::{PairCounts, QUEUE_RECORD_TTL_SECS};
 
 pub use record::{attr, nv, sv, Item, ObjectRecord, Status, DES_BUCKET_INDEX};
 
@@ -31,6 +31,8 @@ const BATCH_GET_MAX_KEYS: usize = 100;
 const BATCH_RETRY_ROUNDS: u32 = 8;
 /// Prefix of checkpoint rows.
 const CHECKPOINT_PREFIX: &str = "#checkpoint#";
+/// Key prefix of a pair's figures from its last complete jobsender run.
+const PAIR_COUNTS_PREFIX: &str = "#pair#";
 
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> u64 {
@@ -230,7 +232,9 @@ impl Ledger {
                 page.items()
                     .iter()
                     .filter_map(ObjectRecord::from_item)
-                    .filter(|r| !r.key.starts_with(CHECKPOINT_PREFIX)),
+                    // Bookkeeping items (checkpoints, pair figures) start with `#`, which no
+                    // bucket name can.
+                    .filter(|r| !r.key.starts_with('#')),
             );
             match page.last_evaluated_key() {
                 Some(k) if !k.is_empty() => start = Some(k.clone()),

@@ -14,7 +14,7 @@ use futures::StreamExt;
 use s3_migrate_core::archive::{Access, ArchivedObjects, RestoreRequest};
 use s3_migrate_core::diff::{Compared, DestinationMapping, Entry, MergeJoin, Need};
 use s3_migrate_core::ignore::IgnoreList;
-use s3_migrate_core::ledger::{now_secs, Ledger};
+use s3_migrate_core::ledger::{now_secs, Ledger, PairCounts};
 use s3_migrate_core::pairs::BucketPair;
 use s3_migrate_core::ranges::{split, Checkpoint, KeyRange, SplitWalk, DEFAULT_MAX_PROBES};
 use s3_migrate_core::Job;
@@ -163,6 +163,12 @@ impl Sender {
             unfinished.extend(outcome.remaining);
         }
         report.complete = unfinished.is_empty();
+        if !opts.dry_run && report.complete {
+            let counts = PairCounts { archived: report.archived, failed_unchanged: report.failed, at: now_secs() };
+            if let Err(e) = self.ledger.set_pair_counts(&id, counts).await {
+                warn!(pair = %id, error = %e, "could not save the pair's figures for status");
+            }
+        }
         if !opts.dry_run {
             if !unfinished.is_empty() {
                 self.ledger.set_checkpoint(&id, Some(&Checkpoint { ranges: unfinished })).await?;

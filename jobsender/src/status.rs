@@ -106,20 +106,23 @@ pub async fn status(
     let records = ledger.scan().await?;
     let now = now_secs();
     let mut out = format!(
-        "{:<50} {:>8} {:>11} {:>8} {:>8} {:>8} {:>14} {:>12}\n",
-        "pair", "done", "in progress", "queued", "failed", "skipped", "bytes copied", "MB/s (1 h)"
+        "{:<50} {:>8} {:>11} {:>8} {:>8} {:>8} {:>8} {:>14} {:>12}\n",
+        "pair", "done", "in progress", "queued", "failed", "skipped", "archived", "bytes copied", "MB/s (1 h)"
     );
     let mut failures = Vec::new();
     for pair in pairs {
         let s = summarize(pair, &records, now);
+        // Archived objects are never enqueued, so only the last complete run counted them.
+        let archived = ledger.pair_counts(&pair.id()).await?.map_or("-".to_owned(), |c| c.archived.to_string());
         out.push_str(&format!(
-            "{:<50} {:>8} {:>11} {:>8} {:>8} {:>8} {:>14} {:>12.2}\n",
+            "{:<50} {:>8} {:>11} {:>8} {:>8} {:>8} {:>8} {:>14} {:>12.2}\n",
             s.pair,
             s.done,
             s.in_progress,
             s.queued,
             s.failed,
             s.skipped,
+            archived,
             s.bytes_copied,
             s.bytes_last_hour as f64 / RECENT_SECS as f64 / 1e6
         ));

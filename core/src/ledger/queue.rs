@@ -2,6 +2,7 @@
 
 use super::{
     attr, now_secs, nv, sv, tokio_sleep_backoff, Ledger, LedgerError, Status, BATCH_RETRY_ROUNDS, CHECKPOINT_PREFIX,
+    PAIR_COUNTS_PREFIX,
 };
 use crate::job::Job;
 use crate::ranges::Checkpoint;
@@ -15,6 +16,17 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 pub const QUEUE_RECORD_TTL_SECS: u64 = 14 * 86_400;
 /// Most items one BatchWriteItem takes (DynamoDB limit).
 const BATCH_WRITE_MAX_ITEMS: usize = 25;
+
+/// A pair's figures from its last complete jobsender run (O(pairs) to read, for `status`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PairCounts {
+    /// Source objects in an archive storage class, not readable.
+    pub archived: u64,
+    /// Objects whose copy failed permanently and whose source has not changed.
+    pub failed_unchanged: u64,
+    /// When the run ended (seconds since the epoch).
+    pub at: u64,
+}
 
 impl Ledger {
     /// Records that the jobsender enqueued an object now. A new record becomes QUEUED; an
@@ -113,6 +125,36 @@ impl Ledger {
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
             Err(e) => Err(self.err("DeleteItem", e)),
         }
+    }
+
+    /// Saves what the last complete run of `pair` found that the object records do not show:
+    /// archived objects (never enqueued, so never recorded) and unchanged failures.
+    pub async fn set_pair_counts(&self, pair: &str, counts: PairCounts) -> Result<(), LedgerError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(attr::KEY, sv(format!("{PAIR_COUNTS_PREFIX}{pair}")))
+            .item(attr::ARCHIVED, nv(counts.archived))
+            .item(attr::FAILED_UNCHANGED, nv(counts.failed_unchanged))
+            .item(attr::END_TIME, nv(counts.at))
+            .send()
+            .await
+            .map_err(|e| self.err("PutItem", e))?;
+        Ok(())
+    }
+
+    /// What [`Ledger::set_pair_counts`] saved for `pair`, if a run completed.
+    pub async fn pair_counts(&self, pair: &str) -> Result<Option<PairCounts>, LedgerError> {
+        let item = self.item(&format!("{PAIR_COUNTS_PREFIX}{pair}")).await?;
+        let n = |i: &super::Item, name: &str| match i.get(name) {
+            Some(AttributeValue::N(v)) => v.parse().unwrap_or(0),
+            _ => 0,
+        };
+        Ok(item.map(|i| PairCounts {
+            archived: n(&i, attr::ARCHIVED),
+            failed_unchanged: n(&i, attr::FAILED_UNCHANGED),
+            at: n(&i, attr::END_TIME),
+        }))
     }
 
     /// The key ranges a jobsender run left unfinished for `pair`, if a run stopped early.

@@ -31,6 +31,8 @@ pub mod attr {
     pub const CHECKPOINT: &str = "checkpoint";
     pub const LEASE_UNTIL: &str = "leaseUntil";
     pub const OWNER: &str = "owner";
+    pub const ARCHIVED: &str = "archived";
+    pub const FAILED_UNCHANGED: &str = "failedUnchanged";
 }
 
 /// Name of the global secondary index on `desBucket`.
