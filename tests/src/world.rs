@@ -298,6 +298,21 @@ impl World {
         Ok(out.uploads().len())
     }
 
+    /// Works off every job now in the queue once with `p`, each message consumed (asserted)
+    /// and deleted; returns the source keys of the jobs.
+    pub async fn work_queue(&self, p: &Processor) -> anyhow::Result<std::collections::BTreeSet<String>> {
+        let mut keys = std::collections::BTreeSet::new();
+        for m in self.drain(&self.queue_url).await? {
+            let body = m.body().unwrap_or_default();
+            keys.insert(Job::from_json(body)?.src_key);
+            let d = p.process(m.message_id().unwrap_or_default(), body, None).await;
+            assert_eq!(d, worker::message::Disposition::Consumed, "{body}");
+            let receipt = m.receipt_handle().unwrap_or_default();
+            self.own.sqs.delete_message().queue_url(&self.queue_url).receipt_handle(receipt).send().await?;
+        }
+        Ok(keys)
+    }
+
     /// Every message now in a queue (received and left to come back later).
     pub async fn drain(&self, url: &str) -> anyhow::Result<Vec<aws_sdk_sqs::types::Message>> {
         let mut all = Vec::new();

@@ -5,13 +5,11 @@
 
 use jobsender::run::{PairReport, RunOptions, Sender};
 use s3_migrate_core::ledger::Status;
-use s3_migrate_core::Job;
 use s3_migrate_tests::fault_proxy::FaultProxy;
 use s3_migrate_tests::s3_rules::Archived;
 use s3_migrate_tests::world::{Mode, World};
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
-use worker::message::{Disposition, Processor};
 
 async fn proxy() -> anyhow::Result<FaultProxy> {
     FaultProxy::rules_only(&std::env::var("AWS_ENDPOINT_URL")?).await
@@ -19,25 +17,6 @@ async fn proxy() -> anyhow::Result<FaultProxy> {
 
 async fn run(w: &World, s: &Sender, opts: &RunOptions) -> anyhow::Result<PairReport> {
     Ok(s.run_pair(&w.pair(), opts).await?)
-}
-
-/// Works off every job in the queue once; returns the keys of the jobs.
-async fn work_queue(w: &World, p: &Processor) -> anyhow::Result<BTreeSet<String>> {
-    let mut keys = BTreeSet::new();
-    for m in w.drain(&w.queue_url).await? {
-        let body = m.body().unwrap_or_default();
-        keys.insert(Job::from_json(body)?.src_key);
-        let d = p.process(m.message_id().unwrap_or_default(), body, None).await;
-        assert_eq!(d, Disposition::Consumed, "{body}");
-        w.own
-            .sqs
-            .delete_message()
-            .queue_url(&w.queue_url)
-            .receipt_handle(m.receipt_handle().unwrap_or_default())
-            .send()
-            .await?;
-    }
-    Ok(keys)
 }
 
 fn set(keys: &[&str]) -> BTreeSet<String> {
@@ -66,7 +45,7 @@ async fn archived_objects_are_counted_never_enqueued_and_restored_ones_are_copie
 
     let first = run(&w, &s, &RunOptions::default()).await?;
     assert_eq!((first.archived, first.enqueued, first.restores_requested), (3, 3, 0), "{first:?}");
-    assert_eq!(work_queue(&w, &p).await?, set(&["plain", "warm/d", "warm/e"]));
+    assert_eq!(w.work_queue(&p).await?, set(&["plain", "warm/d", "warm/e"]));
     for key in ["plain", "warm/d", "warm/e"] {
         assert_eq!(w.get_des(key).await?.as_deref(), Some(key.as_bytes()), "{key}");
     }
@@ -118,7 +97,7 @@ async fn a_failed_object_is_enqueued_again_only_on_request_or_when_its_source_ch
 
     let first = run(&w, &s, &RunOptions::default()).await?;
     assert_eq!((first.enqueued, first.archived), (1, 0), "the listing cannot tell: {first:?}");
-    assert_eq!(work_queue(&w, &p).await?, set(&["tiered"]), "consumed: parked, not retried");
+    assert_eq!(w.work_queue(&p).await?, set(&["tiered"]), "consumed: parked, not retried");
     let parked = w.drain(&w.dlq_url).await?;
     assert_eq!(parked.len(), 1, "in the dead-letter queue at once");
     let why = parked[0].message_attributes().and_then(|a| a.get("error")).and_then(|v| v.string_value());
@@ -137,7 +116,7 @@ async fn a_failed_object_is_enqueued_again_only_on_request_or_when_its_source_ch
 
     let retried = run(&w, &s, &RunOptions { retry_failed: true, ..Default::default() }).await?;
     assert_eq!((retried.enqueued, retried.failed), (1, 0), "{retried:?}");
-    assert_eq!(work_queue(&w, &p).await?, set(&["tiered"]));
+    assert_eq!(w.work_queue(&p).await?, set(&["tiered"]));
     assert_eq!(w.drain(&w.dlq_url).await?.len(), 1, "parked again");
 
     // The object is rewritten (and readable again): the changed source is enqueued and copied.
@@ -145,7 +124,7 @@ async fn a_failed_object_is_enqueued_again_only_on_request_or_when_its_source_ch
     w.put_src("tiered", b"rewritten, back in the frequent tier").await?;
     let changed = run(&w, &s, &RunOptions::default()).await?;
     assert_eq!((changed.enqueued, changed.failed), (1, 0), "{changed:?}");
-    assert_eq!(work_queue(&w, &p).await?, set(&["tiered"]));
+    assert_eq!(w.work_queue(&p).await?, set(&["tiered"]));
     assert_eq!(w.get_des("tiered").await?.as_deref(), Some(&b"rewritten, back in the frequent tier"[..]));
     Ok(())
 }

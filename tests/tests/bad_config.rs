@@ -37,6 +37,12 @@ async fn every_broken_setting_fails_clearly() -> anyhow::Result<()> {
         &unknown_bucket_pairs,
         serde_json::json!([{ "src_bucket": "no-such-source-bucket-zz", "des_bucket": w.des_bucket }]).to_string(),
     )?;
+    let wrong_region_pairs = dir.join("wrong-region.json");
+    std::fs::write(
+        &wrong_region_pairs,
+        serde_json::json!([{ "src_bucket": w.src_bucket, "src_region": "ap-south-1", "des_bucket": w.des_bucket }])
+            .to_string(),
+    )?;
     let bad_glob = dir.join("ignore.txt");
     std::fs::write(&bad_glob, "# fine\nsrc/[unclosed\n")?;
     let empty_ignore = dir.join("empty.txt");
@@ -152,6 +158,55 @@ async fn every_broken_setting_fails_clearly() -> anyhow::Result<()> {
             args: vec![s("poll"), s("--until-empty")],
             env: env(&[("ssm_parameter_credentials", &bad_creds)]),
             expect: vec![bad_creds.clone(), s("region")],
+        },
+        Case {
+            name: "bad ArchivedObjects",
+            bin: "jobsender",
+            args: pairs_arg(&good_pairs),
+            env: env(&[("ArchivedObjects", "thaw")]),
+            expect: vec![s("ArchivedObjects"), s("thaw"), s("skip, restore")],
+        },
+        Case {
+            name: "bad RestoreTier",
+            bin: "jobsender",
+            args: pairs_arg(&good_pairs),
+            env: env(&[("RestoreTier", "Instant")]),
+            expect: vec![s("RestoreTier"), s("Instant")],
+        },
+        Case {
+            name: "worker bad DestinationSSE",
+            bin: "worker",
+            args: vec![s("poll"), s("--until-empty")],
+            env: env(&[("DestinationSSE", "rot13")]),
+            expect: vec![s("DestinationSSE"), s("rot13")],
+        },
+        Case {
+            name: "worker KMS key without KMS encryption",
+            bin: "worker",
+            args: vec![s("poll"), s("--until-empty")],
+            env: env(&[("DestinationKMSKeyId", "alias/lonely")]),
+            expect: vec![s("DestinationKMSKeyId"), s("aws:kms")],
+        },
+        Case {
+            name: "worker bad DestinationACL",
+            bin: "worker",
+            args: vec![s("poll"), s("--until-empty")],
+            env: env(&[("DestinationACL", "everyone-may-write")]),
+            expect: vec![s("DestinationACL"), s("bucket-owner-full-control")],
+        },
+        Case {
+            name: "worker without its bucket pairs",
+            bin: "worker",
+            args: vec![s("poll"), s("--until-empty")],
+            env: env(&[("ssm_parameter_bucket", &missing_param)]),
+            expect: vec![missing_param.clone(), s("ssm_parameter_bucket")],
+        },
+        Case {
+            name: "pair naming the wrong region",
+            bin: "jobsender",
+            args: pairs_arg(&wrong_region_pairs),
+            env: env(&[]),
+            expect: vec![w.src_bucket.clone(), s("us-east-1"), s("ap-south-1")],
         },
         Case {
             name: "worker copy of a missing object",

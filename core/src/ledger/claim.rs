@@ -192,30 +192,11 @@ impl Ledger {
         Ok(())
     }
 
-    /// Records a copy that ended without an object: FAILED or SKIPPED, with the reason.
+    /// Records a copy that ended without an object (SKIPPED: the source is gone), with the reason.
     pub async fn finish_without_copy(&self, key: &str, status: Status, reason: &str) -> Result<(), LedgerError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(attr::KEY, sv(key))
-            .update_expression("SET #st = :st, #reason = :reason, #end = :end REMOVE #lease, #owner, #exp")
-            .expression_attribute_names("#exp", attr::EXPIRE_AT)
-            .expression_attribute_names("#lease", attr::LEASE_UNTIL)
-            .expression_attribute_names("#owner", attr::OWNER)
-            .expression_attribute_names("#st", attr::STATUS)
-            .expression_attribute_names("#reason", attr::REASON)
-            .expression_attribute_names("#end", attr::END_TIME)
-            .expression_attribute_values(":st", sv(status.as_str()))
-            .expression_attribute_values(":reason", sv(truncate(reason, 1000)))
-            .expression_attribute_values(":end", nv(now_secs()))
-            .send()
-            .await
-            .map_err(|e| self.err("UpdateItem", e))?;
-        Ok(())
+        self.finish_uncopied(key, status, reason, None).await
     }
-}
 
-impl Ledger {
     /// Records a permanent failure with the source it was about (size, version, ETag as the
     /// job gave them): the jobsender enqueues the object again only once one of them changed
     /// (see [`crate::ledger::ObjectRecord::failed_for`]) or when asked to retry failures.
@@ -227,29 +208,42 @@ impl Ledger {
         etag: Option<&str>,
         reason: &str,
     ) -> Result<(), LedgerError> {
-        self.client
+        self.finish_uncopied(key, Status::Failed, reason, Some((size, version_id, etag))).await
+    }
+
+    async fn finish_uncopied(
+        &self,
+        key: &str,
+        status: Status,
+        reason: &str,
+        source: Option<(u64, Option<&str>, Option<&str>)>,
+    ) -> Result<(), LedgerError> {
+        let mut set = "SET #st = :st, #reason = :reason, #end = :end".to_owned();
+        let mut req = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key(attr::KEY, sv(key))
-            .update_expression(
-                "SET #st = :st, #reason = :reason, #end = :end, #size = :size, #vid = :vid, #etag = :etag \
-                 REMOVE #lease, #owner, #exp",
-            )
             .expression_attribute_names("#exp", attr::EXPIRE_AT)
             .expression_attribute_names("#lease", attr::LEASE_UNTIL)
             .expression_attribute_names("#owner", attr::OWNER)
             .expression_attribute_names("#st", attr::STATUS)
             .expression_attribute_names("#reason", attr::REASON)
             .expression_attribute_names("#end", attr::END_TIME)
-            .expression_attribute_names("#size", attr::SIZE)
-            .expression_attribute_names("#vid", attr::VERSION_ID)
-            .expression_attribute_names("#etag", attr::ETAG)
-            .expression_attribute_values(":st", sv(Status::Failed.as_str()))
+            .expression_attribute_values(":st", sv(status.as_str()))
             .expression_attribute_values(":reason", sv(truncate(reason, 1000)))
-            .expression_attribute_values(":end", nv(now_secs()))
-            .expression_attribute_values(":size", nv(size))
-            .expression_attribute_values(":vid", sv(version_id.unwrap_or(crate::job::NULL_VERSION)))
-            .expression_attribute_values(":etag", sv(etag.unwrap_or("")))
+            .expression_attribute_values(":end", nv(now_secs()));
+        if let Some((size, version_id, etag)) = source {
+            set.push_str(", #size = :size, #vid = :vid, #etag = :etag");
+            req = req
+                .expression_attribute_names("#size", attr::SIZE)
+                .expression_attribute_names("#vid", attr::VERSION_ID)
+                .expression_attribute_names("#etag", attr::ETAG)
+                .expression_attribute_values(":size", nv(size))
+                .expression_attribute_values(":vid", sv(version_id.unwrap_or(crate::job::NULL_VERSION)))
+                .expression_attribute_values(":etag", sv(etag.unwrap_or("")));
+        }
+        req.update_expression(format!("{set} REMOVE #lease, #owner, #exp"))
             .send()
             .await
             .map_err(|e| self.err("UpdateItem", e))?;
