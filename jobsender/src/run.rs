@@ -57,6 +57,8 @@ pub struct Sender {
     pub ignore: Arc<IgnoreList>,
     /// `JobsenderCompareVersionId`.
     pub compare_versions: bool,
+    /// `JobsenderCompareETag`.
+    pub compare_etags: bool,
     /// `RequeueAfterSeconds`.
     pub requeue_after_secs: u64,
     /// `JobsenderParallelRanges`.
@@ -93,6 +95,7 @@ pub struct PairReport {
 #[derive(Default)]
 struct Batch {
     candidates: Vec<Entry>,
+    /// Equal in size: asked of the ledger whether the copy is of another version or ETag.
     version_checks: Vec<Entry>,
 }
 
@@ -250,7 +253,9 @@ impl Sender {
                 }
                 match c {
                     Compared::Missing(e) | Compared::SizeDiffers { src: e, .. } => batch.candidates.push(e),
-                    Compared::Equal(e) if self.compare_versions => batch.version_checks.push(e),
+                    Compared::Equal(e) if self.compare_versions || (self.compare_etags && e.etag.is_some()) => {
+                        batch.version_checks.push(e)
+                    }
                     Compared::Equal(_) => report.equal += 1,
                 }
             });
@@ -297,7 +302,11 @@ impl Sender {
             let keys: Vec<String> = batch.version_checks.iter().map(ledger_key).collect();
             let records = self.ledger.batch_get(&keys).await?;
             for e in batch.version_checks {
-                if records.get(&ledger_key(&e)).is_some_and(|r| r.copied_other_version(e.version_id.as_deref())) {
+                let (version, etag) = (e.version_id.as_deref(), e.etag.as_deref().filter(|_| self.compare_etags));
+                let changed = records.get(&ledger_key(&e)).is_some_and(|r| {
+                    (self.compare_versions && r.copied_other_version(version)) || r.copied_other_etag(etag)
+                });
+                if changed {
                     candidates.push(e);
                 } else {
                     report.equal += 1;

@@ -66,6 +66,7 @@ pub async fn sender(
         enqueuer: Enqueuer { sqs: clients.sqs.clone(), queue_url },
         ignore: Arc::new(ignore),
         compare_versions: cfg.compare_version_id,
+        compare_etags: cfg.compare_etag,
         requeue_after_secs: cfg.requeue_after_secs,
         parallel_ranges: cfg.parallel_ranges,
         archived_objects: cfg.archived_objects,

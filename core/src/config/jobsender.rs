@@ -21,6 +21,10 @@ pub struct JobsenderConfig {
     pub ignore_parameter: String,
     /// `JobsenderCompareVersionId`: also compare the source's latest version with the ledger. Default false.
     pub compare_version_id: bool,
+    /// `JobsenderCompareETag`: an object of equal size whose listed ETag differs from the one
+    /// the ledger recorded for its copy is copied again (a same-size rewrite). Costs one
+    /// BatchGetItem per 100 equal keys. Default true.
+    pub compare_etag: bool,
     /// `RequeueAfterSeconds`: a queued or in-progress object is enqueued again only when its
     /// ledger record is older than this. Default 86400 (one day).
     pub requeue_after_secs: u64,
@@ -42,6 +46,7 @@ impl JobsenderConfig {
             bucket_parameter: env.string("ssm_parameter_bucket", DEFAULT_BUCKET_PARAMETER)?,
             ignore_parameter: env.string("ssm_parameter_ignore_list", DEFAULT_IGNORE_PARAMETER)?,
             compare_version_id: env.flag("JobsenderCompareVersionId", false)?,
+            compare_etag: env.flag("JobsenderCompareETag", true)?,
             requeue_after_secs: env.number("RequeueAfterSeconds", 86_400, 0..=365 * 86_400)?,
             parallel_ranges: env.number("JobsenderParallelRanges", DEFAULT_PARALLEL_RANGES, 1..=64)?,
             archived_objects: env.choice(

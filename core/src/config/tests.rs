@@ -29,6 +29,7 @@ fn defaults_when_nothing_is_set() {
     assert!(!j.compare_version_id);
     assert_eq!(j.requeue_after_secs, 86_400);
     assert_eq!(j.parallel_ranges, 8);
+    assert!(j.compare_etag, "same-size rewrites are looked for by default");
     assert_eq!(j.archived_objects, crate::archive::ArchivedObjects::Skip);
     assert_eq!(j.restore, crate::archive::RestoreRequest { tier: "Bulk".into(), days: 7 });
 }

@@ -174,6 +174,16 @@ impl ObjectRecord {
         self.status == Some(Status::Done) && self.version_id.as_deref() != latest
     }
 
+    /// With `JobsenderCompareETag`: true when the ledger recorded a DONE copy of an object with
+    /// another ETag than `listed` (a rewrite of the same size). No record, no DONE or no ETag on
+    /// either side is no evidence of a difference.
+    pub fn copied_other_etag(&self, listed: Option<&str>) -> bool {
+        match (self.status, self.etag.as_deref(), listed) {
+            (Some(Status::Done), Some(copied), Some(listed)) => copied != listed,
+            _ => false,
+        }
+    }
+
     /// True when the object was copied at this size and version (or ETag when unversioned).
     pub fn is_done_for(&self, size: u64, version_id: Option<&str>, etag: Option<&str>) -> bool {
         self.status == Some(Status::Done) && self.describes(size, version_id, etag)
@@ -308,6 +318,24 @@ mod tests {
         assert!(!unversioned.is_done_for(10, Some("v1"), None));
         let failed = ObjectRecord { status: Some(Status::Failed), ..done };
         assert!(!failed.is_done_for(10, Some("v1"), None));
+    }
+
+    #[test]
+    fn other_etag_only_with_a_done_record_and_both_etags() {
+        let done = ObjectRecord {
+            key: "k".into(),
+            status: Some(Status::Done),
+            etag: Some("\"a\"".into()),
+            ..Default::default()
+        };
+        assert!(done.copied_other_etag(Some("\"b\"")), "rewritten at the same size");
+        assert!(!done.copied_other_etag(Some("\"a\"")));
+        assert!(!done.copied_other_etag(None), "the listing gave no ETag");
+        assert!(!ObjectRecord { etag: None, ..done.clone() }.copied_other_etag(Some("\"b\"")), "none recorded");
+        assert!(
+            !ObjectRecord { status: Some(Status::Queued), ..done }.copied_other_etag(Some("\"b\"")),
+            "not copied yet"
+        );
     }
 
     #[test]
