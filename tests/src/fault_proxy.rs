@@ -195,7 +195,19 @@ async fn serve(
     let mut server = TcpStream::connect(upstream).await?;
     server.write_all(&close_after(&head)).await?;
     server.write_all(&rest).await?;
+    rules.rules.lock().expect("rules lock").forwarded(&req);
     let reset = matches!(fate, Fate::Reset);
+    if rules.rules.lock().expect("rules lock").dead() {
+        // The request reached S3; its answer is lost with the worker.
+        if !rewrite_request {
+            tokio::io::copy(&mut (&mut client).take(body_left(&head, &rest)), &mut server).await?;
+        }
+        let mut answer = Vec::new();
+        server.read_to_end(&mut answer).await?;
+        let lost = Answer { status: "503 Slow Down", headers: vec![], code: Some("SlowDown") };
+        client.write_all(&answer_bytes(&lost, &req)).await?;
+        return client.shutdown().await;
+    }
     if rewrite_answer && !reset {
         if !rewrite_request {
             tokio::io::copy(&mut (&mut client).take(body_left(&head, &rest)), &mut server).await?;

@@ -24,6 +24,11 @@
 //! - **`requester_pays`**: "Downloading objects from Requester Pays buckets": any request without
 //!   `x-amz-request-payer: requester` (on the request, or naming the bucket as copy source)
 //!   answers `403 AccessDenied`.
+//! - **`die_after_next_completion`**: a worker killed inside CompleteMultipartUpload (Lambda's
+//!   hard timeout, a crash): the next CompleteMultipartUpload reaches S3 and completes, then
+//!   every later request of that worker answers `503 SlowDown` until [`S3Rules::revive`], so
+//!   it records nothing more. S3 keeps the completed object; the upload id is gone
+//!   (`NoSuchUpload`).
 //! - **`corrupt_next_uploads`**: bytes damaged on the wire. One data byte of the next N
 //!   PutObject/UploadPart bodies is flipped (same length); S3 checks Content-MD5 and the
 //!   trailing checksum on receipt and refuses such a body (`BadDigest`).
@@ -162,6 +167,8 @@ pub struct S3Rules {
     regions: HashMap<String, String>,
     requester_pays: HashSet<String>,
     corrupt_uploads: u64,
+    die_after_completion: bool,
+    dead: bool,
 }
 
 /// Complements the hex digits of the 32-digit MD5 run in an ETag (`"abc…"`, `abc…-3`); a
@@ -204,6 +211,27 @@ impl S3Rules {
         self.requester_pays.insert(bucket.to_owned());
     }
 
+    pub fn die_after_next_completion(&mut self) {
+        self.die_after_completion = true;
+    }
+
+    pub fn revive(&mut self) {
+        self.dead = false;
+    }
+
+    /// Called once a request was sent on to the emulator.
+    pub fn forwarded(&mut self, req: &Request) {
+        if self.die_after_completion && req.method == "POST" && req.has_query("uploadId") {
+            self.die_after_completion = false;
+            self.dead = true;
+        }
+    }
+
+    /// True when the answer of this forwarded request is lost (the worker died meanwhile).
+    pub fn dead(&self) -> bool {
+        self.dead
+    }
+
     pub fn corrupt_next_uploads(&mut self, n: u64) {
         self.corrupt_uploads = n;
     }
@@ -214,6 +242,9 @@ impl S3Rules {
 
     /// The answer the rules give themselves, if any (the request then never reaches the emulator).
     pub fn answer(&self, req: &Request, counts: &RuleCounts) -> Option<Answer> {
+        if self.dead {
+            return Some(Answer { status: "503 Slow Down", headers: vec![], code: Some("SlowDown") });
+        }
         if let Some(region) = self.regions.get(&req.bucket) {
             if req.signed_region() != Some(region.as_str()) {
                 counts.redirects.fetch_add(1, Ordering::Relaxed);

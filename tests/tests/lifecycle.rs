@@ -36,3 +36,41 @@ async fn a_same_size_rewrite_is_copied_again() -> anyhow::Result<()> {
     assert_eq!((r.enqueued, r.equal), (0, 2), "{r:?}");
     Ok(())
 }
+
+/// A worker killed inside CompleteMultipartUpload: S3 completed the object, the ledger still
+/// names the (now gone) upload. The next delivery finds the completed object and records DONE
+/// without sending a single part again. (Server mode copies up to 5 GiB in one CopyObject, so
+/// its multipart path shares this code but is not reached with test-sized objects.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_completed_upload_is_never_copied_again() -> anyhow::Result<()> {
+    use s3_migrate_tests::fault_proxy::FaultProxy;
+    use std::sync::atomic::Ordering;
+    use worker::message::Disposition;
+    {
+        let w = World::new(Mode::Stream, false).await?;
+        let body = s3_migrate_tests::data(13 * 1024 * 1024, 91);
+        w.put_src("big.bin", &body).await?;
+        let proxy = FaultProxy::rules_only(&std::env::var("AWS_ENDPOINT_URL")?).await?;
+        let p = w.processor_via(&[("MaxRetry", "0")], &proxy).await?;
+        let job = w.job("big.bin", body.len() as u64);
+        proxy.set().die_after_next_completion();
+        let d = p.process("m1", &job.to_json(), None).await;
+        assert!(matches!(d, Disposition::Retry { .. }), "the worker died: {d:?}");
+        assert!(w.get_des("big.bin").await?.is_some_and(|g| g == body), "S3 completed the object");
+        let rec = w.ledger.get(&job.ledger_key()).await?.expect("record");
+        assert_ne!(rec.status, Some(Status::Done), "nothing recorded after the completion");
+        assert!(rec.upload_id.is_some(), "the ledger still names the upload");
+
+        proxy.set().revive();
+        let parts_before = proxy.counts.upload_parts.load(Ordering::Relaxed);
+        let d = p.process("m2", &job.to_json(), None).await;
+        assert_eq!(d, Disposition::Consumed);
+        assert_eq!(proxy.counts.upload_parts.load(Ordering::Relaxed), parts_before, "no part sent again");
+        let rec = w.ledger.get(&job.ledger_key()).await?.expect("record");
+        assert_eq!(rec.status, Some(Status::Done));
+        assert_eq!(rec.upload_id, None);
+        assert!(w.get_des("big.bin").await?.is_some_and(|g| g == body));
+        assert_eq!(w.open_uploads().await?, 0);
+    }
+    Ok(())
+}

@@ -182,6 +182,8 @@ pub struct DestinationObject {
     pub etag: Option<String>,
     /// Whether its ETag can prove its bytes (from its encryption, see `verify`).
     pub check: IntegrityCheck,
+    /// Last-Modified, seconds since the epoch.
+    pub last_modified: Option<u64>,
 }
 
 /// The destination object, `None` when absent.
@@ -198,6 +200,7 @@ pub async fn head_destination(
                 out.server_side_encryption().map(ServerSideEncryption::as_str),
                 out.sse_customer_algorithm().is_some(),
             ),
+            last_modified: out.last_modified().map(|t| t.secs().max(0) as u64),
         })),
         Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(s3_err("HeadObject", bucket, key, e)),

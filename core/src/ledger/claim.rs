@@ -127,6 +127,29 @@ impl Ledger {
         self.updated(res).map(|_| ())
     }
 
+    /// Records that the upload `upload_id` is about to be completed, with the ETag S3 should
+    /// give the object (`None` when its encryption makes it unprovable). A run killed inside
+    /// CompleteMultipartUpload, or before its DONE write, leaves this behind: the next run
+    /// then recognises the completed object instead of uploading it again.
+    pub async fn completing(&self, key: &str, upload_id: &str, expected_etag: Option<&str>) -> Result<(), LedgerError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::KEY, sv(key))
+            .update_expression("SET #at = :at, #ce = :ce")
+            .condition_expression("#up = :up")
+            .expression_attribute_names("#up", attr::UPLOAD_ID)
+            .expression_attribute_names("#at", attr::COMPLETING_AT)
+            .expression_attribute_names("#ce", attr::COMPLETING_ETAG)
+            .expression_attribute_values(":up", sv(upload_id))
+            .expression_attribute_values(":at", nv(now_secs()))
+            .expression_attribute_values(":ce", sv(expected_etag.unwrap_or("")))
+            .send()
+            .await;
+        self.updated(res).map(|_| ())
+    }
+
     /// Forgets a multipart upload (after it was aborted), if it is still the recorded one.
     pub async fn clear_upload(&self, key: &str, upload_id: &str) -> Result<(), LedgerError> {
         let res = self
@@ -134,10 +157,12 @@ impl Ledger {
             .update_item()
             .table_name(&self.table)
             .key(attr::KEY, sv(key))
-            .update_expression("REMOVE #up, #ps")
+            .update_expression("REMOVE #up, #ps, #at, #ce")
             .condition_expression("#up = :up")
             .expression_attribute_names("#up", attr::UPLOAD_ID)
             .expression_attribute_names("#ps", attr::PART_SIZE)
+            .expression_attribute_names("#at", attr::COMPLETING_AT)
+            .expression_attribute_names("#ce", attr::COMPLETING_ETAG)
             .expression_attribute_values(":up", sv(upload_id))
             .send()
             .await;
@@ -161,8 +186,10 @@ impl Ledger {
             .update_expression(
                 "SET #st = :st, #end = :end, #spent = :spent, #bytes = :size, #size = :size, #vid = :vid, #etag = :etag, \
                  #db = :db, #dk = :dk \
-                 REMOVE #up, #ps, #reason, #lease, #owner, #exp",
+                 REMOVE #up, #ps, #reason, #lease, #owner, #exp, #at, #ce",
             )
+            .expression_attribute_names("#at", attr::COMPLETING_AT)
+            .expression_attribute_names("#ce", attr::COMPLETING_ETAG)
             .expression_attribute_names("#lease", attr::LEASE_UNTIL)
             .expression_attribute_names("#owner", attr::OWNER)
             .expression_attribute_names("#st", attr::STATUS)

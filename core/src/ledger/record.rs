@@ -32,6 +32,8 @@ pub mod attr {
     pub const LEASE_UNTIL: &str = "leaseUntil";
     pub const OWNER: &str = "owner";
     pub const ARCHIVED: &str = "archived";
+    pub const COMPLETING_ETAG: &str = "completingEtag";
+    pub const COMPLETING_AT: &str = "completingAt";
     pub const FAILED_UNCHANGED: &str = "failedUnchanged";
 }
 
@@ -101,6 +103,11 @@ pub struct ObjectRecord {
     pub lease_until: Option<u64>,
     /// Token of the copy holding the lease.
     pub owner: Option<String>,
+    /// When the recorded upload was last sent CompleteMultipartUpload (seconds since the
+    /// epoch), and the ETag S3 should then give the object when it is provable (see
+    /// [`crate::ledger::Ledger::completing`]).
+    pub completing_at: Option<u64>,
+    pub completing_etag: Option<String>,
 }
 
 fn s(item: &Item, name: &str) -> Option<String> {
@@ -149,6 +156,8 @@ impl ObjectRecord {
             queued_time: n(item, attr::QUEUED_TIME),
             lease_until: n(item, attr::LEASE_UNTIL),
             owner: s(item, attr::OWNER),
+            completing_at: n(item, attr::COMPLETING_AT),
+            completing_etag: s(item, attr::COMPLETING_ETAG).filter(|e| !e.is_empty()),
         })
     }
 

@@ -8,6 +8,7 @@ use super::{Copier, Pinned};
 use crate::error::CopyError;
 use crate::s3::{head_destination, head_source, is_no_such_upload, s3_err, DestinationObject};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use s3_migrate_core::ledger::ObjectRecord;
 use s3_migrate_core::plan::PartPlan;
 use s3_migrate_core::retry::ErrorClass;
 use s3_migrate_core::Job;
@@ -54,6 +55,11 @@ pub(super) async fn complete(
         .filter_map(|part| listed.get(&part.number).map(|u| (part.number, u)))
         .map(|(n, u)| CompletedPart::builder().part_number(n as i32).e_tag(&u.etag).build())
         .collect();
+    let expected_etag =
+        composite_etag(plan.parts().filter_map(|part| listed.get(&part.number)).map(|u| u.etag.as_str()));
+    // Recorded first: a run killed from here on leaves what the next one needs to recognise
+    // the completed object (see `completed_earlier`).
+    c.ledger.completing(&job.ledger_key(), upload_id, expected_etag.as_deref()).await?;
     let res = c
         .des
         .complete_multipart_upload()
@@ -68,13 +74,30 @@ pub(super) async fn complete(
         Err(e) if is_no_such_upload(&e) => return finished_elsewhere(c, job, p).await,
         Err(e) => return Err(s3_err("CompleteMultipartUpload", &job.des_bucket, &job.des_key, e)),
     }
-    let expected_etag =
-        composite_etag(plan.parts().filter_map(|part| listed.get(&part.number)).map(|u| u.etag.as_str()));
     let found = head_destination(&c.des, &job.des_bucket, &job.des_key).await?;
     let check = completed_check(found.as_ref(), p.head.size, expected_etag.as_deref()).map_err(integrity)?;
     info!(key = %job.src_key, parts = plan.count, size = p.head.size, check = check.as_str(), "multipart upload completed");
     abort_orphans(c, job, upload_id).await;
     Ok(())
+}
+
+/// Seconds a destination's Last-Modified may lag our clock (S3 stamps it when the completion
+/// starts; our record was written just before sending it).
+const CLOCK_SKEW_SECS: u64 = 300;
+
+/// True when the destination holds the object a recorded upload became: a run sent
+/// CompleteMultipartUpload (the record says when, and the ETag S3 should give) and died before
+/// recording DONE. The object must have the record's size, and the expected composite ETag
+/// where its encryption makes ETags provable, else a Last-Modified no older than the completion.
+pub(super) fn completed_earlier(record: &ObjectRecord, found: Option<&DestinationObject>) -> bool {
+    let (Some(at), Some(found)) = (record.completing_at, found) else { return false };
+    if record.size != Some(found.size) {
+        return false;
+    }
+    match (found.check, record.completing_etag.as_deref(), found.etag.as_deref()) {
+        (IntegrityCheck::Etag, Some(expected), Some(etag)) => unquote(etag) == expected,
+        _ => found.last_modified.is_some_and(|t| t + CLOCK_SKEW_SECS >= at),
+    }
 }
 
 /// Checks a completed upload as HEAD found it: its size, and its ETag against the composite of
@@ -162,7 +185,38 @@ mod tests {
     use super::*;
 
     fn found(size: u64, etag: &str, check: IntegrityCheck) -> DestinationObject {
-        DestinationObject { size, etag: Some(format!("\"{etag}\"")), check }
+        DestinationObject { size, etag: Some(format!("\"{etag}\"")), check, last_modified: Some(1_000) }
+    }
+
+    #[test]
+    fn a_completed_upload_is_recognised_by_size_and_etag_or_time() {
+        let composite = "0123456789abcdef0123456789abcdef-3";
+        let record = ObjectRecord {
+            key: "b/k".into(),
+            size: Some(10),
+            completing_at: Some(1_000),
+            completing_etag: Some(composite.into()),
+            ..Default::default()
+        };
+        assert!(completed_earlier(&record, Some(&found(10, composite, IntegrityCheck::Etag))));
+        assert!(
+            !completed_earlier(&record, Some(&found(10, "ffffffffffffffffffffffffffffffff-3", IntegrityCheck::Etag))),
+            "another object"
+        );
+        assert!(!completed_earlier(&record, Some(&found(11, composite, IntegrityCheck::Etag))), "another size");
+        assert!(!completed_earlier(&record, None), "nothing there");
+        assert!(
+            !completed_earlier(
+                &ObjectRecord { completing_at: None, ..record.clone() },
+                Some(&found(10, composite, IntegrityCheck::Etag))
+            ),
+            "never completed"
+        );
+        // SSE-KMS: the ETag proves nothing; a Last-Modified from the completion on does.
+        let kms = found(10, "ffffffffffffffffffffffffffffffff-3", IntegrityCheck::OnReceipt);
+        assert!(completed_earlier(&record, Some(&kms)));
+        let older = DestinationObject { last_modified: Some(1_000 - CLOCK_SKEW_SECS - 1), ..kms };
+        assert!(!completed_earlier(&record, Some(&older)), "an object from before the completion");
     }
 
     #[test]

@@ -6,10 +6,11 @@
 //! aborted and a new one started. Two workers on the same object settle on one upload through
 //! a conditional ledger write; the loser aborts its own and joins the winner's.
 
+use super::complete::completed_earlier;
 use super::parts::upload_part;
 use super::{Copier, Pinned};
 use crate::error::CopyError;
-use crate::s3::{is_no_such_upload, is_not_found, s3_err};
+use crate::s3::{head_destination, is_no_such_upload, is_not_found, s3_err};
 use aws_sdk_s3::types::StorageClass;
 use futures::StreamExt;
 use s3_migrate_core::ledger::{Begin, LedgerError, ObjectRecord};
@@ -57,7 +58,13 @@ pub(super) async fn copy(
     owner: &str,
 ) -> Result<MultipartRun, CopyError> {
     let plan = PartPlan::new(p.head.size, c.cfg.chunk_size)?;
-    let (upload_id, existing) = claim(c, job, p, &plan, record, owner).await?;
+    let (upload_id, existing) = match claim(c, job, p, &plan, record, owner).await? {
+        Claimed::Upload(id, parts) => (id, parts),
+        Claimed::CompletedEarlier => {
+            let n = plan.count;
+            return Ok(MultipartRun { parts_total: n, parts_done: n, skipped: n, ..Default::default() });
+        }
+    };
     let todo: Vec<Part> =
         plan.parts().filter(|part| existing.get(&part.number).is_none_or(|u| u.size != part.len)).collect();
     let mut run = MultipartRun {
@@ -118,8 +125,16 @@ pub(super) async fn copy(
     Ok(run)
 }
 
+/// What [`claim`] settled on.
+enum Claimed {
+    /// The upload to work on, and the parts already uploaded.
+    Upload(String, BTreeMap<u32, UploadedPart>),
+    /// The recorded upload was completed by a run that died before it could record DONE.
+    CompletedEarlier,
+}
+
 /// Settles on the upload this run works on: the recorded one when it still fits the source,
-/// else a new one. Returns its id and the parts already uploaded.
+/// else a new one; or none, when the recorded one was already completed.
 async fn claim(
     c: &Copier,
     job: &Job,
@@ -127,7 +142,7 @@ async fn claim(
     plan: &PartPlan,
     mut record: Option<ObjectRecord>,
     owner: &str,
-) -> Result<(String, BTreeMap<u32, UploadedPart>), CopyError> {
+) -> Result<Claimed, CopyError> {
     let key = job.ledger_key();
     let claimant = Claimant { key: &key, job, p, part_size: plan.part_size, owner, lease_secs: c.cfg.lease_secs };
     for _ in 0..CLAIM_ATTEMPTS {
@@ -137,7 +152,7 @@ async fn claim(
             if fits {
                 match list_parts(c, job, up).await? {
                     Some(parts) => match c.ledger.begin(&claimant.begin(up, Some(up))).await {
-                        Ok(()) => return Ok((up.to_owned(), parts)),
+                        Ok(()) => return Ok(Claimed::Upload(up.to_owned(), parts)),
                         Err(LedgerError::ClaimLost { .. }) => {
                             record = c.ledger.get(&key).await?;
                             continue;
@@ -145,6 +160,13 @@ async fn claim(
                         Err(e) => return Err(e.into()),
                     },
                     None => {
+                        // Gone: completed by a run killed before it recorded DONE (inside
+                        // CompleteMultipartUpload, or its ledger write), or aborted.
+                        let found = head_destination(&c.des, &job.des_bucket, &job.des_key).await?;
+                        if record.as_ref().is_some_and(|r| completed_earlier(r, found.as_ref())) {
+                            info!(key = %job.src_key, upload_id = %up, "recorded upload was completed by an earlier run");
+                            return Ok(Claimed::CompletedEarlier);
+                        }
                         info!(key = %job.src_key, upload_id = %up, "recorded upload no longer exists, starting a new one")
                     }
                 }
@@ -156,7 +178,7 @@ async fn claim(
         }
         let new_id = create_upload(c, job, p).await?;
         match c.ledger.begin(&claimant.begin(&new_id, None)).await {
-            Ok(()) => return Ok((new_id, BTreeMap::new())),
+            Ok(()) => return Ok(Claimed::Upload(new_id, BTreeMap::new())),
             Err(e) => {
                 // Another worker recorded its upload first (or the ledger failed): ours is
                 // dropped, never left behind.
