@@ -23,8 +23,17 @@ pub struct EventDestination {
 pub enum Incoming {
     /// Copy an object.
     Copy(Job),
-    /// The source object was removed (`ObjectRemoved:*`, `LifecycleExpiration:*`).
-    Removed { src_bucket: String, src_key: String, des_bucket: String, des_key: String, version_id: Option<String> },
+    /// The source object was removed (`ObjectRemoved:*`, `LifecycleExpiration:*`): a delete
+    /// marker, the object, or one version of it (`version_id`); `event_time` is when, in
+    /// seconds since the epoch.
+    Removed {
+        src_bucket: String,
+        src_key: String,
+        des_bucket: String,
+        des_key: String,
+        version_id: Option<String>,
+        event_time: Option<u64>,
+    },
     /// `s3:TestEvent`: nothing to do.
     TestEvent { bucket: Option<String> },
     /// An S3 event we do not act on (restore, tagging, ACL, replication...).
@@ -59,6 +68,8 @@ pub enum MessageError {
 struct Record {
     #[serde(rename = "eventName")]
     event_name: String,
+    #[serde(rename = "eventTime", default)]
+    event_time: Option<String>,
     s3: S3Entity,
 }
 
@@ -87,6 +98,28 @@ struct ObjectEntity {
 pub fn decode_event_key(raw: &str) -> Option<String> {
     let spaced = raw.replace('+', " ");
     percent_decode_str(&spaced).decode_utf8().ok().map(|k| k.into_owned())
+}
+
+/// Seconds since the epoch of an RFC 3339 UTC time as S3 events give it
+/// (`2026-11-22T00:00:00.000Z`); `None` when it is not one.
+pub fn rfc3339_secs(s: &str) -> Option<u64> {
+    let (date, time) = s.trim().strip_suffix('Z')?.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.splitn(3, ':');
+    let (h, min) = (t.next()?.parse::<i64>().ok()?, t.next()?.parse::<i64>().ok()?);
+    let sec = t.next()?.split('.').next()?.parse::<i64>().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    // Days from the civil date (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + h * 3600 + min * 60 + sec).ok()
 }
 
 /// Parses one queue message body into the items it asks for.
@@ -129,7 +162,8 @@ fn parse_record(index: usize, raw: &serde_json::Value, dest: &EventDestination) 
     };
     let des_key = dest_key(&dest.des_prefix, &key);
     if removed {
-        return Ok(Incoming::Removed { src_bucket: bucket, src_key: key, des_bucket, des_key, version_id });
+        let event_time = record.event_time.as_deref().and_then(rfc3339_secs);
+        return Ok(Incoming::Removed { src_bucket: bucket, src_key: key, des_bucket, des_key, version_id, event_time });
     }
     let size = record.s3.object.size.ok_or(MessageError::NoSize { index, event_name: record.event_name })?;
     let etag = listed_etag(record.s3.object.etag.as_deref());

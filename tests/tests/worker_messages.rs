@@ -14,9 +14,13 @@ fn s3_event(event_name: &str, bucket: &str, raw_key: &str, size: Option<u64>) ->
     if let Some(s) = size {
         object["size"] = s.into();
     }
+    // Now, as S3 stamps it: a removal event older than the last copy keeps the copy.
+    let now = aws_sdk_s3::primitives::DateTime::from_secs(s3_migrate_core::ledger::now_secs() as i64)
+        .fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_default();
     serde_json::json!({ "Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": "2026-11-22T00:00:00.000Z", "eventName": event_name,
+        "eventTime": now, "eventName": event_name,
         "s3": { "s3SchemaVersion": "1.0", "bucket": { "name": bucket }, "object": object }
     }]})
     .to_string()
@@ -44,8 +48,10 @@ async fn events_and_removals() -> anyhow::Result<()> {
     assert_eq!(p.process("r", &removed, None).await, Disposition::Consumed);
     assert!(w.get_des("mirror/a b+c.txt").await?.is_some());
 
-    // With PropagateDeletes the destination goes too.
+    // With PropagateDeletes the destination goes too, once the source is gone (while it is
+    // there the copy stays: `lifecycle::removals_delete_only_a_copy_whose_source_is_gone`).
     let deleting = w.processor(&[("Des_prefix_default", "mirror"), ("PropagateDeletes", "true")]).await?;
+    w.own.src_s3.delete_object().bucket(&w.src_bucket).key("a b+c.txt").send().await?;
     assert_eq!(deleting.process("r2", &removed, None).await, Disposition::Consumed);
     assert!(w.get_des("mirror/a b+c.txt").await?.is_none());
     Ok(())

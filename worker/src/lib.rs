@@ -8,6 +8,7 @@ pub mod lambda;
 pub mod message;
 pub mod metrics;
 pub mod poll;
+pub mod removal;
 pub mod s3;
 pub mod setup;
 pub mod stats;

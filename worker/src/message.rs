@@ -61,9 +61,9 @@ impl Processor {
                     info!(message_id, event = %event_name, key = %key, "s3 event not acted on");
                     Ok(())
                 }
-                Incoming::Removed { src_bucket, src_key, des_bucket, des_key, .. } => {
+                Incoming::Removed { src_bucket, src_key, des_bucket, des_key, event_time, .. } => {
                     match self.scope.check((&src_bucket, &src_key), (&des_bucket, &des_key)) {
-                        Ok(()) => self.removed(&src_bucket, &src_key, &des_bucket, &des_key).await,
+                        Ok(()) => self.removed((&src_bucket, &src_key), (&des_bucket, &des_key), event_time).await,
                         Err(out) => self.refuse(body, &out).await,
                     }
                 }
@@ -131,21 +131,6 @@ impl Processor {
             Err(e) => {
                 Err(format!("{reason}; moving it to {dlq} failed: {}", s3_migrate_core::clients::error_chain(&e)))
             }
-        }
-    }
-
-    async fn removed(&self, src_bucket: &str, src_key: &str, des_bucket: &str, des_key: &str) -> Result<(), String> {
-        if !self.copier.cfg.propagate_deletes {
-            info!(bucket = %src_bucket, key = %src_key, "source object removed; PropagateDeletes is off, destination kept");
-            return Ok(());
-        }
-        let des = self.copier.regions.1.for_bucket(des_bucket, None).await.map_err(|e| e.to_string())?;
-        match des.delete_object().bucket(des_bucket).key(des_key).send().await {
-            Ok(_) => {
-                info!(bucket = %des_bucket, key = %des_key, "destination object deleted (PropagateDeletes)");
-                Ok(())
-            }
-            Err(e) => Err(crate::s3::s3_err("DeleteObject", des_bucket, des_key, e).to_string()),
         }
     }
 

@@ -175,6 +175,26 @@ pub async fn head_source(
     Ok(Some(source_object!(out)))
 }
 
+/// Ok when the source bucket exists; an error naming it when it does not. A HeadObject 404
+/// cannot tell a missing key from a missing bucket (a HEAD answer has no body), so a vanished
+/// object is confirmed with HeadBucket before it is called gone: a missing bucket is a
+/// permanent error, never "the source is gone".
+pub async fn check_source_bucket(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<(), CopyError> {
+    match s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if status_of(&e) == Some(404) => Err(CopyError::S3 {
+            op: "HeadBucket",
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            message: format!("source bucket {bucket} does not exist"),
+            class: s3_migrate_core::retry::ErrorClass::Permanent,
+        }),
+        // Another region (301) or no right to HeadBucket (403): the bucket is there.
+        Err(e) if matches!(status_of(&e), Some(301 | 403)) => Ok(()),
+        Err(e) => Err(s3_err("HeadBucket", bucket, key, e)),
+    }
+}
+
 /// The destination object as HEAD sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DestinationObject {

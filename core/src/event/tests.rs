@@ -63,6 +63,7 @@ fn removed_records_carry_no_size() {
             des_bucket: "des".into(),
             des_key: "backup/gone!".into(),
             version_id: Some("v9".into()),
+            event_time: Some(1_795_305_600),
         }]
     );
     let marker = body(vec![record("ObjectRemoved:DeleteMarkerCreated", "k", None, None)]);
@@ -122,4 +123,14 @@ fn malformed_bodies_are_errors() {
     assert!(matches!(parse_message(r#"{"Src_bucket":"s"}"#, &dest()), Err(MessageError::Job(_))));
     let bad_record = r#"{"Records":[{"eventName":"ObjectCreated:Put"}]}"#;
     assert!(matches!(parse_message(bad_record, &dest()), Err(MessageError::Record { index: 0, .. })));
+}
+
+#[test]
+fn event_times_are_read_as_seconds_since_the_epoch() {
+    assert_eq!(rfc3339_secs("1970-01-01T00:00:00.000Z"), Some(0));
+    assert_eq!(rfc3339_secs("2026-11-22T00:00:00.000Z"), Some(1_795_305_600));
+    assert_eq!(rfc3339_secs("2000-02-29T12:34:56Z"), Some(951_827_696));
+    for bad in ["", "2026-11-22", "2026-13-01T00:00:00Z", "2026-11-22T00:00:00+01:00", "yesterday"] {
+        assert_eq!(rfc3339_secs(bad), None, "{bad}");
+    }
 }

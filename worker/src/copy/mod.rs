@@ -54,7 +54,7 @@ mod single;
 pub mod verify;
 
 use crate::error::CopyError;
-use crate::s3::{head_destination, head_source, source_tagging, SourceObject};
+use crate::s3::{check_source_bucket, head_destination, head_source, source_tagging, SourceObject};
 use crate::stats::Stats;
 use s3_migrate_core::config::WorkerConfig;
 use s3_migrate_core::ledger::{now_secs, Ledger, LedgerError, ObjectRecord, Status};
@@ -202,6 +202,7 @@ impl Copier {
             return Ok(done);
         }
         let Some(pinned) = self.pin_source(job).await? else {
+            check_source_bucket(&self.src, &job.src_bucket, &job.src_key).await?;
             info!(key = %job.src_key, bucket = %job.src_bucket, "source object is gone, nothing to copy");
             self.ledger.finish_without_copy(&ledger_key, Status::Skipped, "source object no longer exists").await?;
             return Ok(report(Outcome::SourceGone, 0, 0, 0));
