@@ -150,6 +150,7 @@ async fn work_on(
     let span = info_span!("message", message_id = %id);
     async move {
         // Kept invisible from receipt on, while it waits for a slot too.
+        let received = Instant::now();
         let keep_alive = tokio::spawn(extend_visibility(
             p.sqs.clone(),
             opts.queue_url.clone(),
@@ -169,7 +170,9 @@ async fn work_on(
                 .await;
             return Disposition::Retry { reason: "poller stopping".into() };
         };
-        let deadline = Instant::now() + Duration::from_secs(p.copier.cfg.job_timeout_secs);
+        // Handed on before SQS's visibility limit ends: past it the message would be seen again.
+        let job_end = Instant::now() + Duration::from_secs(p.copier.cfg.job_timeout_secs);
+        let deadline = job_end.min(received + visibility_budget());
         let d = p.process(&id, &body, Some(deadline)).await;
         keep_alive.abort();
         match &d {
@@ -196,16 +199,43 @@ async fn work_on(
     .await
 }
 
-/// Renews a message's visibility every third of its timeout while its job runs.
+/// SQS keeps a received message invisible for at most 12 hours from its receipt (SQS Developer
+/// Guide, "Visibility timeout"); a ChangeMessageVisibility beyond that is refused.
+const SQS_MAX_VISIBILITY_SECS: u64 = 12 * 3600;
+
+/// Time kept before SQS's limit for in-flight parts to finish and the job to be handed on.
+const HAND_ON_MARGIN_SECS: u64 = 15 * 60;
+
+/// How long a job may run after its message was received: until [`HAND_ON_MARGIN_SECS`] before
+/// SQS's limit, so that it is handed on as a fresh message while this one is still invisible.
+fn visibility_budget() -> Duration {
+    Duration::from_secs(SQS_MAX_VISIBILITY_SECS - HAND_ON_MARGIN_SECS)
+}
+
+/// The visibility timeout to ask for `elapsed` seconds after receipt (counted from the
+/// receipt, as SQS counts its limit): the configured one, cut to what is left of the 12 hours;
+/// `None` once nothing is left.
+fn next_visibility(elapsed_secs: u64, visibility_seconds: i32) -> Option<i32> {
+    let left = SQS_MAX_VISIBILITY_SECS.checked_sub(elapsed_secs).filter(|l| *l > 0)?;
+    Some((visibility_seconds.max(0) as u64).min(left) as i32)
+}
+
+/// Renews a message's visibility every third of its timeout while its job runs, within SQS's
+/// 12 hours.
 async fn extend_visibility(sqs: aws_sdk_sqs::Client, url: String, receipt: String, visibility_seconds: i32) {
     let every = Duration::from_secs((visibility_seconds.max(3) / 3) as u64);
+    let received = Instant::now();
     loop {
         tokio::time::sleep(every).await;
+        let Some(timeout) = next_visibility(received.elapsed().as_secs(), visibility_seconds) else {
+            warn!("message visibility reached SQS's 12-hour limit; no more extensions");
+            return;
+        };
         if let Err(e) = sqs
             .change_message_visibility()
             .queue_url(&url)
             .receipt_handle(&receipt)
-            .visibility_timeout(visibility_seconds)
+            .visibility_timeout(timeout)
             .send()
             .await
         {
@@ -287,5 +317,20 @@ impl Progress {
         if let Some(b) = self.bar {
             b.finish();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visibility_extensions_stop_at_sqs_twelve_hours() {
+        assert_eq!(next_visibility(0, 300), Some(300));
+        assert_eq!(next_visibility(SQS_MAX_VISIBILITY_SECS - 100, 300), Some(100), "cut to what is left");
+        assert_eq!(next_visibility(SQS_MAX_VISIBILITY_SECS, 300), None);
+        assert_eq!(next_visibility(SQS_MAX_VISIBILITY_SECS + 5, 300), None);
+        // A job is handed on a quarter of an hour before the limit, whatever the timeout.
+        assert_eq!(visibility_budget(), Duration::from_secs(12 * 3600 - 900));
     }
 }
