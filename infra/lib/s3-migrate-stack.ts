@@ -112,11 +112,14 @@ export class S3MigrateStack extends Stack {
           : {}),
         // The worker copies only what the pairs and the event routes allow (JobScope).
         ssm_parameter_bucket: s.bucketParameterName,
+        // S3 events honour the ignore list, as the jobsender's listings do.
+        ssm_parameter_ignore_list: s.ignoreParameterName,
         ...(s.eventSourceBuckets.length > 0 ? { EventSourceBuckets: s.eventSourceBuckets.join(',') } : {}),
         ...(s.eventDestinationBucket ? { Des_bucket_default: s.eventDestinationBucket, Des_prefix_default: s.eventDestinationPrefix } : {}),
       },
     });
     bucketParameter.grantRead(workerRole);
+    ignoreParameter.grantRead(workerRole);
     this.worker.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: s.workerBatchSize,

@@ -98,6 +98,7 @@ test('worker: arm64 provided.al2023, 15 minutes, memory and reserved concurrency
     assert.ok(v in env, `worker env has ${v}`);
   }
   assert.equal(env.ssm_parameter_bucket, 's3_migration_bucket_para', 'the worker checks each job against the pairs');
+  assert.equal(env.ssm_parameter_ignore_list, 's3_migrate_ignore_list', 'S3 events honour the ignore list');
   assert.ok(!('EventSourceBuckets' in env), 'none without event sources');
   const workerRoleId = worker.Properties.Role['Fn::GetAtt'][0];
   const reads = resources(template, 'AWS::IAM::Policy')

@@ -177,3 +177,32 @@ async fn a_missing_source_bucket_is_an_error_not_a_vanished_object() -> anyhow::
     assert_ne!(rec.and_then(|r| r.status), Some(Status::Skipped));
     Ok(())
 }
+
+/// S3 events honour the ignore list the jobsender uses (`ssm_parameter_ignore_list`): an
+/// ignored key is consumed without a copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_events_honour_the_ignore_list() -> anyhow::Result<()> {
+    use worker::message::Disposition;
+    let w = World::new(Mode::Server, false).await?;
+    let ignore = s3_migrate_tests::unique("ignore");
+    w.put_param(&ignore, &format!("# temporary files\n{}/*.tmp\n", w.src_bucket)).await?;
+    let p = w.processor(&[("ssm_parameter_ignore_list", ignore.as_str())]).await?;
+    for (key, body) in [("scratch.tmp", &b"temp"[..]), ("report.txt", &b"keep"[..])] {
+        w.put_src(key, body).await?;
+        let event = serde_json::json!({ "Records": [{
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+            "eventTime": event_time(0), "eventName": "ObjectCreated:Put",
+            "s3": { "s3SchemaVersion": "1.0", "bucket": { "name": w.src_bucket },
+                    "object": { "key": key, "size": body.len(), "eTag": "x", "sequencer": "1" } }
+        }]});
+        assert_eq!(p.process(key, &event.to_string(), None).await, Disposition::Consumed, "{key}");
+    }
+    assert_eq!(w.get_des("scratch.tmp").await?, None, "ignored");
+    assert_eq!(w.get_des("report.txt").await?.as_deref(), Some(&b"keep"[..]));
+    // A glob that does not parse stops the worker, naming the parameter.
+    let bad = s3_migrate_tests::unique("ignore-bad");
+    w.put_param(&bad, "src/[unclosed\n").await?;
+    let e = format!("{:#}", w.processor(&[("ssm_parameter_ignore_list", bad.as_str())]).await.err().expect("refused"));
+    assert!(e.contains(&bad) && e.contains("[unclosed"), "{e}");
+    Ok(())
+}

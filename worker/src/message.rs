@@ -9,6 +9,7 @@ use crate::copy::{Copier, Outcome};
 use crate::error::CopyError;
 use crate::metrics::{emit, ObjectMetrics};
 use s3_migrate_core::event::{parse_message, Incoming};
+use s3_migrate_core::ignore::IgnoreList;
 use s3_migrate_core::ledger::{now_secs, LedgerError};
 use s3_migrate_core::scope::{JobScope, OutOfScope};
 use s3_migrate_core::Job;
@@ -37,6 +38,8 @@ pub struct Processor {
     pub copier: Copier,
     /// What this deployment copies; anything else is parked without an S3 request.
     pub scope: Arc<JobScope>,
+    /// `ssm_parameter_ignore_list`: matching objects are neither copied nor deleted.
+    pub ignore: Arc<IgnoreList>,
     pub sqs: aws_sdk_sqs::Client,
     /// Queue for jobs handed on after the time budget ran out.
     pub requeue_url: Option<String>,
@@ -59,6 +62,13 @@ impl Processor {
                 }
                 Incoming::Ignored { event_name, key } => {
                     info!(message_id, event = %event_name, key = %key, "s3 event not acted on");
+                    Ok(())
+                }
+                Incoming::Copy(Job { ref src_bucket, ref src_key, .. })
+                | Incoming::Removed { ref src_bucket, ref src_key, .. }
+                    if self.ignore.is_ignored(src_bucket, src_key) =>
+                {
+                    info!(message_id, bucket = %src_bucket, key = %src_key, "on the ignore list, nothing to do");
                     Ok(())
                 }
                 Incoming::Removed { src_bucket, src_key, des_bucket, des_key, event_time, .. } => {

@@ -4,8 +4,10 @@ use crate::copy::budget::BufferBudget;
 use crate::copy::Copier;
 use crate::message::Processor;
 use crate::stats::Stats;
+use anyhow::Context;
 use s3_migrate_core::clients::{read_parameter, requester_pays, AwsClients, ClientError};
 use s3_migrate_core::config::WorkerConfig;
+use s3_migrate_core::ignore::IgnoreList;
 use s3_migrate_core::ledger::Ledger;
 use s3_migrate_core::pairs::parse_pairs;
 use s3_migrate_core::regions::RegionalClients;
@@ -22,6 +24,7 @@ pub async fn processor(
     let ledger = Ledger::new(clients.dynamodb.clone(), cfg.common.table.clone());
     ledger.check().await?;
     let scope = Arc::new(job_scope(&cfg, clients).await?);
+    let ignore = Arc::new(ignore_list(&cfg, clients).await?);
     let stream = cfg.streams();
     let buffers = Arc::new(BufferBudget::new(cfg.memory_budget_bytes));
     // Requester pays: every source request says so; a server-side copy reads the source
@@ -46,6 +49,7 @@ pub async fn processor(
             stats: Arc::new(Stats::default()),
         },
         scope,
+        ignore,
         sqs: clients.sqs.clone(),
         requeue_url,
     })
@@ -70,4 +74,20 @@ pub async fn job_scope(cfg: &WorkerConfig, clients: &AwsClients) -> anyhow::Resu
         Err(e) => return Err(e.into()),
     };
     Ok(JobScope::new(pairs, &cfg.event_source_buckets, cfg.event_destination.clone()))
+}
+
+/// The ignore list of `ssm_parameter_ignore_list`, which S3 events honour as the jobsender's
+/// listings do. A missing parameter ignores nothing; a glob that does not parse is an error
+/// naming the parameter and the line.
+pub async fn ignore_list(cfg: &WorkerConfig, clients: &AwsClients) -> anyhow::Result<IgnoreList> {
+    match read_parameter(&clients.ssm, &cfg.ignore_parameter, true).await {
+        Ok(text) => IgnoreList::parse(&text).with_context(|| {
+            format!("ignore list from SSM parameter {} (ssm_parameter_ignore_list)", cfg.ignore_parameter)
+        }),
+        Err(ClientError::ParameterNotFound { .. }) => {
+            tracing::info!(parameter = %cfg.ignore_parameter, "no ignore list parameter: nothing ignored");
+            Ok(IgnoreList::default())
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -79,6 +79,9 @@ pub struct WorkerConfig {
     pub bucket_parameter: String,
     /// What every written object gets: encryption, ACL, Object Lock (see [`DestinationOptions`]).
     pub destination: DestinationOptions,
+    /// `ssm_parameter_ignore_list`: the jobsender's ignore list, which S3 events honour too.
+    /// Default `s3_migrate_ignore_list`; a missing parameter ignores nothing.
+    pub ignore_parameter: String,
     /// `EventSourceBuckets`: comma-separated buckets whose S3 events may be copied to
     /// `Des_bucket_default`, besides the pairs' source buckets. Default none.
     pub event_source_buckets: Vec<String>,
@@ -140,6 +143,7 @@ impl WorkerConfig {
             memory_budget_bytes: memory_budget_mib * MIB,
             lease_secs: env.number("LeaseSeconds", 60, 3..=3600)?,
             destination: DestinationOptions::from_env(env)?,
+            ignore_parameter: env.string("ssm_parameter_ignore_list", super::jobsender::DEFAULT_IGNORE_PARAMETER)?,
             bucket_parameter: env.string("ssm_parameter_bucket", super::jobsender::DEFAULT_BUCKET_PARAMETER)?,
             event_source_buckets: env
                 .string("EventSourceBuckets", "")?
