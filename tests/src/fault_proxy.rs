@@ -141,7 +141,11 @@ async fn serve(
     let (head, mut rest) = read_head(&mut client).await?;
     counts.requests.fetch_add(1, Ordering::Relaxed);
     let req = Request::parse(&head);
-    let answer = rules.rules.lock().expect("rules lock").answer(&req, &rules.counts);
+    let answer = {
+        let mut r = rules.rules.lock().expect("rules lock");
+        r.note(&req);
+        r.answer(&req, &rules.counts)
+    };
     if let Some(answer) = answer {
         drain_body(&mut client, &head, &rest).await?;
         client.write_all(&answer_bytes(&answer, &req)).await?;

@@ -29,6 +29,10 @@
 //!   every later request of that worker answers `503 SlowDown` until [`S3Rules::revive`], so
 //!   it records nothing more. S3 keeps the completed object; the upload id is gone
 //!   (`NoSuchUpload`).
+//! - **`vanish_next_upload`**: a multipart upload aborted by someone else (a lifecycle rule's
+//!   AbortIncompleteMultipartUpload, an operator) while parts are being sent: from the next
+//!   UploadPart on, every UploadPart, ListParts and CompleteMultipartUpload of that upload
+//!   answers `404 NoSuchUpload` (an AbortMultipartUpload still reaches the emulator).
 //! - **`corrupt_next_uploads`**: bytes damaged on the wire. One data byte of the next N
 //!   PutObject/UploadPart bodies is flipped (same length); S3 checks Content-MD5 and the
 //!   trailing checksum on receipt and refuses such a body (`BadDigest`).
@@ -169,6 +173,8 @@ pub struct S3Rules {
     corrupt_uploads: u64,
     die_after_completion: bool,
     dead: bool,
+    vanish_next_upload: bool,
+    vanished: HashSet<String>,
 }
 
 /// Complements the hex digits of the 32-digit MD5 run in an ETag (`"abc…"`, `abc…-3`); a
@@ -211,6 +217,25 @@ impl S3Rules {
         self.requester_pays.insert(bucket.to_owned());
     }
 
+    pub fn vanish_next_upload(&mut self) {
+        self.vanish_next_upload = true;
+    }
+
+    /// The upload id a request names (`uploadId=`), if any.
+    fn upload_id<'a>(&self, req: &'a Request) -> Option<&'a str> {
+        req.query.split('&').find_map(|p| p.strip_prefix("uploadId="))
+    }
+
+    /// Marks the next UploadPart's upload as gone (see `vanish_next_upload`).
+    pub fn note(&mut self, req: &Request) {
+        if self.vanish_next_upload && req.method == "PUT" && req.has_query("partNumber") {
+            if let Some(id) = self.upload_id(req) {
+                self.vanished.insert(id.to_owned());
+                self.vanish_next_upload = false;
+            }
+        }
+    }
+
     pub fn die_after_next_completion(&mut self) {
         self.die_after_completion = true;
     }
@@ -244,6 +269,9 @@ impl S3Rules {
     pub fn answer(&self, req: &Request, counts: &RuleCounts) -> Option<Answer> {
         if self.dead {
             return Some(Answer { status: "503 Slow Down", headers: vec![], code: Some("SlowDown") });
+        }
+        if req.method != "DELETE" && self.upload_id(req).is_some_and(|id| self.vanished.contains(id)) {
+            return Some(Answer { status: "404 Not Found", headers: vec![], code: Some("NoSuchUpload") });
         }
         if let Some(region) = self.regions.get(&req.bucket) {
             if req.signed_region() != Some(region.as_str()) {

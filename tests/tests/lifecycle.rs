@@ -206,3 +206,25 @@ async fn s3_events_honour_the_ignore_list() -> anyhow::Result<()> {
     assert!(e.contains(&bad) && e.contains("[unclosed"), "{e}");
     Ok(())
 }
+
+/// An upload aborted by someone else while its parts are sent (`NoSuchUpload` on UploadPart)
+/// is settled again: a new upload, the object copied, not FAILED and dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_upload_aborted_mid_copy_is_settled_again() -> anyhow::Result<()> {
+    use s3_migrate_tests::fault_proxy::FaultProxy;
+    use worker::message::Disposition;
+    let w = World::new(Mode::Stream, false).await?;
+    let body = s3_migrate_tests::data(16 * 1024 * 1024, 93);
+    w.put_src("vanishing.bin", &body).await?;
+    let proxy = FaultProxy::rules_only(&std::env::var("AWS_ENDPOINT_URL")?).await?;
+    let p = w.processor_via(&[("MaxThread", "1"), ("DeadLetterQueueUrl", w.dlq_url.as_str())], &proxy).await?;
+    proxy.set().vanish_next_upload();
+    let job = w.job("vanishing.bin", body.len() as u64);
+    assert_eq!(p.process("m", &job.to_json(), None).await, Disposition::Consumed);
+    assert!(w.get_des("vanishing.bin").await?.is_some_and(|g| g == body), "bytes differ");
+    let rec = w.ledger.get(&job.ledger_key()).await?.expect("record");
+    assert_eq!(rec.status, Some(Status::Done));
+    assert!(w.drain(&w.dlq_url).await?.is_empty(), "nothing dead-lettered");
+    assert_eq!(w.open_uploads().await?, 0, "no upload left open");
+    Ok(())
+}

@@ -19,6 +19,10 @@ pub enum CopyError {
     SourceChanged { bucket: String, key: String },
     #[error("integrity check failed for s3://{bucket}/{key}: {detail}")]
     Integrity { bucket: String, key: String, detail: String },
+    /// The multipart upload was aborted by someone else (`NoSuchUpload` on UploadPart): the
+    /// copy settles on an upload again.
+    #[error("multipart upload {upload_id} of s3://{bucket}/{key} no longer exists; the copy settles on a new one")]
+    UploadGone { bucket: String, key: String, upload_id: String },
 }
 
 impl CopyError {
@@ -27,7 +31,9 @@ impl CopyError {
             CopyError::S3 { class, .. } => *class,
             CopyError::Ledger(e) => e.class(),
             CopyError::Plan(_) | CopyError::Region(_) => ErrorClass::Permanent,
-            CopyError::SourceChanged { .. } | CopyError::Integrity { .. } => ErrorClass::Retryable,
+            CopyError::SourceChanged { .. } | CopyError::Integrity { .. } | CopyError::UploadGone { .. } => {
+                ErrorClass::Retryable
+            }
         }
     }
 

@@ -147,9 +147,11 @@ impl Copier {
         let mut restarts = 0;
         let result = loop {
             match self.copy_once(job, deadline, started, &owner, &mut heartbeat).await {
-                Err(CopyError::SourceChanged { .. }) if restarts < SOURCE_CHANGE_RESTARTS => {
+                Err(e @ (CopyError::SourceChanged { .. } | CopyError::UploadGone { .. }))
+                    if restarts < SOURCE_CHANGE_RESTARTS =>
+                {
                     restarts += 1;
-                    warn!(key = %job.src_key, restarts, "source changed during the copy, starting over");
+                    warn!(key = %job.src_key, restarts, error = %e, "starting the copy over");
                 }
                 other => break other,
             }

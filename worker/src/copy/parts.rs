@@ -5,7 +5,7 @@ use super::pipe::{pipe, PipeFailure};
 use super::read::{open_source, source_changed};
 use super::{Copier, Pinned};
 use crate::error::CopyError;
-use crate::s3::{copy_source, is_precondition_failed, s3_err};
+use crate::s3::{copy_source, is_no_such_upload, is_precondition_failed, s3_err};
 use rand::Rng;
 use s3_migrate_core::plan::Part;
 use s3_migrate_core::retry::{backoff, ErrorClass};
@@ -40,7 +40,7 @@ pub(super) async fn upload_part(
             }
             Err(e)
                 if e.is_retryable()
-                    && !matches!(e, CopyError::SourceChanged { .. })
+                    && !matches!(e, CopyError::SourceChanged { .. } | CopyError::UploadGone { .. })
                     && attempt < c.cfg.common.max_retry =>
             {
                 attempt += 1;
@@ -85,6 +85,7 @@ async fn stream_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: P
             key: job.src_key.clone(),
             detail: format!("reading part {}: {wrong}", part.number),
         }),
+        (Err(e), None) if is_no_such_upload(&e) => Err(upload_gone(job, upload_id)),
         (Err(e), None) => Err(s3_err("UploadPart", &job.des_bucket, &job.des_key, e)),
     }
 }
@@ -107,6 +108,12 @@ async fn server_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: P
     match req.send().await {
         Ok(_) => Ok(()),
         Err(e) if is_precondition_failed(&e) => Err(source_changed(job)),
+        Err(e) if is_no_such_upload(&e) => Err(upload_gone(job, upload_id)),
         Err(e) => Err(s3_err("UploadPartCopy", &job.des_bucket, &job.des_key, e)),
     }
+}
+
+/// The error of a part whose upload was aborted by someone else.
+fn upload_gone(job: &Job, upload_id: &str) -> CopyError {
+    CopyError::UploadGone { bucket: job.des_bucket.clone(), key: job.des_key.clone(), upload_id: upload_id.to_owned() }
 }
