@@ -45,6 +45,10 @@ enum Command {
         /// change since (by default they wait for a change; `jobsender status` lists them).
         #[arg(long)]
         retry_failed: bool,
+        /// Also enqueue objects still queued whose message may still exist (by default they
+        /// wait until it cannot: the queue's retention, or `RequeueAfterSeconds`).
+        #[arg(long)]
+        requeue_queued: bool,
     },
     /// Where the migration stands: per pair from the ledger, and the queues.
     Status {
@@ -87,7 +91,15 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<bool> {
         return Ok(true);
     };
     match cli.command {
-        Command::Run { bucket_pairs, ignore_list, dry_run, jobs_out, time_budget_seconds, retry_failed } => {
+        Command::Run {
+            bucket_pairs,
+            ignore_list,
+            dry_run,
+            jobs_out,
+            time_budget_seconds,
+            retry_failed,
+            requeue_queued,
+        } => {
             let pairs = setup::bucket_pairs(&cfg, &clients, bucket_pairs.as_deref()).await?;
             let ignore = setup::ignore_list(&cfg, &clients, ignore_list.as_deref()).await?;
             let url = clients::queue_url(&clients.sqs, &cfg.common.queue).await?;
@@ -100,7 +112,7 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<bool> {
                 None => None,
             };
             let deadline = time_budget_seconds.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
-            let opts = RunOptions { deadline, dry_run, jobs_out: jobs_out.clone(), retry_failed };
+            let opts = RunOptions { deadline, dry_run, jobs_out: jobs_out.clone(), retry_failed, requeue_queued };
             let reports = report::run_all(&sender, &pairs, &opts).await;
             if let Some(out) = jobs_out {
                 let mut w = out.lock().map_err(|_| anyhow::anyhow!("job list writer poisoned"))?;

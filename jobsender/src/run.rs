@@ -45,6 +45,9 @@ pub struct RunOptions {
     /// Enqueue objects whose copy failed permanently (FAILED in the ledger) although their
     /// source did not change (`jobsender run --retry-failed`).
     pub retry_failed: bool,
+    /// Enqueue objects still queued although their message may still exist
+    /// (`jobsender run --requeue-queued`).
+    pub requeue_queued: bool,
 }
 
 /// Everything a run needs, built once.
@@ -59,7 +62,7 @@ pub struct Sender {
     pub compare_versions: bool,
     /// `JobsenderCompareETag`.
     pub compare_etags: bool,
-    /// `RequeueAfterSeconds`.
+    /// `RequeueAfterSeconds`, or the queue's retention.
     pub requeue_after_secs: u64,
     /// `JobsenderParallelRanges`.
     pub parallel_ranges: usize,
@@ -333,7 +336,9 @@ impl Sender {
                 let record = records.get(&ledger_key(e));
                 let failed = !opts.retry_failed
                     && record.is_some_and(|r| r.failed_for(e.size, e.version_id.as_deref(), e.etag.as_deref()));
-                let queued = !failed && record.is_some_and(|r| r.queued_recently(now, self.requeue_after_secs));
+                let queued = !failed
+                    && !opts.requeue_queued
+                    && record.is_some_and(|r| r.queued_recently(now, self.requeue_after_secs));
                 report.failed += u64::from(failed);
                 report.already_queued += u64::from(queued);
                 !failed && !queued

@@ -59,6 +59,10 @@ pub async fn sender(
 ) -> anyhow::Result<Sender> {
     let ledger = Ledger::new(clients.dynamodb.clone(), cfg.common.table.clone());
     ledger.check().await?;
+    let requeue_after_secs = match cfg.requeue_after_secs {
+        Some(secs) => secs,
+        None => queue_retention_secs(&clients.sqs, &queue_url).await?,
+    };
     Ok(Sender {
         src_s3: if cfg.common.requester_pays { requester_pays(&clients.src_s3) } else { clients.src_s3.clone() },
         des_s3: clients.des_s3.clone(),
@@ -67,9 +71,25 @@ pub async fn sender(
         ignore: Arc::new(ignore),
         compare_versions: cfg.compare_version_id,
         compare_etags: cfg.compare_etag,
-        requeue_after_secs: cfg.requeue_after_secs,
+        requeue_after_secs,
         parallel_ranges: cfg.parallel_ranges,
         archived_objects: cfg.archived_objects,
         restore: cfg.restore.clone(),
     })
+}
+
+/// The queue's `MessageRetentionPeriod`: after it, no message of a job can still exist.
+async fn queue_retention_secs(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> anyhow::Result<u64> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let out = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::MessageRetentionPeriod)
+        .send()
+        .await
+        .with_context(|| format!("reading MessageRetentionPeriod of SQS queue {queue_url} (sqs_queue)"))?;
+    let retention = out.attributes().and_then(|a| a.get(&QueueAttributeName::MessageRetentionPeriod));
+    retention
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("SQS queue {queue_url} (sqs_queue) named no MessageRetentionPeriod"))
 }

@@ -25,9 +25,11 @@ pub struct JobsenderConfig {
     /// the ledger recorded for its copy is copied again (a same-size rewrite). Costs one
     /// BatchGetItem per 100 equal keys. Default true.
     pub compare_etag: bool,
-    /// `RequeueAfterSeconds`: a queued or in-progress object is enqueued again only when its
-    /// ledger record is older than this. Default 86400 (one day).
-    pub requeue_after_secs: u64,
+    /// `RequeueAfterSeconds`: a queued or in-progress object is enqueued again only when it was
+    /// last enqueued longer ago than this. Default unset: the queue's `MessageRetentionPeriod`
+    /// (read from SQS at start), after which its message can no longer exist, so a backlog of
+    /// several days is never enqueued twice.
+    pub requeue_after_secs: Option<u64>,
     /// `JobsenderParallelRanges`: key ranges of one bucket pair listed and compared at once.
     /// Default 8; 1 lists each pair as one sequential listing.
     pub parallel_ranges: usize,
@@ -47,7 +49,10 @@ impl JobsenderConfig {
             ignore_parameter: env.string("ssm_parameter_ignore_list", DEFAULT_IGNORE_PARAMETER)?,
             compare_version_id: env.flag("JobsenderCompareVersionId", false)?,
             compare_etag: env.flag("JobsenderCompareETag", true)?,
-            requeue_after_secs: env.number("RequeueAfterSeconds", 86_400, 0..=365 * 86_400)?,
+            requeue_after_secs: match env.optional("RequeueAfterSeconds") {
+                None => None,
+                Some(_) => Some(env.number("RequeueAfterSeconds", 0, 0..=365 * 86_400)?),
+            },
             parallel_ranges: env.number("JobsenderParallelRanges", DEFAULT_PARALLEL_RANGES, 1..=64)?,
             archived_objects: env.choice(
                 "ArchivedObjects",

@@ -27,7 +27,7 @@ fn defaults_when_nothing_is_set() {
     assert_eq!(j.bucket_parameter, "s3_migration_bucket_para");
     assert_eq!(j.ignore_parameter, "s3_migrate_ignore_list");
     assert!(!j.compare_version_id);
-    assert_eq!(j.requeue_after_secs, 86_400);
+    assert_eq!(j.requeue_after_secs, None, "the queue's retention, read at start");
     assert_eq!(j.parallel_ranges, 8);
     assert!(j.compare_etag, "same-size rewrites are looked for by default");
     assert_eq!(j.archived_objects, crate::archive::ArchivedObjects::Skip);

@@ -166,11 +166,14 @@ impl ObjectRecord {
         self.lease_until.is_some_and(|t| t > now) && self.owner.as_deref().is_some_and(|o| o != owner)
     }
 
-    /// True when the jobsender enqueued this object less than `requeue_after` seconds ago and
-    /// no copy has finished since: the job is still in the queue or in progress.
+    /// True when the jobsender enqueued this object less than `requeue_after` seconds ago (the
+    /// queue's retention by default: its message may still exist) and no copy has finished
+    /// since: the job is still in the queue or in progress. A copy run that started later
+    /// (and may have handed the job on as a fresh message) counts as a later enqueue.
     pub fn queued_recently(&self, now: u64, requeue_after: u64) -> bool {
         let Some(queued) = self.queued_time else { return false };
-        if now.saturating_sub(queued) >= requeue_after {
+        let last_message = self.start_time.map_or(queued, |started| started.max(queued));
+        if now.saturating_sub(last_message) >= requeue_after {
             return false;
         }
         let finished = matches!(self.status, Some(Status::Done | Status::Failed | Status::Skipped));
@@ -282,6 +285,9 @@ mod tests {
         let done_before = ObjectRecord { status: Some(Status::Done), end_time: Some(900), ..q.clone() };
         assert!(done_before.queued_recently(1500, 3600), "queued again after an older copy");
         assert!(!ObjectRecord::default().queued_recently(1500, 3600), "never queued");
+        let handed_on = ObjectRecord { status: Some(Status::InProgress), start_time: Some(4000), ..q };
+        assert!(handed_on.queued_recently(1000 + 3600, 3600), "a run at 4000 may have sent a fresh message");
+        assert!(!handed_on.queued_recently(4000 + 3600, 3600));
     }
 
     #[test]
