@@ -196,6 +196,7 @@ async fn serve(
         read_body(&mut client, &head, &mut rest).await?;
         rules.rules.lock().expect("rules lock").rewrite_request_body(&req, &mut rest, &rules.counts);
     }
+    rules.hold.wait_if_held(&req).await;
     let mut server = TcpStream::connect(upstream).await?;
     server.write_all(&close_after(&head)).await?;
     server.write_all(&rest).await?;

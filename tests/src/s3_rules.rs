@@ -33,6 +33,8 @@
 //!   AbortIncompleteMultipartUpload, an operator) while parts are being sent: from the next
 //!   UploadPart on, every UploadPart, ListParts and CompleteMultipartUpload of that upload
 //!   answers `404 NoSuchUpload` (an AbortMultipartUpload still reaches the emulator).
+//! - **`hold_next_put`** ([`Hold`]): a slow delivery. The next PutObject waits at the proxy
+//!   until released, while other deliveries run; then it reaches S3 as it was sent.
 //! - **`corrupt_next_uploads`**: bytes damaged on the wire. One data byte of the next N
 //!   PutObject/UploadPart bodies is flipped (same length); S3 checks Content-MD5 and the
 //!   trailing checksum on receipt and refuses such a body (`BadDigest`).
@@ -452,6 +454,36 @@ impl S3Rules {
 pub struct SharedRules {
     pub rules: Mutex<S3Rules>,
     pub counts: RuleCounts,
+    pub hold: Hold,
+}
+
+/// `hold_next_put`: the next PutObject waits until [`Hold::release`].
+#[derive(Debug, Default)]
+pub struct Hold {
+    next_put: std::sync::atomic::AtomicBool,
+    /// True while a PutObject waits.
+    pub holding: std::sync::atomic::AtomicBool,
+    release: tokio::sync::Notify,
+}
+
+impl Hold {
+    pub fn hold_next_put(&self) {
+        self.next_put.store(true, Ordering::SeqCst);
+    }
+
+    pub fn release(&self) {
+        self.release.notify_one();
+    }
+
+    /// Waits here when `req` is the PutObject to hold.
+    pub async fn wait_if_held(&self, req: &Request) {
+        let put = req.is_object_write() && !req.has_query("partNumber");
+        if put && self.next_put.swap(false, Ordering::SeqCst) {
+            self.holding.store(true, Ordering::SeqCst);
+            self.release.notified().await;
+            self.holding.store(false, Ordering::SeqCst);
+        }
+    }
 }
 
 #[cfg(test)]

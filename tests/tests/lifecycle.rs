@@ -274,3 +274,56 @@ async fn a_backlog_is_not_enqueued_again_while_its_messages_can_exist() -> anyho
     assert_eq!(r.enqueued, 1, "{r:?}");
     Ok(())
 }
+
+/// Two deliveries of a small object in stream mode: the slow one read v1, then v2 was written
+/// and copied by the other. When the slow PUT finally goes, it must not replace v2 with v1:
+/// S3's conditional write (`If-None-Match` / `If-Match`) refuses it, the source is found
+/// changed, and the delivery stands down. Destination and ledger end on v2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_older_small_object_never_overwrites_a_newer_one() -> anyhow::Result<()> {
+    use s3_migrate_tests::fault_proxy::FaultProxy;
+    use std::sync::atomic::Ordering;
+    use worker::message::Disposition;
+    let w = World::new(Mode::Stream, false).await?;
+    let v1_etag = w
+        .own
+        .src_s3
+        .put_object()
+        .bucket(&w.src_bucket)
+        .key("raced")
+        .body(b"version one".to_vec().into())
+        .send()
+        .await?
+        .e_tag;
+    let proxy = FaultProxy::rules_only(&std::env::var("AWS_ENDPOINT_URL")?).await?;
+    let slow = w.processor_via(&[], &proxy).await?;
+    let fast = w.processor(&[]).await?;
+    let job = s3_migrate_core::Job { etag: v1_etag, ..w.job("raced", 11) };
+    proxy.rules.hold.hold_next_put();
+    let slow_job = job.clone();
+    let slow_run = tokio::spawn(async move { slow.process("slow", &slow_job.to_json(), None).await });
+    let started = std::time::Instant::now();
+    while !proxy.rules.hold.holding.load(Ordering::SeqCst) {
+        assert!(started.elapsed().as_secs() < 30, "the slow delivery never reached its PUT");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Meanwhile the object is rewritten and the newer version copied.
+    let v2 = w
+        .own
+        .src_s3
+        .put_object()
+        .bucket(&w.src_bucket)
+        .key("raced")
+        .body(b"version two".to_vec().into())
+        .send()
+        .await?;
+    let newer = s3_migrate_core::Job { etag: v2.e_tag.clone(), ..w.job("raced", 11) };
+    assert_eq!(fast.process("fast", &newer.to_json(), None).await, Disposition::Consumed);
+    assert_eq!(w.get_des("raced").await?.as_deref(), Some(&b"version two"[..]));
+    proxy.rules.hold.release();
+    assert_eq!(slow_run.await?, Disposition::Consumed, "the older delivery stands down");
+    assert_eq!(w.get_des("raced").await?.as_deref(), Some(&b"version two"[..]), "never replaced by the older version");
+    let rec = w.ledger.get(&job.ledger_key()).await?.expect("record");
+    assert_eq!((rec.status, rec.etag), (Some(Status::Done), v2.e_tag), "the ledger names the newer version");
+    Ok(())
+}

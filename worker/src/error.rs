@@ -19,6 +19,10 @@ pub enum CopyError {
     SourceChanged { bucket: String, key: String },
     #[error("integrity check failed for s3://{bucket}/{key}: {detail}")]
     Integrity { bucket: String, key: String, detail: String },
+    /// A newer version of the source was written (and copied) while this delivery held an
+    /// older one: it stands down, the message is done with.
+    #[error("s3://{bucket}/{key} was written again while this copy held an older version; the newer copy stands")]
+    Superseded { bucket: String, key: String },
     /// The multipart upload was aborted by someone else (`NoSuchUpload` on UploadPart): the
     /// copy settles on an upload again.
     #[error("multipart upload {upload_id} of s3://{bucket}/{key} no longer exists; the copy settles on a new one")]
@@ -30,7 +34,7 @@ impl CopyError {
         match self {
             CopyError::S3 { class, .. } => *class,
             CopyError::Ledger(e) => e.class(),
-            CopyError::Plan(_) | CopyError::Region(_) => ErrorClass::Permanent,
+            CopyError::Plan(_) | CopyError::Region(_) | CopyError::Superseded { .. } => ErrorClass::Permanent,
             CopyError::SourceChanged { .. } | CopyError::Integrity { .. } | CopyError::UploadGone { .. } => {
                 ErrorClass::Retryable
             }

@@ -186,6 +186,10 @@ impl Processor {
                 let delay = until.saturating_sub(now_secs()).clamp(1, SQS_MAX_DELAY_SECS);
                 self.resend(job, job.attempt, delay, "object is being copied by another delivery").await
             }
+            Err(e @ CopyError::Superseded { .. }) => {
+                info!(reason = %e, "delivery stands down");
+                Ok(())
+            }
             Err(CopyError::Ledger(LedgerError::ClaimLost { .. })) => {
                 let delay = self.copier.cfg.lease_secs.clamp(1, SQS_MAX_DELAY_SECS);
                 self.resend(job, job.attempt, delay, "another delivery claimed the object first").await

@@ -63,6 +63,8 @@ pub struct SourceObject {
     /// The ETag is the MD5 of the bytes: one PUT, and not SSE-KMS or SSE-C encrypted.
     pub etag_is_md5: bool,
     pub version_id: Option<String>,
+    /// Last-Modified, seconds since the epoch: orders two versions of one key.
+    pub last_modified: Option<u64>,
     pub meta: ObjectMeta,
 }
 
@@ -98,6 +100,13 @@ pub fn is_precondition_failed<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool 
     e.code() == Some("PreconditionFailed") || status_of(e) == Some(412)
 }
 
+/// True when a conditional write lost: the destination is no longer as the request expected
+/// (`412 PreconditionFailed`), or another conditional write to it was in flight
+/// (`409 ConditionalRequestConflict`, S3 User Guide, "Conditional writes").
+pub fn is_write_conflict<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
+    is_precondition_failed(e) || e.code() == Some("ConditionalRequestConflict")
+}
+
 /// True when the multipart upload no longer exists.
 pub fn is_no_such_upload<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
     e.code() == Some("NoSuchUpload")
@@ -117,6 +126,7 @@ macro_rules! source_object {
             etag: out.e_tag().map(str::to_owned),
             etag_is_md5: md5 && out.e_tag().is_some_and(crate::copy::verify::is_plain_md5),
             version_id: out.version_id().filter(|v| *v != "null").map(str::to_owned),
+            last_modified: out.last_modified().map(|t| t.secs().max(0) as u64),
             meta: ObjectMeta {
                 content_type: out.content_type().map(str::to_owned),
                 content_encoding: out.content_encoding().map(str::to_owned),

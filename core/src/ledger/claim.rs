@@ -170,6 +170,9 @@ impl Ledger {
     }
 
     /// Records a finished copy: the version and ETag actually copied, bytes and seconds spent.
+    /// With the source's Last-Modified (`src_modified`), only if no copy of a newer source was
+    /// recorded meanwhile: the ledger always ends on the newest copy. False when one was.
+    #[allow(clippy::too_many_arguments)]
     pub async fn done(
         &self,
         key: &str,
@@ -177,17 +180,26 @@ impl Ledger {
         size: u64,
         version_id: Option<&str>,
         etag: Option<&str>,
+        src_modified: Option<u64>,
         spent_secs: u64,
-    ) -> Result<(), LedgerError> {
-        self.client
-            .update_item()
+    ) -> Result<bool, LedgerError> {
+        let mut req = self.client.update_item();
+        let mut set = String::new();
+        if let Some(modified) = src_modified {
+            set = ", #sm = :sm".into();
+            req = req
+                .condition_expression("attribute_not_exists(#sm) OR #sm <= :sm")
+                .expression_attribute_names("#sm", attr::SRC_MODIFIED)
+                .expression_attribute_values(":sm", nv(modified));
+        }
+        let res = req
             .table_name(&self.table)
             .key(attr::KEY, sv(key))
-            .update_expression(
+            .update_expression(format!(
                 "SET #st = :st, #end = :end, #spent = :spent, #bytes = :size, #size = :size, #vid = :vid, #etag = :etag, \
-                 #db = :db, #dk = :dk \
-                 REMOVE #up, #ps, #reason, #lease, #owner, #exp, #at, #ce",
-            )
+                 #db = :db, #dk = :dk{set} \
+                 REMOVE #up, #ps, #reason, #lease, #owner, #exp, #at, #ce"
+            ))
             .expression_attribute_names("#at", attr::COMPLETING_AT)
             .expression_attribute_names("#ce", attr::COMPLETING_ETAG)
             .expression_attribute_names("#lease", attr::LEASE_UNTIL)
@@ -214,9 +226,8 @@ impl Ledger {
             .expression_attribute_values(":vid", sv(version_id.unwrap_or(crate::job::NULL_VERSION)))
             .expression_attribute_values(":etag", sv(etag.unwrap_or("")))
             .send()
-            .await
-            .map_err(|e| self.err("UpdateItem", e))?;
-        Ok(())
+            .await;
+        self.updated(res)
     }
 
     /// Records a copy that ended without an object (SKIPPED: the source is gone), with the reason.

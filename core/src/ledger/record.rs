@@ -33,6 +33,7 @@ pub mod attr {
     pub const OWNER: &str = "owner";
     pub const ARCHIVED: &str = "archived";
     pub const COMPLETING_ETAG: &str = "completingEtag";
+    pub const SRC_MODIFIED: &str = "srcModified";
     pub const COMPLETING_AT: &str = "completingAt";
     pub const FAILED_UNCHANGED: &str = "failedUnchanged";
 }

@@ -14,7 +14,7 @@ use super::{single, Copier, CopyReport, Outcome, Pinned};
 use crate::error::CopyError;
 use crate::s3::{source_tagging, SourceObject};
 use aws_sdk_s3::types::ChecksumAlgorithm;
-use s3_migrate_core::ledger::ObjectRecord;
+use s3_migrate_core::ledger::{ObjectRecord, Status};
 use s3_migrate_core::Job;
 use std::time::Instant;
 
@@ -66,7 +66,8 @@ impl Copier {
             head.meta.checksum_algorithm =
                 head.meta.checksum_algorithm.or_else(|| job.checksum_algorithm.as_deref().map(ChecksumAlgorithm::from));
             let pinned = Pinned { head, read_version: None, tagging };
-            let bytes = single::put(self, job, &pinned, data).await?;
+            let dest_expected = record.is_some_and(|r| r.status == Some(Status::Done));
+            let bytes = single::put(self, job, &pinned, data, dest_expected).await?;
             (pinned.head, bytes)
         } else {
             let if_match = if version.is_none() { job.etag.as_deref() } else { None };
@@ -76,7 +77,15 @@ impl Copier {
             };
             let version_id = copied.version_id.or_else(|| version.map(str::to_owned));
             let etag = job.etag.clone();
-            (SourceObject { size: job.size, etag, etag_is_md5: false, version_id, meta: Default::default() }, 0)
+            let head = SourceObject {
+                size: job.size,
+                etag,
+                etag_is_md5: false,
+                version_id,
+                last_modified: None,
+                meta: Default::default(),
+            };
+            (head, 0)
         };
         self.finish(job, &head, started).await?;
         Ok(Some(report(Outcome::Copied { version_id: head.version_id }, bytes)))

@@ -220,7 +220,8 @@ impl Copier {
             // One atomic request: no upload to claim and no lease to hold, so the ledger is
             // written once, when it is done (duplicates write the same bytes).
             self.drop_stale_upload(job, record.as_ref()).await?;
-            let bytes = single::copy(self, job, &pinned).await?;
+            let dest_expected = record.as_ref().is_some_and(|r| r.status == Some(Status::Done));
+            let bytes = single::copy(self, job, &pinned, dest_expected).await?;
             self.finish(job, head, started).await?;
             return Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, bytes, 0, 0));
         }
@@ -298,16 +299,21 @@ impl Copier {
     }
 
     async fn finish(&self, job: &Job, head: &SourceObject, started: Instant) -> Result<(), CopyError> {
-        self.ledger
+        let recorded = self
+            .ledger
             .done(
                 &job.ledger_key(),
                 (&job.des_bucket, &job.des_key),
                 head.size,
                 head.version_id.as_deref(),
                 head.etag.as_deref(),
+                head.last_modified,
                 started.elapsed().as_secs(),
             )
             .await?;
+        if !recorded {
+            info!(key = %job.src_key, "a copy of a newer source was recorded meanwhile; the ledger keeps it");
+        }
         self.stats.add_object();
         Ok(())
     }

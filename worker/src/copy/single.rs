@@ -4,7 +4,9 @@ use super::read::{read_whole, source_changed};
 use super::verify::{content_md5, unquote, IntegrityCheck};
 use super::{Copier, Pinned};
 use crate::error::CopyError;
-use crate::s3::{copy_source, is_precondition_failed, s3_err, ObjectMeta};
+use crate::s3::{
+    copy_source, head_destination, head_source, is_precondition_failed, is_write_conflict, s3_err, ObjectMeta,
+};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, MetadataDirective, ServerSideEncryption, StorageClass, TaggingDirective};
@@ -13,11 +15,12 @@ use s3_migrate_core::Job;
 use tracing::debug;
 
 /// Copies the whole object in one request; returns the bytes that passed through the worker.
-pub(super) async fn copy(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyError> {
+/// `dest_expected`: the ledger says a copy exists (see [`put`]).
+pub(super) async fn copy(c: &Copier, job: &Job, p: &Pinned, dest_expected: bool) -> Result<u64, CopyError> {
     if c.stream {
         let _buffered = c.buffers.reserve(p.head.size).await;
         let data = read_whole(&c.src, job, p).await?;
-        put(c, job, p, data).await
+        put(c, job, p, data, dest_expected).await
     } else {
         let if_match = if p.read_version.is_none() { p.head.etag.as_deref() } else { None };
         let src_md5 = p.head.etag.as_deref().filter(|_| p.head.etag_is_md5);
@@ -28,11 +31,42 @@ pub(super) async fn copy(c: &Copier, job: &Job, p: &Pinned) -> Result<u64, CopyE
     }
 }
 
+/// Times a PUT is tried again after the destination changed under it (another delivery of the
+/// same source version wrote it meanwhile).
+const WRITE_CONFLICT_RETRIES: u32 = 3;
+
+/// What a PutObject is conditional on (S3's conditional writes, `If-None-Match: *` /
+/// `If-Match`): the destination as this copy last saw it. Two deliveries of a small object
+/// hold no lease; this is what keeps a slow one holding an older version from replacing a
+/// newer copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Expect {
+    Absent,
+    Etag(String),
+}
+
+/// The destination as it is now.
+async fn destination_now(c: &Copier, job: &Job) -> Result<Expect, CopyError> {
+    Ok(match head_destination(&c.des, &job.des_bucket, &job.des_key).await? {
+        Some(found) => Expect::Etag(found.etag.unwrap_or_default()),
+        None => Expect::Absent,
+    })
+}
+
+/// True when the source's current object is still the one this copy read.
+async fn source_is_current(c: &Copier, job: &Job, p: &Pinned) -> Result<bool, CopyError> {
+    let now = head_source(&c.src, &job.src_bucket, &job.src_key, None).await?;
+    Ok(now.is_some_and(|h| h.etag == p.head.etag && h.size == p.head.size))
+}
+
 /// PUTs `data`, the whole source object, with what the copy keeps; returns its length.
 /// When the source ETag is the MD5 of its bytes, the bytes read are checked against it first:
 /// the end-to-end check of the read (the SDK's response checksum validation is off, see
-/// `s3_migrate_core::clients::s3_client`).
-pub(super) async fn put(c: &Copier, job: &Job, p: &Pinned, data: Bytes) -> Result<u64, CopyError> {
+/// `s3_migrate_core::clients::s3_client`). The PUT is conditional on the destination as last
+/// seen ([`Expect`]; `dest_expected`: the ledger says a copy exists, so look first); when
+/// someone wrote it meanwhile and the source is no longer the version read, the copy stands
+/// down ([`CopyError::Superseded`]).
+pub(super) async fn put(c: &Copier, job: &Job, p: &Pinned, data: Bytes, dest_expected: bool) -> Result<u64, CopyError> {
     let (md5_b64, md5_hex) = content_md5(&data);
     if let Some(src) = p.head.etag.as_deref().filter(|_| p.head.etag_is_md5) {
         if unquote(src) != md5_hex {
@@ -44,19 +78,39 @@ pub(super) async fn put(c: &Copier, job: &Job, p: &Pinned, data: Bytes) -> Resul
         }
     }
     let len = data.len() as u64;
-    let put = c
-        .des
-        .put_object()
-        .bucket(&job.des_bucket)
-        .key(&job.des_key)
-        .body(ByteStream::from(data))
-        .content_md5(md5_b64)
-        .storage_class(StorageClass::from(c.cfg.storage_class.as_str()));
-    // The source's checksum algorithm is kept on this one request (S3 checks it on receipt).
-    let put = with_destination_headers!(put.set_checksum_algorithm(p.head.meta.checksum_algorithm.clone()), p, c.cfg)
-        .send()
-        .await
-        .map_err(|e| s3_err("PutObject", &job.des_bucket, &job.des_key, e))?;
+    let mut expect = if dest_expected { destination_now(c, job).await? } else { Expect::Absent };
+    let mut conflicts = 0;
+    let put = loop {
+        let put = c
+            .des
+            .put_object()
+            .bucket(&job.des_bucket)
+            .key(&job.des_key)
+            .body(ByteStream::from(data.clone()))
+            .content_md5(&md5_b64)
+            .storage_class(StorageClass::from(c.cfg.storage_class.as_str()));
+        let put = match &expect {
+            Expect::Absent => put.if_none_match("*"),
+            Expect::Etag(etag) => put.if_match(etag),
+        };
+        // The source's checksum algorithm is kept on this one request (S3 checks it on receipt).
+        let sent =
+            with_destination_headers!(put.set_checksum_algorithm(p.head.meta.checksum_algorithm.clone()), p, c.cfg)
+                .send()
+                .await;
+        match sent {
+            Ok(out) => break out,
+            Err(e) if is_write_conflict(&e) && conflicts < WRITE_CONFLICT_RETRIES => {
+                conflicts += 1;
+                if !source_is_current(c, job, p).await? {
+                    return Err(CopyError::Superseded { bucket: job.src_bucket.clone(), key: job.src_key.clone() });
+                }
+                expect = destination_now(c, job).await?;
+                debug!(key = %job.des_key, conflicts, "destination written meanwhile by a copy of this version; putting again");
+            }
+            Err(e) => return Err(s3_err("PutObject", &job.des_bucket, &job.des_key, e)),
+        }
+    };
     let check = IntegrityCheck::for_answer(
         put.server_side_encryption().map(ServerSideEncryption::as_str),
         put.sse_customer_algorithm().is_some(),
