@@ -327,3 +327,33 @@ async fn an_older_small_object_never_overwrites_a_newer_one() -> anyhow::Result<
     assert_eq!((rec.status, rec.etag), (Some(Status::Done), v2.e_tag), "the ledger names the newer version");
     Ok(())
 }
+
+/// A stale upload is aborted where it lives: under the destination recorded with it, not the
+/// current job's (here the pair's destination prefix changed between two runs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stale_upload_is_aborted_under_its_recorded_destination() -> anyhow::Result<()> {
+    use std::time::{Duration, Instant};
+    use worker::message::Disposition;
+    let w = World::new(Mode::Stream, false).await?;
+    let body = s3_migrate_tests::data(16 * 1024 * 1024, 97);
+    w.put_src("moved.bin", &body).await?;
+    let pairs = |prefix: &str| {
+        serde_json::json!([{ "src_bucket": w.src_bucket, "des_bucket": w.des_bucket, "des_prefix": prefix }])
+            .to_string()
+    };
+    w.put_param(&w.pairs_parameter, &pairs("old")).await?;
+    let first = w.processor(&[("MaxThread", "1")]).await?;
+    let old = s3_migrate_core::Job { des_key: "old/moved.bin".into(), ..w.job("moved.bin", body.len() as u64) };
+    // A deadline already past: the upload is created, no part starts, the job is handed on.
+    let d = first.process("m1", &old.to_json(), Some(Instant::now() - Duration::from_secs(1))).await;
+    assert_eq!(d, Disposition::Consumed);
+    assert_eq!(w.open_uploads().await?, 1, "an upload in progress under old/");
+
+    w.put_param(&w.pairs_parameter, &pairs("new")).await?;
+    let second = w.processor(&[("MaxThread", "4")]).await?;
+    let new = s3_migrate_core::Job { des_key: "new/moved.bin".into(), ..old.clone() };
+    assert_eq!(second.process("m2", &new.to_json(), None).await, Disposition::Consumed);
+    assert!(w.get_des("new/moved.bin").await?.is_some_and(|g| g == body));
+    assert_eq!(w.open_uploads().await?, 0, "the upload under old/ was aborted, not leaked");
+    Ok(())
+}

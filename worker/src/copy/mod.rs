@@ -271,8 +271,8 @@ impl Copier {
 
     /// Aborts the multipart upload a record still names, before a single-request copy.
     async fn drop_stale_upload(&self, job: &Job, record: Option<&ObjectRecord>) -> Result<(), CopyError> {
-        if let Some(stale) = record.and_then(|r| r.upload_id.as_deref()) {
-            multipart::abort_quietly(&self.des, job, stale).await;
+        if let Some((r, stale)) = record.and_then(|r| r.upload_id.as_deref().map(|u| (r, u))) {
+            multipart::abort_recorded(self, job, r, stale).await;
             self.ledger.clear_upload(&job.ledger_key(), stale).await?;
         }
         Ok(())

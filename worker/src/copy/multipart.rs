@@ -171,8 +171,10 @@ async fn claim(
                     }
                 }
             } else {
-                info!(key = %job.src_key, upload_id = %up, "recorded upload is stale (source or part size changed), aborting it");
-                abort_quietly(&c.des, job, up).await;
+                info!(key = %job.src_key, upload_id = %up, "recorded upload is stale (source, part size or destination changed), aborting it");
+                if let Some(r) = record.as_ref() {
+                    abort_recorded(c, job, r, up).await;
+                }
             }
             c.ledger.clear_upload(&key, up).await?;
         }
@@ -281,13 +283,31 @@ pub(super) async fn list_parts(
     }
 }
 
-/// Aborts an upload; a failure is logged, never fatal (the upload may already be gone).
+/// Aborts an upload of the job's destination; a failure is logged, never fatal (the upload may
+/// already be gone).
 pub(super) async fn abort_quietly(des: &aws_sdk_s3::Client, job: &Job, upload_id: &str) {
-    match des.abort_multipart_upload().bucket(&job.des_bucket).key(&job.des_key).upload_id(upload_id).send().await {
-        Ok(_) => info!(key = %job.des_key, upload_id = %upload_id, "multipart upload aborted"),
+    abort_at(des, (&job.des_bucket, &job.des_key), upload_id).await
+}
+
+/// Aborts an upload of `bucket/key`; a failure is logged, never fatal.
+async fn abort_at(des: &aws_sdk_s3::Client, (bucket, key): (&str, &str), upload_id: &str) {
+    match des.abort_multipart_upload().bucket(bucket).key(key).upload_id(upload_id).send().await {
+        Ok(_) => info!(bucket, key, upload_id = %upload_id, "multipart upload aborted"),
         Err(e) if is_no_such_upload(&e) || is_not_found(&e) => {}
         Err(e) => {
-            warn!(key = %job.des_key, upload_id = %upload_id, error = %s3_err("AbortMultipartUpload", &job.des_bucket, &job.des_key, e), "could not abort upload")
+            warn!(key, upload_id = %upload_id, error = %s3_err("AbortMultipartUpload", bucket, key, e), "could not abort upload")
         }
+    }
+}
+
+/// Aborts a recorded upload where it lives: under the destination recorded with it (a job may
+/// now name another destination, e.g. after a pair's prefix changed), with that bucket's
+/// regional client.
+pub(super) async fn abort_recorded(c: &Copier, job: &Job, record: &ObjectRecord, upload_id: &str) {
+    let bucket = record.des_bucket.as_deref().unwrap_or(&job.des_bucket);
+    let key = record.des_key.as_deref().unwrap_or(&job.des_key);
+    match c.regions.1.for_bucket(bucket, None).await {
+        Ok(des) => abort_at(&des, (bucket, key), upload_id).await,
+        Err(e) => warn!(bucket, key, upload_id = %upload_id, error = %e, "could not abort upload"),
     }
 }
