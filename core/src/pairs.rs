@@ -38,6 +38,37 @@ pub enum PairsError {
     Empty { source_name: String, index: usize, field: &'static str },
     #[error("bucket pairs from {source_name}: the list is empty")]
     None { source_name: String },
+    #[error(
+        "bucket pairs from {source_name}: pairs {first} and {second} copy the same source objects to different \
+         destinations; the ledger keeps one copy per source object, so give each source key one destination"
+    )]
+    Overlap { source_name: String, first: String, second: String },
+}
+
+impl BucketPair {
+    /// Where this pair puts a source key: destination bucket and the root of its keys.
+    pub fn destination_root(&self) -> (String, String) {
+        (self.des_bucket.clone(), crate::keys::dest_key(&self.des_prefix, ""))
+    }
+
+    /// True when some source key falls in both pairs.
+    pub fn overlaps(&self, other: &BucketPair) -> bool {
+        self.src_bucket == other.src_bucket
+            && (self.src_prefix.starts_with(&other.src_prefix) || other.src_prefix.starts_with(&self.src_prefix))
+    }
+}
+
+/// Errs when two pairs send one source key to two destinations (the ledger is keyed by source
+/// object: two copies of it would overwrite each other's records and abort each other's uploads).
+pub fn check_one_destination(pairs: &[BucketPair], source_name: &str) -> Result<(), PairsError> {
+    for (i, a) in pairs.iter().enumerate() {
+        for b in &pairs[i + 1..] {
+            if a.overlaps(b) && a.destination_root() != b.destination_root() {
+                return Err(PairsError::Overlap { source_name: source_name.to_owned(), first: a.id(), second: b.id() });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Parses the JSON list; `source_name` (parameter or file) goes into every error.
@@ -54,6 +85,7 @@ pub fn parse_pairs(text: &str, source_name: &str) -> Result<Vec<BucketPair>, Pai
             }
         }
     }
+    check_one_destination(&pairs, source_name)?;
     Ok(pairs)
 }
 
@@ -82,5 +114,19 @@ mod tests {
         assert!(e.contains("f.json") && e.contains("src_bucket") && e.contains("pair 0"), "{e}");
         assert!(parse_pairs("[]", "p").unwrap_err().to_string().contains("empty"));
         assert!(parse_pairs("{", "p").unwrap_err().to_string().contains("not a JSON list"));
+    }
+
+    #[test]
+    fn one_source_key_has_one_destination() {
+        let ok = r#"[{"src_bucket":"a","src_prefix":"x/","des_bucket":"b"},{"src_bucket":"a","src_prefix":"y/","des_bucket":"c"},
+                     {"src_bucket":"a","src_prefix":"x/deep/","des_bucket":"b"}]"#;
+        assert!(parse_pairs(ok, "p").is_ok(), "disjoint prefixes, or the same destination");
+        for bad in [
+            r#"[{"src_bucket":"a","des_bucket":"b"},{"src_bucket":"a","src_prefix":"x/","des_bucket":"c"}]"#,
+            r#"[{"src_bucket":"a","src_prefix":"x/","des_bucket":"b"},{"src_bucket":"a","src_prefix":"x/","des_bucket":"b","des_prefix":"copy"}]"#,
+        ] {
+            let e = parse_pairs(bad, "my-param").unwrap_err().to_string();
+            assert!(e.contains("my-param") && e.contains("different destinations") && e.contains("a/"), "{e}");
+        }
     }
 }

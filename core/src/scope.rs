@@ -6,9 +6,10 @@
 //! - a bucket pair (`ssm_parameter_bucket`) covers it: same source bucket, source key under the
 //!   pair's prefix, same destination bucket, and the destination key the pair maps the source
 //!   key to; or
-//! - it is an S3 event's route: its source bucket is an event source (a pair's source bucket,
-//!   or one named in `EventSourceBuckets`) and it goes to `Des_bucket_default` under
-//!   `Des_prefix_default`. Jobs the worker hands on for such objects take the same route.
+//! - it is an S3 event's route: its source bucket is named in `EventSourceBuckets` and it goes
+//!   to `Des_bucket_default` under `Des_prefix_default`. (Events of a pair's source bucket
+//!   under its prefix are covered by the pair when they go where the pair sends its objects.)
+//!   Jobs the worker hands on for such objects take the same route.
 //!
 //! The same holds for the deletes of `PropagateDeletes`.
 
@@ -36,6 +37,20 @@ pub struct OutOfScope {
     sources: String,
 }
 
+/// Pairs and event routes that send one source key to two destinations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "S3 events of bucket {bucket} go to s3://{event_bucket}/{event_root} (Des_bucket_default, Des_prefix_default), \
+     but bucket pair {pair} copies the same objects elsewhere; the ledger keeps one copy per source object, so make \
+     the event destination the pair's"
+)]
+pub struct RouteConflict {
+    pub bucket: String,
+    pub pair: String,
+    pub event_bucket: String,
+    pub event_root: String,
+}
+
 /// The configured pairs and event routes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobScope {
@@ -45,13 +60,31 @@ pub struct JobScope {
 }
 
 impl JobScope {
-    /// `extra_event_sources` (`EventSourceBuckets`) add to the pairs' source buckets.
-    pub fn new(pairs: Vec<BucketPair>, extra_event_sources: &[String], events: EventDestination) -> Self {
-        let mut event_sources: BTreeSet<String> = pairs.iter().map(|p| p.src_bucket.clone()).collect();
-        event_sources.extend(extra_event_sources.iter().cloned());
+    /// The event sources are `event_sources` (`EventSourceBuckets`). Errs when one of them is
+    /// a pair's source sent elsewhere than `Des_bucket_default` + `Des_prefix_default`: one
+    /// source key would get two destinations, and the ledger keeps one copy per source object.
+    pub fn new(
+        pairs: Vec<BucketPair>,
+        event_sources: &[String],
+        events: EventDestination,
+    ) -> Result<Self, RouteConflict> {
+        if let Some(event_bucket) = &events.des_bucket {
+            let event_root = (event_bucket.clone(), dest_key(&events.des_prefix, ""));
+            let conflict =
+                pairs.iter().find(|p| event_sources.contains(&p.src_bucket) && p.destination_root() != event_root);
+            if let Some(p) = conflict {
+                return Err(RouteConflict {
+                    bucket: p.src_bucket.clone(),
+                    pair: p.id(),
+                    event_bucket: event_root.0,
+                    event_root: event_root.1,
+                });
+            }
+        }
+        let event_sources = event_sources.iter().cloned().collect();
         let pairs =
             pairs.into_iter().map(|p| (DestinationMapping::new(&p.des_prefix), p)).map(|(m, p)| (p, m)).collect();
-        Self { pairs, event_sources, events }
+        Ok(Self { pairs, event_sources, events })
     }
 
     /// Ok when a pair or an event route covers copying (or deleting) `src` to `des`.
@@ -107,10 +140,15 @@ mod tests {
 
     fn scope() -> JobScope {
         JobScope::new(
-            vec![pair("src", "logs/", "des", "copy"), pair("whole", "", "other", "")],
+            vec![
+                pair("src", "logs/", "des", "copy"),
+                pair("whole", "", "other", ""),
+                pair("ev-src", "", "ev-des", "in/"),
+            ],
             &["events-only".to_owned()],
             EventDestination { des_bucket: Some("ev-des".into()), des_prefix: "in".into() },
         )
+        .expect("no conflict")
     }
 
     #[test]
@@ -133,13 +171,22 @@ mod tests {
     #[test]
     fn events_go_from_event_sources_to_the_event_destination_only() {
         let s = scope();
-        for source in ["src", "whole", "events-only"] {
-            assert!(s.check((source, "k"), ("ev-des", "in/k")).is_ok(), "{source}");
+        for source in ["ev-src", "events-only"] {
+            assert!(s.check((source, "k"), ("ev-des", "in/k")).is_ok(), "{source}: by its pair, or named");
         }
         assert!(s.check(("stranger", "k"), ("ev-des", "in/k")).is_err());
+        assert!(s.check(("src", "logs/k"), ("ev-des", "in/logs/k")).is_err(), "its pair sends it elsewhere");
         assert!(s.check(("src", "k"), ("ev-des", "k")).is_err(), "the event prefix is part of the route");
-        let no_events = JobScope::new(vec![], &[], EventDestination::default());
+        let no_events = JobScope::new(vec![], &[], EventDestination::default()).expect("no conflict");
         let e = no_events.check(("a", "k"), ("b", "k")).unwrap_err().to_string();
         assert!(e.contains("no event source bucket"), "{e}");
+    }
+
+    #[test]
+    fn events_of_a_pair_source_may_not_go_elsewhere_than_its_pair() {
+        let events = EventDestination { des_bucket: Some("des".into()), des_prefix: "mirror".into() };
+        let e = JobScope::new(vec![pair("src", "", "des", "")], &["src".to_owned()], events.clone()).unwrap_err();
+        assert!(e.to_string().contains("src") && e.to_string().contains("mirror/"), "{e}");
+        assert!(JobScope::new(vec![pair("src", "", "des", "mirror")], &["src".to_owned()], events).is_ok());
     }
 }

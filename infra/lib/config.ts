@@ -140,6 +140,19 @@ export function validate(s: S3MigrateSettings): S3MigrateSettings {
   if (s.eventSourceBuckets.length > 0 && !s.eventDestinationBucket) {
     fail('eventDestinationBucket (Des_bucket_default) is required when eventSourceBuckets is set');
   }
+  // One destination per source object (the ledger keeps one record per source object): events
+  // of a pair's source bucket must go where the pair sends its objects. The worker refuses to
+  // start otherwise; this says so at synth.
+  const root = (bucket: string, prefix: string) => `${bucket}/${prefix.replace(/\/+$/, '')}${prefix === '' ? '' : '/'}`;
+  for (const p of s.bucketPairs) {
+    if (s.eventDestinationBucket && s.eventSourceBuckets.includes(p.src_bucket)) {
+      const pairRoot = root(p.des_bucket, p.des_prefix ?? '');
+      const eventRoot = root(s.eventDestinationBucket, s.eventDestinationPrefix);
+      if (pairRoot !== eventRoot) {
+        fail(`events of ${p.src_bucket} go to ${eventRoot} (eventDestinationBucket, eventDestinationPrefix) but its bucket pair sends them to ${pairRoot}; give them one destination`);
+      }
+    }
+  }
   if (s.eventSourceBuckets.length > 0 && s.jobType === 'GET') {
     fail('eventSourceBuckets are buckets of this account, but jobType GET puts the source in another account');
   }

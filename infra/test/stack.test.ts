@@ -184,7 +184,8 @@ test('SSM: bucket pairs and the ignore list as parameters; the SecureString only
 });
 
 test('S3 event notifications for same-account buckets, the queue policy limited by source ARN and account', () => {
-  const { template } = synth({ eventSourceBuckets: ['src-a'], eventDestinationBucket: 'des-a', eventDestinationPrefix: 'events' });
+  // Events of src-a go where its pair sends its objects (des-a under copy/).
+  const { template } = synth({ eventSourceBuckets: ['src-a'], eventDestinationBucket: 'des-a', eventDestinationPrefix: 'copy' });
   const [, n] = onlyResource(template, 'Custom::S3BucketNotifications');
   const queueConfigs = n.Properties.NotificationConfiguration.QueueConfigurations;
   assert.equal(queueConfigs.length, 1);
@@ -197,7 +198,7 @@ test('S3 event notifications for same-account buckets, the queue policy limited 
   assert.equal(s3Statement.Condition.StringEquals['aws:SourceAccount'], '111122223333');
   const [, worker] = onlyResource(template, 'AWS::Lambda::Function', { Description: Match.stringLikeRegexp('worker') });
   assert.equal(worker.Properties.Environment.Variables.Des_bucket_default, 'des-a');
-  assert.equal(worker.Properties.Environment.Variables.Des_prefix_default, 'events');
+  assert.equal(worker.Properties.Environment.Variables.Des_prefix_default, 'copy');
   assert.ok(worker.Properties.Environment.Variables.EventSourceBuckets.split(',').length >= 1, 'event sources named');
   assert.equal(resources(synth().template, 'Custom::S3BucketNotifications').length, 0, 'none unless asked');
 });
@@ -300,7 +301,7 @@ test('outputs: queue URL, DLQ URL, table name, dashboard link', () => {
 });
 
 test('cdk-nag AwsSolutions: no finding that is not acknowledged with its reason', () => {
-  for (const over of [{}, { eventSourceBuckets: ['src-a'], eventDestinationBucket: 'des-a', alarmEmail: 'a@example.com' }, { jobType: undefined }]) {
+  for (const over of [{}, { eventSourceBuckets: ['src-a'], eventDestinationBucket: 'des-a', eventDestinationPrefix: 'copy', alarmEmail: 'a@example.com' }, { jobType: undefined }]) {
     const { app, stack } = synth(over as Partial<S3MigrateSettings>);
     const report = new AwsSolutionsChecks(app).validateScope(stack);
     const show = report.violations
@@ -315,7 +316,7 @@ test('cfn-lint: no error on the synthesized template', () => {
   const cfnLint = process.env.CFN_LINT ?? [path.join(__dirname, '..', '..', '.venv', 'bin', 'cfn-lint')].find(fs.existsSync) ?? 'cfn-lint';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's3m-cfn-'));
   const file = path.join(dir, 'template.json');
-  const { template } = synth({ eventSourceBuckets: ['src-a'], eventDestinationBucket: 'des-a', alarmEmail: 'a@example.com' });
+  const { template } = synth({ eventSourceBuckets: ['src-a'], eventDestinationBucket: 'des-a', eventDestinationPrefix: 'copy', alarmEmail: 'a@example.com' });
   fs.writeFileSync(file, JSON.stringify(template.toJSON(), null, 1));
   const r = spawnSync(cfnLint, ['--format', 'parseable', file], { encoding: 'utf8' });
   assert.ok(!r.error, `cfn-lint could not run (${r.error?.message}); scripts/test.sh installs it into infra/.venv`);
@@ -334,6 +335,7 @@ test('settings: bad values are named; the sample config loads', () => {
     [{ queueVisibilityTimeoutSeconds: 600 }, /queueVisibilityTimeoutSeconds/],
     [{ workerEnvironment: { sqs_queue: 'x' } }, /sqs_queue is set by the stack/],
     [{ sourceKmsKeyArns: ['alias/mine'] }, /sourceKmsKeyArns\[0\]/],
+    [{ eventSourceBuckets: ['src-a'], eventDestinationBucket: 'des-a', eventDestinationPrefix: 'events' }, /events of src-a go to des-a\/events\/ .* des-a\/copy\//],
     [{ destinationKmsKeyArn: 'key-1' }, /destinationKmsKeyArn/],
     [{ destinationKmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/abc', workerEnvironment: { DestinationSSE: 'AES256' } }, /DestinationSSE/],
   ];

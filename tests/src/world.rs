@@ -192,14 +192,15 @@ impl World {
         }
     }
 
-    /// Adds a pair from the whole source bucket to the whole `des_bucket` to the bucket pairs
-    /// (for a job to a destination that is in scope but, say, does not exist).
-    pub async fn add_pair_to(&self, des_bucket: &str) -> anyhow::Result<()> {
-        let pairs = serde_json::json!([
-            { "src_bucket": self.src_bucket, "des_bucket": self.des_bucket },
-            { "src_bucket": self.src_bucket, "des_bucket": des_bucket },
-        ]);
-        self.put_param(&self.pairs_parameter, &pairs.to_string()).await
+    /// Sets the bucket pairs to these (source prefix, destination bucket) pairs, each to the
+    /// same keys (for a job to a destination that is in scope but, say, does not exist). One
+    /// source key may have one destination only: give the pairs disjoint prefixes.
+    pub async fn set_pairs(&self, pairs: &[(&str, &str)]) -> anyhow::Result<()> {
+        let pairs: Vec<serde_json::Value> = pairs
+            .iter()
+            .map(|(prefix, des)| serde_json::json!({ "src_bucket": self.src_bucket, "src_prefix": prefix, "des_bucket": des }))
+            .collect();
+        self.put_param(&self.pairs_parameter, &serde_json::Value::from(pairs).to_string()).await
     }
 
     /// Puts a source object; returns its version id (when versioned).

@@ -112,8 +112,9 @@ async fn worker_lambda_answers_a_real_sqs_batch_with_its_failures() -> anyhow::R
     }
     // Two that must fail: a destination bucket that does not exist, and a malformed body
     // (no DeadLetterQueueUrl, so it comes back and reaches the DLQ by the redrive policy).
-    let missing = s3_migrate_core::Job { des_bucket: unique("no-such-bucket"), ..w.job("lambda/obj-0", 2000) };
-    w.add_pair_to(&missing.des_bucket).await?;
+    w.put_src("missing/obj", b"to nowhere").await?;
+    let missing = s3_migrate_core::Job { des_bucket: unique("no-such-bucket"), ..w.job("missing/obj", 10) };
+    w.set_pairs(&[("lambda/", &w.des_bucket), ("missing/", &missing.des_bucket)]).await?;
     w.own.sqs.send_message().queue_url(&w.queue_url).message_body(missing.to_json()).send().await?;
     w.own.sqs.send_message().queue_url(&w.queue_url).message_body("{ not a job").send().await?;
 

@@ -24,8 +24,10 @@ async fn jobs_outside_the_configured_pairs_are_dead_lettered_without_an_s3_reque
     let pairs = serde_json::json!([{ "src_bucket": w.src_bucket, "src_prefix": "public/", "des_bucket": w.des_bucket, "des_prefix": "mirror" }]);
     w.put_param(&w.pairs_parameter, &pairs.to_string()).await?;
     let proxy = FaultProxy::rules_only(&std::env::var("AWS_ENDPOINT_URL")?).await?;
-    let p =
-        w.processor_via(&[("DeadLetterQueueUrl", w.dlq_url.as_str()), ("PropagateDeletes", "true")], &proxy).await?;
+    // S3 events of the pair's source go where the pair sends its objects.
+    let settings =
+        [("DeadLetterQueueUrl", w.dlq_url.as_str()), ("PropagateDeletes", "true"), ("Des_prefix_default", "mirror")];
+    let p = w.processor_via(&settings, &proxy).await?;
     let job = |src_bucket: &str, src_key: &str, des_bucket: &str, des_key: &str| {
         Job {
             src_bucket: src_bucket.into(),
@@ -66,9 +68,10 @@ async fn jobs_outside_the_configured_pairs_are_dead_lettered_without_an_s3_reque
     let d = p.process("ok", &job(&w.src_bucket, "public/a.txt", &w.des_bucket, "mirror/public/a.txt"), None).await;
     assert_eq!(d, Disposition::Consumed);
     assert_eq!(w.get_des("mirror/public/a.txt").await?.as_deref(), Some(&b"hello"[..]));
-    let d = p.process("ev", &s3_event("ObjectCreated:Put", &w.src_bucket, "public/a.txt"), None).await;
+    w.put_src("public/b.txt", b"event").await?;
+    let d = p.process("ev", &s3_event("ObjectCreated:Put", &w.src_bucket, "public/b.txt"), None).await;
     assert_eq!(d, Disposition::Consumed);
-    assert_eq!(w.get_des("public/a.txt").await?.as_deref(), Some(&b"hello"[..]), "Des_bucket_default, no prefix");
+    assert_eq!(w.get_des("mirror/public/b.txt").await?.as_deref(), Some(&b"event"[..]), "Des_bucket_default/mirror");
     assert!(w.drain(&w.dlq_url).await?.is_empty());
     Ok(())
 }
@@ -83,5 +86,37 @@ async fn a_worker_without_its_bucket_pairs_stops_naming_the_parameter() -> anyho
     let events_only =
         [("ssm_parameter_bucket", "no-such-pairs-parameter"), ("EventSourceBuckets", w.src_bucket.as_str())];
     assert!(w.processor(&events_only).await.is_ok());
+    Ok(())
+}
+
+/// One source object, one destination: pairs that send the same source keys to two places, or
+/// S3 events of a pair's source routed elsewhere than its pair, are refused at start with an
+/// error naming them (the ledger keeps one record per source object; two destinations would
+/// overwrite each other's records and abort each other's uploads).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_destinations_for_one_source_object_are_refused_at_start() -> anyhow::Result<()> {
+    let w = World::new(Mode::Server, false).await?;
+    let other = s3_migrate_tests::unique("other");
+    let overlapping = serde_json::json!([
+        { "src_bucket": w.src_bucket, "des_bucket": w.des_bucket },
+        { "src_bucket": w.src_bucket, "src_prefix": "logs/", "des_bucket": other },
+    ]);
+    w.put_param(&w.pairs_parameter, &overlapping.to_string()).await?;
+    let e = format!("{:#}", w.processor(&[]).await.err().expect("worker refused"));
+    assert!(e.contains(&w.pairs_parameter) && e.contains("different destinations") && e.contains(&other), "{e}");
+    // The jobsender reads the same parameter the same way.
+    let env = s3_migrate_core::config::Env::from_pairs(w.env_vars(&[]));
+    let cfg = s3_migrate_core::config::JobsenderConfig::from_env(&env)?;
+    let clients = s3_migrate_core::clients::AwsClients::build(None, "unused").await?;
+    let e =
+        format!("{:#}", jobsender::setup::bucket_pairs(&cfg, &clients, None).await.err().expect("jobsender refused"));
+    assert!(e.contains(&w.pairs_parameter) && e.contains("different destinations"), "{e}");
+
+    // S3 events of the pair's source bucket sent under another prefix than the pair's.
+    let whole = serde_json::json!([{ "src_bucket": w.src_bucket, "des_bucket": w.des_bucket }]);
+    w.put_param(&w.pairs_parameter, &whole.to_string()).await?;
+    let events = [("EventSourceBuckets", w.src_bucket.as_str()), ("Des_prefix_default", "events")];
+    let e = format!("{:#}", w.processor(&events).await.err().expect("worker refused"));
+    assert!(e.contains(&w.src_bucket) && e.contains("Des_prefix_default") && e.contains("events/"), "{e}");
     Ok(())
 }

@@ -29,6 +29,9 @@ fn s3_event(event_name: &str, bucket: &str, raw_key: &str, size: Option<u64>) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn events_and_removals() -> anyhow::Result<()> {
     let w = World::new(Mode::Server, false).await?;
+    // The pair sends the bucket where its events go: under "mirror".
+    let pairs = serde_json::json!([{ "src_bucket": w.src_bucket, "des_bucket": w.des_bucket, "des_prefix": "mirror" }]);
+    w.put_param(&w.pairs_parameter, &pairs.to_string()).await?;
     let p = w.processor(&[("Des_prefix_default", "mirror")]).await?;
 
     // An ObjectCreated event copies to Des_bucket_default + Des_prefix_default; '+' is a space.
@@ -89,7 +92,7 @@ async fn bad_inputs_end_as_specified() -> anyhow::Result<()> {
     assert!(reason.is_some_and(|r| r.contains("not JSON")), "{reason:?}");
 
     // Without it: the message fails (and reaches the DLQ through the redrive policy).
-    w.add_pair_to("no-such-destination-bucket").await?;
+    w.set_pairs(&[("never-existed", &w.des_bucket), ("orphan", "no-such-destination-bucket")]).await?;
     let p = w.processor(&[]).await?;
     let missing_field = r#"{"Src_bucket":"b","Src_key":"k","Des_bucket":"d","Size":1}"#;
     match p.process("bad2", missing_field, None).await {
@@ -122,8 +125,9 @@ async fn lambda_handler_reports_only_failed_messages() -> anyhow::Result<()> {
     let body = data(7 * 1024 * 1024, 11);
     w.put_src("good.bin", &body).await?;
     let good = w.job("good.bin", body.len() as u64).to_json();
-    w.add_pair_to("absent-bucket-x").await?;
-    let bad_bucket = s3_migrate_core::Job { des_bucket: "absent-bucket-x".into(), ..w.job("good.bin", 1) }.to_json();
+    w.set_pairs(&[("good", &w.des_bucket), ("bad", "absent-bucket-x")]).await?;
+    w.put_src("bad.bin", b"x").await?;
+    let bad_bucket = s3_migrate_core::Job { des_bucket: "absent-bucket-x".into(), ..w.job("bad.bin", 1) }.to_json();
     for b in [good.as_str(), "garbage", bad_bucket.as_str()] {
         w.own.sqs.send_message().queue_url(&w.queue_url).message_body(b).send().await?;
     }

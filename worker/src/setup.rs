@@ -73,7 +73,7 @@ pub async fn job_scope(cfg: &WorkerConfig, clients: &AwsClients) -> anyhow::Resu
         ),
         Err(e) => return Err(e.into()),
     };
-    Ok(JobScope::new(pairs, &cfg.event_source_buckets, cfg.event_destination.clone()))
+    Ok(JobScope::new(pairs, &cfg.event_source_buckets, cfg.event_destination.clone())?)
 }
 
 /// The ignore list of `ssm_parameter_ignore_list`, which S3 events honour as the jobsender's
