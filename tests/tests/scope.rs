@@ -108,8 +108,7 @@ async fn two_destinations_for_one_source_object_are_refused_at_start() -> anyhow
     let env = s3_migrate_core::config::Env::from_pairs(w.env_vars(&[]));
     let cfg = s3_migrate_core::config::JobsenderConfig::from_env(&env)?;
     let clients = s3_migrate_core::clients::AwsClients::build(None, "unused").await?;
-    let e =
-        format!("{:#}", jobsender::setup::bucket_pairs(&cfg, &clients, None).await.err().expect("jobsender refused"));
+    let e = format!("{:#}", jobsender::setup::bucket_pairs(&cfg, &clients, None).await.expect_err("jobsender refused"));
     assert!(e.contains(&w.pairs_parameter) && e.contains("different destinations"), "{e}");
 
     // S3 events of the pair's source bucket sent under another prefix than the pair's.
