@@ -227,7 +227,13 @@ async fn serve(
         let (mut client_read, mut client_write) = client.split();
         let (mut server_read, mut server_write) = server.split();
         // The rest of the request body goes up while the answer comes down.
-        let up = tokio::io::copy(&mut client_read, &mut server_write);
+        let rate = rules.upload_rate(&req);
+        let up = async {
+            match rate {
+                None => tokio::io::copy(&mut client_read, &mut server_write).await.map(|_| ()),
+                Some(rate) => throttled_copy(&mut client_read, &mut server_write, rate).await,
+            }
+        };
         let down = async {
             if reset {
                 let mut answer = Vec::new();
@@ -275,6 +281,29 @@ async fn read_head(client: &mut TcpStream) -> std::io::Result<(Vec<u8>, Vec<u8>)
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
         buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Copies at most `bytes_per_sec` bytes a second (`throttle_uploads`).
+async fn throttled_copy<R, W>(from: &mut R, to: &mut W, bytes_per_sec: u64) -> std::io::Result<()>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    let mut buf = vec![0u8; 16 * 1024];
+    let started = std::time::Instant::now();
+    let mut sent = 0u64;
+    loop {
+        let n = from.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        to.write_all(&buf[..n]).await?;
+        sent += n as u64;
+        let due = Duration::from_secs_f64(sent as f64 / bytes_per_sec as f64);
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
     }
 }
 

@@ -33,6 +33,8 @@
 //!   AbortIncompleteMultipartUpload, an operator) while parts are being sent: from the next
 //!   UploadPart on, every UploadPart, ListParts and CompleteMultipartUpload of that upload
 //!   answers `404 NoSuchUpload` (an AbortMultipartUpload still reaches the emulator).
+//! - **`throttle_uploads`** ([`SharedRules::upload_bytes_per_sec`]): a slow link. UploadPart
+//!   bodies reach S3 at most this many bytes a second.
 //! - **`hold_next_put`** ([`Hold`]): a slow delivery. The next PutObject waits at the proxy
 //!   until released, while other deliveries run; then it reaches S3 as it was sent.
 //! - **`corrupt_next_uploads`**: bytes damaged on the wire. One data byte of the next N
@@ -455,6 +457,20 @@ pub struct SharedRules {
     pub rules: Mutex<S3Rules>,
     pub counts: RuleCounts,
     pub hold: Hold,
+    /// `throttle_uploads`: 0 is no limit.
+    pub upload_bytes_per_sec: AtomicU64,
+}
+
+impl SharedRules {
+    pub fn throttle_uploads(&self, bytes_per_sec: u64) {
+        self.upload_bytes_per_sec.store(bytes_per_sec, Ordering::SeqCst);
+    }
+
+    /// The rate an upload of `req`'s body is held to, if any.
+    pub fn upload_rate(&self, req: &Request) -> Option<u64> {
+        let rate = self.upload_bytes_per_sec.load(Ordering::SeqCst);
+        (rate > 0 && req.method == "PUT" && req.has_query("partNumber")).then_some(rate)
+    }
 }
 
 /// `hold_next_put`: the next PutObject waits until [`Hold::release`].

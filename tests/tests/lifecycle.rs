@@ -357,3 +357,35 @@ async fn a_stale_upload_is_aborted_under_its_recorded_destination() -> anyhow::R
     assert_eq!(w.open_uploads().await?, 0, "the upload under old/ was aborted, not leaked");
     Ok(())
 }
+
+/// Lambda's hard timeout: in-flight parts are bounded by the deadline, not only new ones. On a
+/// slow link the parts that cannot finish are cancelled at the deadline, the job is handed on
+/// at once (before the function would be killed), and the next run completes the copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn in_flight_parts_are_bounded_by_the_deadline() -> anyhow::Result<()> {
+    use s3_migrate_tests::fault_proxy::FaultProxy;
+    use std::time::{Duration, Instant};
+    use worker::message::Disposition;
+    let w = World::new(Mode::Stream, false).await?;
+    let body = s3_migrate_tests::data(15 * 1024 * 1024, 99);
+    w.put_src("slow-link.bin", &body).await?;
+    let proxy = FaultProxy::rules_only(&std::env::var("AWS_ENDPOINT_URL")?).await?;
+    let p = w.processor_via(&[("MaxThread", "3")], &proxy).await?;
+    // 5 MiB parts at 1 MiB/s: each part needs five seconds; the deadline is in two.
+    proxy.rules.throttle_uploads(1024 * 1024);
+    let job = w.job("slow-link.bin", body.len() as u64);
+    let started = Instant::now();
+    let d = p.process("m1", &job.to_json(), Some(started + Duration::from_secs(2))).await;
+    let took = started.elapsed();
+    assert_eq!(d, Disposition::Consumed, "handed on");
+    assert!(took < Duration::from_millis(3500), "in-flight parts were not bounded: {took:?}");
+    let handed_on = w.drain(&w.queue_url).await?;
+    assert_eq!(handed_on.len(), 1, "one fresh message");
+    let next = s3_migrate_core::Job::from_json(handed_on[0].body().unwrap_or_default())?;
+    assert_eq!(next.attempt, 1);
+    proxy.rules.throttle_uploads(0);
+    assert_eq!(p.process("m2", &next.to_json(), None).await, Disposition::Consumed);
+    assert!(w.get_des("slow-link.bin").await?.is_some_and(|g| g == body), "bytes differ");
+    assert_eq!(w.open_uploads().await?, 0);
+    Ok(())
+}

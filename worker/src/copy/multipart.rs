@@ -84,7 +84,21 @@ pub(super) async fn copy(
                 if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
                     return PartRun::NotStarted;
                 }
-                match upload_part(c, job, p, upload_id, part).await {
+                // In flight too, a part is bounded by the deadline (Lambda's is the function's
+                // own minus a margin): one that cannot finish is cancelled, and ListParts tells
+                // the next run whether S3 kept it.
+                let sent = upload_part(c, job, p, upload_id, part);
+                let sent = match deadline {
+                    Some(d) => match tokio::time::timeout_at(d.into(), sent).await {
+                        Ok(r) => r,
+                        Err(_) => {
+                            warn!(key = %job.src_key, part = part.number, "part cut off by the time budget");
+                            return PartRun::NotStarted;
+                        }
+                    },
+                    None => sent.await,
+                };
+                match sent {
                     Ok(()) => PartRun::Uploaded(part.len),
                     Err(e) => {
                         stop.store(true, Ordering::Relaxed);
