@@ -1,10 +1,49 @@
 //! Running every pair and reporting: a table on the terminal, JSON and EMF in Lambda.
 
-use crate::run::{PairReport, RunOptions, Sender};
+use crate::run::{RunOptions, Sender};
 use futures::StreamExt;
 use s3_migrate_core::emf;
 use s3_migrate_core::pairs::BucketPair;
+use serde::Serialize;
 use tracing::{error, info};
+
+/// Figures of one pair.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PairReport {
+    pub pair: String,
+    /// Jobs made (enqueued, or listed in a dry run).
+    pub to_copy: u64,
+    pub bytes_to_copy: u64,
+    pub equal: u64,
+    pub ignored: u64,
+    pub already_queued: u64,
+    pub enqueued: u64,
+    /// Source objects in an archive storage class that cannot be read now (not enqueued).
+    pub archived: u64,
+    /// Restores asked for (`ArchivedObjects=restore`).
+    pub restores_requested: u64,
+    /// Objects whose copy failed permanently and whose source has not changed since (not
+    /// enqueued; `--retry-failed` enqueues them).
+    pub failed: u64,
+    /// False when the time budget stopped the pair at a checkpoint.
+    pub complete: bool,
+    pub error: Option<String>,
+}
+
+impl PairReport {
+    /// Adds the figures of one range of the pair.
+    pub(crate) fn absorb(&mut self, r: &PairReport) {
+        self.to_copy += r.to_copy;
+        self.bytes_to_copy += r.bytes_to_copy;
+        self.equal += r.equal;
+        self.ignored += r.ignored;
+        self.already_queued += r.already_queued;
+        self.enqueued += r.enqueued;
+        self.archived += r.archived;
+        self.restores_requested += r.restores_requested;
+        self.failed += r.failed;
+    }
+}
 
 /// Pairs diffed at once.
 pub const PAIRS_IN_FLIGHT: usize = 4;

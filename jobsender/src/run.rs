@@ -10,6 +10,7 @@
 use crate::enqueue::Enqueuer;
 use crate::error::SendError;
 use crate::listing::{self, check_bucket, ListSpec, Page};
+pub use crate::report::PairReport;
 use futures::StreamExt;
 use s3_migrate_core::archive::{Access, ArchivedObjects, RestoreRequest};
 use s3_migrate_core::diff::{Compared, DestinationMapping, Entry, MergeJoin, Need};
@@ -18,7 +19,6 @@ use s3_migrate_core::ledger::{now_secs, Ledger, PairCounts};
 use s3_migrate_core::pairs::BucketPair;
 use s3_migrate_core::ranges::{split, Checkpoint, KeyRange, SplitWalk, DEFAULT_MAX_PROBES};
 use s3_migrate_core::Job;
-use serde::Serialize;
 use std::collections::HashSet;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -72,29 +72,6 @@ pub struct Sender {
     pub restore: RestoreRequest,
 }
 
-/// Figures of one pair.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct PairReport {
-    pub pair: String,
-    /// Jobs made (enqueued, or listed in a dry run).
-    pub to_copy: u64,
-    pub bytes_to_copy: u64,
-    pub equal: u64,
-    pub ignored: u64,
-    pub already_queued: u64,
-    pub enqueued: u64,
-    /// Source objects in an archive storage class that cannot be read now (not enqueued).
-    pub archived: u64,
-    /// Restores asked for (`ArchivedObjects=restore`).
-    pub restores_requested: u64,
-    /// Objects whose copy failed permanently and whose source has not changed since (not
-    /// enqueued; `--retry-failed` enqueues them).
-    pub failed: u64,
-    /// False when the time budget stopped the pair at a checkpoint.
-    pub complete: bool,
-    pub error: Option<String>,
-}
-
 #[derive(Default)]
 struct Batch {
     candidates: Vec<Entry>,
@@ -105,21 +82,6 @@ struct Batch {
 impl Batch {
     fn len(&self) -> usize {
         self.candidates.len() + self.version_checks.len()
-    }
-}
-
-impl PairReport {
-    /// Adds the figures of one range of the pair.
-    fn absorb(&mut self, r: &PairReport) {
-        self.to_copy += r.to_copy;
-        self.bytes_to_copy += r.bytes_to_copy;
-        self.equal += r.equal;
-        self.ignored += r.ignored;
-        self.already_queued += r.already_queued;
-        self.enqueued += r.enqueued;
-        self.archived += r.archived;
-        self.restores_requested += r.restores_requested;
-        self.failed += r.failed;
     }
 }
 

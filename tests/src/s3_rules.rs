@@ -41,12 +41,16 @@
 //!   PutObject/UploadPart bodies is flipped (same length); S3 checks Content-MD5 and the
 //!   trailing checksum on receipt and refuses such a body (`BadDigest`).
 
+mod request;
+mod shared;
 mod xml;
+
+pub use request::Request;
+pub use shared::{Hold, SharedRules};
 
 use percent_encoding::percent_decode_str;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use xml::{element, map_blocks, map_elements, xml_unescape};
 
 /// The expiry date given to restored objects (any date in the future).
@@ -54,73 +58,6 @@ const RESTORE_EXPIRY_HTTP: &str = "Fri, 20 Dec 2030 00:00:00 GMT";
 const RESTORE_EXPIRY_XML: &str = "2030-12-20T00:00:00.000Z";
 /// The key ARN shown for SSE-KMS objects.
 const KMS_KEY_ARN: &str = "arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000";
-
-/// One request as the proxy read its head (path-style addressing).
-#[derive(Debug)]
-pub struct Request {
-    pub method: String,
-    pub bucket: String,
-    /// Percent-decoded key; empty for bucket-level requests.
-    pub key: String,
-    pub query: String,
-    headers: Vec<(String, String)>,
-}
-
-impl Request {
-    pub fn parse(head: &[u8]) -> Self {
-        let text = String::from_utf8_lossy(head);
-        let mut lines = text.split("\r\n");
-        let mut first = lines.next().unwrap_or_default().split(' ');
-        let method = first.next().unwrap_or_default().to_owned();
-        let target = first.next().unwrap_or_default();
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        let path = path.trim_start_matches('/');
-        let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect();
-        Self {
-            method,
-            bucket: bucket.to_owned(),
-            key: percent_decode_str(key).decode_utf8_lossy().into_owned(),
-            query: query.to_owned(),
-            headers,
-        }
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-
-    fn has_query(&self, name: &str) -> bool {
-        self.query.split('&').any(|p| p == name || p.starts_with(&format!("{name}=")))
-    }
-
-    /// The region the request was signed for (SigV4 credential scope).
-    fn signed_region(&self) -> Option<&str> {
-        let auth = self.header("authorization")?;
-        let scope = auth.split("Credential=").nth(1)?.split([',', ' ']).next()?;
-        scope.split('/').nth(2)
-    }
-
-    /// Bucket and key of `x-amz-copy-source`, decoded.
-    fn copy_source(&self) -> Option<(String, String)> {
-        let raw = self.header("x-amz-copy-source")?;
-        let raw = raw.split_once("?versionId=").map_or(raw, |(p, _)| p);
-        let decoded = percent_decode_str(raw.trim_start_matches('/')).decode_utf8_lossy().into_owned();
-        let (b, k) = decoded.split_once('/')?;
-        Some((b.to_owned(), k.to_owned()))
-    }
-
-    fn pays(&self) -> bool {
-        self.header("x-amz-request-payer").is_some_and(|v| v.eq_ignore_ascii_case("requester"))
-    }
-
-    fn is_object_write(&self) -> bool {
-        self.method == "PUT" && !self.key.is_empty() && self.header("x-amz-copy-source").is_none()
-    }
-}
 
 /// An answer the rules give instead of the emulator.
 #[derive(Debug, PartialEq, Eq)]
@@ -448,57 +385,6 @@ impl S3Rules {
             text = map_blocks(&text, "Version", block);
         }
         *body = text.into_bytes();
-    }
-}
-
-/// The rules behind a lock, with their counts.
-#[derive(Debug, Default)]
-pub struct SharedRules {
-    pub rules: Mutex<S3Rules>,
-    pub counts: RuleCounts,
-    pub hold: Hold,
-    /// `throttle_uploads`: 0 is no limit.
-    pub upload_bytes_per_sec: AtomicU64,
-}
-
-impl SharedRules {
-    pub fn throttle_uploads(&self, bytes_per_sec: u64) {
-        self.upload_bytes_per_sec.store(bytes_per_sec, Ordering::SeqCst);
-    }
-
-    /// The rate an upload of `req`'s body is held to, if any.
-    pub fn upload_rate(&self, req: &Request) -> Option<u64> {
-        let rate = self.upload_bytes_per_sec.load(Ordering::SeqCst);
-        (rate > 0 && req.method == "PUT" && req.has_query("partNumber")).then_some(rate)
-    }
-}
-
-/// `hold_next_put`: the next PutObject waits until [`Hold::release`].
-#[derive(Debug, Default)]
-pub struct Hold {
-    next_put: std::sync::atomic::AtomicBool,
-    /// True while a PutObject waits.
-    pub holding: std::sync::atomic::AtomicBool,
-    release: tokio::sync::Notify,
-}
-
-impl Hold {
-    pub fn hold_next_put(&self) {
-        self.next_put.store(true, Ordering::SeqCst);
-    }
-
-    pub fn release(&self) {
-        self.release.notify_one();
-    }
-
-    /// Waits here when `req` is the PutObject to hold.
-    pub async fn wait_if_held(&self, req: &Request) {
-        let put = req.is_object_write() && !req.has_query("partNumber");
-        if put && self.next_put.swap(false, Ordering::SeqCst) {
-            self.holding.store(true, Ordering::SeqCst);
-            self.release.notified().await;
-            self.holding.store(false, Ordering::SeqCst);
-        }
     }
 }
 

@@ -1,0 +1,57 @@
+//! The rules shared by every connection of the proxy, and the rules that make a connection
+//! wait (`hold_next_put`, `throttle_uploads`).
+
+use super::{Request, RuleCounts, S3Rules};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// The rules behind a lock, with their counts.
+#[derive(Debug, Default)]
+pub struct SharedRules {
+    pub rules: Mutex<S3Rules>,
+    pub counts: RuleCounts,
+    pub hold: Hold,
+    /// `throttle_uploads`: 0 is no limit.
+    pub upload_bytes_per_sec: AtomicU64,
+}
+
+impl SharedRules {
+    pub fn throttle_uploads(&self, bytes_per_sec: u64) {
+        self.upload_bytes_per_sec.store(bytes_per_sec, Ordering::SeqCst);
+    }
+
+    /// The rate an upload of `req`'s body is held to, if any.
+    pub fn upload_rate(&self, req: &Request) -> Option<u64> {
+        let rate = self.upload_bytes_per_sec.load(Ordering::SeqCst);
+        (rate > 0 && req.method == "PUT" && req.has_query("partNumber")).then_some(rate)
+    }
+}
+
+/// `hold_next_put`: the next PutObject waits until [`Hold::release`].
+#[derive(Debug, Default)]
+pub struct Hold {
+    next_put: AtomicBool,
+    /// True while a PutObject waits.
+    pub holding: AtomicBool,
+    release: tokio::sync::Notify,
+}
+
+impl Hold {
+    pub fn hold_next_put(&self) {
+        self.next_put.store(true, Ordering::SeqCst);
+    }
+
+    pub fn release(&self) {
+        self.release.notify_one();
+    }
+
+    /// Waits here when `req` is the PutObject to hold.
+    pub async fn wait_if_held(&self, req: &Request) {
+        let put = req.is_object_write() && !req.has_query("partNumber");
+        if put && self.next_put.swap(false, Ordering::SeqCst) {
+            self.holding.store(true, Ordering::SeqCst);
+            self.release.notified().await;
+            self.holding.store(false, Ordering::SeqCst);
+        }
+    }
+}
