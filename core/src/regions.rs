@@ -44,8 +44,9 @@ pub fn bucket_region_of<E>(e: &aws_sdk_s3::error::SdkError<E>) -> Option<String>
 #[derive(Clone, Debug)]
 pub struct RegionalClients {
     base: aws_sdk_s3::Client,
-    /// Bucket -> its region, once known.
-    buckets: Arc<Mutex<HashMap<String, String>>>,
+    /// Bucket -> its region, once looked up (`None`: S3 did not say; the base client serves
+    /// it). Looked up once per bucket and process, whatever the answer.
+    buckets: Arc<Mutex<HashMap<String, Option<String>>>>,
     /// Region -> client.
     clients: Arc<Mutex<HashMap<String, aws_sdk_s3::Client>>>,
 }
@@ -86,7 +87,7 @@ impl RegionalClients {
     pub async fn for_bucket(&self, bucket: &str, configured: Option<&str>) -> Result<aws_sdk_s3::Client, RegionError> {
         let known = self.buckets.lock().unwrap_or_else(|e| e.into_inner()).get(bucket).cloned();
         let region = match known {
-            Some(r) => Some(r),
+            Some(looked_up) => looked_up,
             None => {
                 let found = self.discover(bucket).await;
                 if let (Some(configured), Some(found)) = (configured, found.as_deref()) {
@@ -99,11 +100,9 @@ impl RegionalClients {
                     }
                 }
                 let region = configured.map(str::to_owned).or(found);
-                if let Some(r) = &region {
-                    self.buckets.lock().unwrap_or_else(|e| e.into_inner()).insert(bucket.to_owned(), r.clone());
-                    if self.base_region().as_deref() != Some(r) {
-                        tracing::info!(bucket, region = %r, "bucket is in another region than the client's; using a client there");
-                    }
+                self.buckets.lock().unwrap_or_else(|e| e.into_inner()).insert(bucket.to_owned(), region.clone());
+                if let Some(r) = region.as_deref().filter(|r| self.base_region().as_deref() != Some(*r)) {
+                    tracing::info!(bucket, region = %r, "bucket is in another region than the client's; using a client there");
                 }
                 region
             }
