@@ -14,7 +14,7 @@ use super::{single, Copier, CopyReport, Outcome, Pinned};
 use crate::error::CopyError;
 use crate::s3::{source_tagging, SourceObject};
 use aws_sdk_s3::types::ChecksumAlgorithm;
-use s3_migrate_core::ledger::{ObjectRecord, Status};
+use s3_migrate_core::ledger::ObjectRecord;
 use s3_migrate_core::Job;
 use std::time::Instant;
 
@@ -66,7 +66,7 @@ impl Copier {
             head.meta.checksum_algorithm =
                 head.meta.checksum_algorithm.or_else(|| job.checksum_algorithm.as_deref().map(ChecksumAlgorithm::from));
             let pinned = Pinned { head, read_version: None, tagging };
-            let dest_expected = record.is_some_and(|r| r.status == Some(Status::Done));
+            let dest_expected = super::decide::destination_expected(record);
             let bytes = single::put(self, job, &pinned, data, dest_expected).await?;
             (pinned.head, bytes)
         } else {

@@ -45,6 +45,7 @@ macro_rules! with_destination_options {
 
 pub mod budget;
 mod complete;
+pub mod decide;
 mod listed;
 mod multipart;
 mod parts;
@@ -63,10 +64,6 @@ use s3_migrate_core::Job;
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::{info, warn};
-
-/// Largest object one CopyObject may copy (S3 User Guide, "Copying objects"): in server mode
-/// anything up to this is one atomic request, as fast as S3 copies, with nothing to resume.
-const COPY_OBJECT_MAX_BYTES: u64 = 5 * s3_migrate_core::units::GIB;
 
 /// Times one run starts a copy over because the source changed under it.
 const SOURCE_CHANGE_RESTARTS: u32 = 3;
@@ -220,7 +217,7 @@ impl Copier {
             // One atomic request: no upload to claim and no lease to hold, so the ledger is
             // written once, when it is done (duplicates write the same bytes).
             self.drop_stale_upload(job, record.as_ref()).await?;
-            let dest_expected = record.as_ref().is_some_and(|r| r.status == Some(Status::Done));
+            let dest_expected = decide::destination_expected(record.as_ref());
             let bytes = single::copy(self, job, &pinned, dest_expected).await?;
             self.finish(job, head, started).await?;
             return Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, bytes, 0, 0));
@@ -242,11 +239,7 @@ impl Copier {
     /// Largest object copied in one request: `ResumableThreshold` when streaming; in server
     /// mode anything one CopyObject takes.
     fn single_request_limit(&self) -> u64 {
-        if self.stream {
-            self.cfg.resumable_threshold
-        } else {
-            self.cfg.resumable_threshold.max(COPY_OBJECT_MAX_BYTES)
-        }
+        decide::single_request_limit(self.stream, self.cfg.resumable_threshold)
     }
 
     /// True when the ledger says this size and version (or ETag) were copied and the
@@ -285,11 +278,8 @@ impl Copier {
         let Some(head) = head_source(&self.src, &job.src_bucket, &job.src_key, job_version).await? else {
             return Ok(None);
         };
-        let read_version = match (job_version, head.version_id.as_deref()) {
-            (Some(v), _) => Some(v.to_owned()),
-            (None, Some(v)) if cfg.update_version_id && job.version_id.is_none() => Some(v.to_owned()),
-            _ => None,
-        };
+        let read_version =
+            decide::read_pin(job_version, head.version_id.as_deref(), cfg.update_version_id, job.version_id.is_some());
         let tagging = if cfg.copy_tags {
             source_tagging(&self.src, &job.src_bucket, &job.src_key, read_version.as_deref()).await?
         } else {

@@ -7,6 +7,7 @@
 //! a conditional ledger write; the loser aborts its own and joins the winner's.
 
 use super::complete::completed_earlier;
+use super::decide::UploadTarget;
 use super::parts::upload_part;
 use super::{Copier, Pinned};
 use crate::error::CopyError;
@@ -237,12 +238,14 @@ impl Claimant<'_> {
 }
 
 fn upload_fits(r: &ObjectRecord, job: &Job, p: &Pinned, plan: &PartPlan) -> bool {
-    r.size == Some(p.head.size)
-        && r.part_size == Some(plan.part_size)
-        && r.etag.as_deref() == p.head.etag.as_deref()
-        && r.version_id.as_deref() == p.head.version_id.as_deref()
-        && r.des_bucket.as_deref() == Some(job.des_bucket.as_str())
-        && r.des_key.as_deref() == Some(job.des_key.as_str())
+    let target = UploadTarget {
+        size: p.head.size,
+        part_size: plan.part_size,
+        etag: p.head.etag.as_deref(),
+        version_id: p.head.version_id.as_deref(),
+        des: (&job.des_bucket, &job.des_key),
+    };
+    super::decide::upload_fits(r, &target)
 }
 
 async fn create_upload(c: &Copier, job: &Job, p: &Pinned) -> Result<String, CopyError> {

@@ -1,0 +1,131 @@
+//! The copy's decisions, pure and table-tested: how many requests an object takes, what its
+//! reads are pinned to, whether a recorded upload can be resumed, and what the destination is
+//! expected to hold. The I/O around them lives in the other modules of `copy`; the decisions of
+//! finishing an upload are beside it (`complete::completed_check`, `complete::completed_earlier`).
+
+use s3_migrate_core::ledger::{ObjectRecord, Status};
+use s3_migrate_core::units::GIB;
+
+/// Largest object one CopyObject may copy (S3 User Guide, "Copying objects"): in server mode
+/// anything up to this is one atomic request, as fast as S3 copies, with nothing to resume.
+pub const COPY_OBJECT_MAX_BYTES: u64 = 5 * GIB;
+
+/// Largest object copied in one request: `ResumableThreshold` when streaming (larger objects
+/// are a resumable multipart upload); in server mode anything one CopyObject takes.
+pub fn single_request_limit(stream: bool, resumable_threshold: u64) -> u64 {
+    if stream {
+        resumable_threshold
+    } else {
+        resumable_threshold.max(COPY_OBJECT_MAX_BYTES)
+    }
+}
+
+/// The version every read of a copy is pinned to: the job's when `GetObjectWithVersionId`
+/// (`job_version` is then set), else the one HEAD saw when `UpdateVersionId` and the job says
+/// "null". `None`: reads are pinned by `If-Match` on the ETag HEAD saw instead.
+pub fn read_pin(
+    job_version: Option<&str>,
+    head_version: Option<&str>,
+    update_version_id: bool,
+    job_names_a_version: bool,
+) -> Option<String> {
+    match (job_version, head_version) {
+        (Some(v), _) => Some(v.to_owned()),
+        (None, Some(v)) if update_version_id && !job_names_a_version => Some(v.to_owned()),
+        _ => None,
+    }
+}
+
+/// The source and destination a multipart upload is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadTarget<'a> {
+    pub size: u64,
+    pub part_size: u64,
+    pub etag: Option<&'a str>,
+    pub version_id: Option<&'a str>,
+    pub des: (&'a str, &'a str),
+}
+
+/// True when the upload a record names was made for exactly this source (size, ETag,
+/// version), part size and destination: only then are its parts reused.
+pub fn upload_fits(r: &ObjectRecord, t: &UploadTarget<'_>) -> bool {
+    r.size == Some(t.size)
+        && r.part_size == Some(t.part_size)
+        && r.etag.as_deref() == t.etag
+        && r.version_id.as_deref() == t.version_id
+        && r.des_bucket.as_deref() == Some(t.des.0)
+        && r.des_key.as_deref() == Some(t.des.1)
+}
+
+/// True when the destination probably holds a copy already (the ledger recorded one): a
+/// single PUT then looks at it first and writes on condition of what it saw.
+pub fn destination_expected(record: Option<&ObjectRecord>) -> bool {
+    record.is_some_and(|r| r.status == Some(Status::Done))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use s3_migrate_core::units::MIB;
+
+    #[test]
+    fn one_request_up_to_the_threshold_streaming_and_up_to_5_gib_server_side() {
+        assert_eq!(single_request_limit(true, 5 * MIB), 5 * MIB);
+        assert_eq!(single_request_limit(false, 5 * MIB), 5 * GIB);
+        assert_eq!(single_request_limit(false, 5 * GIB), 5 * GIB);
+        assert_eq!(single_request_limit(true, 0), 0, "everything multipart");
+    }
+
+    /// job version, HEAD's version, `UpdateVersionId`, the job names a version, the pin.
+    type PinCase = (Option<&'static str>, Option<&'static str>, bool, bool, Option<&'static str>);
+
+    #[test]
+    fn reads_are_pinned_to_the_jobs_version_or_the_one_head_saw() {
+        let table: &[PinCase] = &[
+            (Some("v1"), Some("v2"), false, true, Some("v1")),
+            (Some("v1"), None, true, true, Some("v1")),
+            (None, Some("v2"), true, false, Some("v2")),
+            (None, Some("v2"), false, false, None),
+            (None, Some("v2"), true, true, None),
+            (None, None, true, false, None),
+        ];
+        for (job, head, update, named, pin) in table {
+            assert_eq!(read_pin(*job, *head, *update, *named).as_deref(), *pin, "{job:?} {head:?} {update} {named}");
+        }
+    }
+
+    #[test]
+    fn a_recorded_upload_fits_only_its_own_source_part_size_and_destination() {
+        let r = ObjectRecord {
+            key: "src/k".into(),
+            size: Some(100),
+            part_size: Some(10),
+            etag: Some("\"e\"".into()),
+            version_id: Some("v".into()),
+            des_bucket: Some("des".into()),
+            des_key: Some("p/k".into()),
+            ..Default::default()
+        };
+        let t =
+            UploadTarget { size: 100, part_size: 10, etag: Some("\"e\""), version_id: Some("v"), des: ("des", "p/k") };
+        assert!(upload_fits(&r, &t));
+        for other in [
+            UploadTarget { size: 101, ..t },
+            UploadTarget { part_size: 11, ..t },
+            UploadTarget { etag: Some("\"f\""), ..t },
+            UploadTarget { version_id: None, ..t },
+            UploadTarget { des: ("other", "p/k"), ..t },
+            UploadTarget { des: ("des", "q/k"), ..t },
+        ] {
+            assert!(!upload_fits(&r, &other), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn a_copy_is_expected_only_where_the_ledger_recorded_one() {
+        let done = ObjectRecord { key: "k".into(), status: Some(Status::Done), ..Default::default() };
+        assert!(destination_expected(Some(&done)));
+        assert!(!destination_expected(Some(&ObjectRecord { status: Some(Status::Queued), ..done })));
+        assert!(!destination_expected(None));
+    }
+}
