@@ -4,9 +4,7 @@ use crate::copy::verify::IntegrityCheck;
 use crate::error::CopyError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::DateTime;
-use aws_sdk_s3::types::{
-    ChecksumAlgorithm, ChecksumMode, ObjectLockLegalHoldStatus, ObjectLockMode, ServerSideEncryption,
-};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ObjectLockLegalHoldStatus, ObjectLockMode};
 use aws_smithy_types::date_time::Format;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use s3_migrate_core::retry::{classify, status_of};
@@ -112,15 +110,24 @@ pub fn is_no_such_upload<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
     e.code() == Some("NoSuchUpload")
 }
 
+/// The [`IntegrityCheck`] an S3 answer's encryption headers allow (PutObject, CopyObject,
+/// HeadObject, GetObject outputs share these getters but no trait).
+macro_rules! answer_check {
+    ($out:expr) => {
+        $crate::copy::verify::IntegrityCheck::for_answer(
+            $out.server_side_encryption().map(aws_sdk_s3::types::ServerSideEncryption::as_str),
+            $out.sse_customer_algorithm().is_some(),
+        )
+    };
+}
+pub(crate) use answer_check;
+
 /// The object a HeadObject or GetObject answer describes: the two outputs share these getters
 /// but no trait.
 macro_rules! source_object {
     ($out:expr) => {{
         let out = &$out;
-        let md5 = crate::copy::verify::etag_is_md5(
-            out.server_side_encryption().map(ServerSideEncryption::as_str),
-            out.sse_customer_algorithm().is_some(),
-        );
+        let md5 = answer_check!(out) == IntegrityCheck::Etag;
         SourceObject {
             size: out.content_length().unwrap_or(0).max(0) as u64,
             etag: out.e_tag().map(str::to_owned),
@@ -226,10 +233,7 @@ pub async fn head_destination(
         Ok(out) => Ok(Some(DestinationObject {
             size: out.content_length().unwrap_or(0).max(0) as u64,
             etag: out.e_tag().map(str::to_owned),
-            check: IntegrityCheck::for_answer(
-                out.server_side_encryption().map(ServerSideEncryption::as_str),
-                out.sse_customer_algorithm().is_some(),
-            ),
+            check: answer_check!(out),
             last_modified: out.last_modified().map(|t| t.secs().max(0) as u64),
         })),
         Err(e) if is_not_found(&e) => Ok(None),

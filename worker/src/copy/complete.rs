@@ -2,11 +2,11 @@
 //! and clear what is left of the key's other uploads.
 
 use super::multipart::{abort_quietly, list_parts};
-use super::read::source_changed;
+use super::read::{source_changed, source_is_current};
 use super::verify::{composite_etag, unquote, IntegrityCheck};
 use super::{Copier, Pinned};
 use crate::error::CopyError;
-use crate::s3::{head_destination, head_source, is_no_such_upload, s3_err, DestinationObject};
+use crate::s3::{head_destination, is_no_such_upload, s3_err, DestinationObject};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use s3_migrate_core::ledger::ObjectRecord;
 use s3_migrate_core::plan::PartPlan;
@@ -43,8 +43,7 @@ pub(super) async fn complete(
     }
     if p.read_version.is_none() {
         // Reads were tied to the ETag; one more look catches a change made after the last read.
-        let now = head_source(&c.src, &job.src_bucket, &job.src_key, None).await?;
-        if now.as_ref().map(|h| (&h.etag, h.size)) != Some((&p.head.etag, p.head.size)) {
+        if !source_is_current(&c.src, job, p).await? {
             abort_quietly(&c.des, job, upload_id).await;
             c.ledger.clear_upload(&job.ledger_key(), upload_id).await?;
             return Err(source_changed(job));

@@ -4,7 +4,7 @@
 
 use super::Pinned;
 use crate::error::CopyError;
-use crate::s3::{is_not_found, is_precondition_failed, s3_err, source_from_get, SourceObject};
+use crate::s3::{head_source, is_not_found, is_precondition_failed, s3_err, source_from_get, SourceObject};
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::{Bytes, BytesMut};
 use s3_migrate_core::plan::Part;
@@ -17,6 +17,13 @@ const PREALLOCATE_MAX_BYTES: u64 = 1024 * 1024 * 1024;
 /// The error that makes a copy start over from a fresh HEAD.
 pub(super) fn source_changed(job: &Job) -> CopyError {
     CopyError::SourceChanged { bucket: job.src_bucket.clone(), key: job.src_key.clone() }
+}
+
+/// True when the source's current object is still the one `p` pinned (ETag and size): a
+/// check made after the reads, where they were not tied to a version.
+pub(super) async fn source_is_current(src: &aws_sdk_s3::Client, job: &Job, p: &Pinned) -> Result<bool, CopyError> {
+    let now = head_source(src, &job.src_bucket, &job.src_key, None).await?;
+    Ok(now.is_some_and(|h| h.etag == p.head.etag && h.size == p.head.size))
 }
 
 /// Reads the whole object HEAD saw, checking the length.

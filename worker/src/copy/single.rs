@@ -1,15 +1,15 @@
 //! Objects up to `ResumableThreshold`: one GET + PUT (stream) or one CopyObject (server).
 
-use super::read::{read_whole, source_changed};
+use super::read::{read_whole, source_changed, source_is_current};
 use super::verify::{content_md5, unquote, IntegrityCheck};
 use super::{Copier, Pinned};
 use crate::error::CopyError;
 use crate::s3::{
-    copy_source, head_destination, head_source, is_precondition_failed, is_write_conflict, s3_err, ObjectMeta,
+    answer_check, copy_source, head_destination, is_precondition_failed, is_write_conflict, s3_err, ObjectMeta,
 };
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, MetadataDirective, ServerSideEncryption, StorageClass, TaggingDirective};
+use aws_sdk_s3::types::{ChecksumAlgorithm, MetadataDirective, StorageClass, TaggingDirective};
 use bytes::Bytes;
 use s3_migrate_core::Job;
 use tracing::debug;
@@ -51,12 +51,6 @@ async fn destination_now(c: &Copier, job: &Job) -> Result<Expect, CopyError> {
         Some(found) => Expect::Etag(found.etag.unwrap_or_default()),
         None => Expect::Absent,
     })
-}
-
-/// True when the source's current object is still the one this copy read.
-async fn source_is_current(c: &Copier, job: &Job, p: &Pinned) -> Result<bool, CopyError> {
-    let now = head_source(&c.src, &job.src_bucket, &job.src_key, None).await?;
-    Ok(now.is_some_and(|h| h.etag == p.head.etag && h.size == p.head.size))
 }
 
 /// PUTs `data`, the whole source object, with what the copy keeps; returns its length.
@@ -102,7 +96,7 @@ pub(super) async fn put(c: &Copier, job: &Job, p: &Pinned, data: Bytes, dest_exp
             Ok(out) => break out,
             Err(e) if is_write_conflict(&e) && conflicts < WRITE_CONFLICT_RETRIES => {
                 conflicts += 1;
-                if !source_is_current(c, job, p).await? {
+                if !source_is_current(&c.src, job, p).await? {
                     return Err(CopyError::Superseded { bucket: job.src_bucket.clone(), key: job.src_key.clone() });
                 }
                 expect = destination_now(c, job).await?;
@@ -111,10 +105,7 @@ pub(super) async fn put(c: &Copier, job: &Job, p: &Pinned, data: Bytes, dest_exp
             Err(e) => return Err(s3_err("PutObject", &job.des_bucket, &job.des_key, e)),
         }
     };
-    let check = IntegrityCheck::for_answer(
-        put.server_side_encryption().map(ServerSideEncryption::as_str),
-        put.sse_customer_algorithm().is_some(),
-    );
+    let check = answer_check!(put);
     if let (IntegrityCheck::Etag, Some(etag)) = (check, put.e_tag()) {
         if unquote(etag) != md5_hex {
             return Err(CopyError::Integrity {
@@ -172,10 +163,7 @@ pub(super) async fn server(
     };
     // The copy's ETag proves the copy only when both ETags are MD5s: the source's as the
     // caller knows it (`src_md5`), the copy's from its encryption.
-    let check = IntegrityCheck::for_answer(
-        out.server_side_encryption().map(ServerSideEncryption::as_str),
-        out.sse_customer_algorithm().is_some(),
-    );
+    let check = answer_check!(out);
     let copied = out.copy_object_result().and_then(|r| r.e_tag());
     if let (IntegrityCheck::Etag, Some(copied), Some(src)) = (check, copied, src_md5) {
         if unquote(copied) != unquote(src) {
