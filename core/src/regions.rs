@@ -4,8 +4,8 @@
 //! `400 AuthorizationHeaderMalformed`), with the bucket's region in `x-amz-bucket-region` (S3
 //! API reference, "HeadBucket" and "Error responses"); the Rust SDK does not follow it. So each
 //! side keeps one client per region: a bucket's region is what its pair says
-//! (`src_region` / `des_region`), or else is discovered once with HeadBucket, whose answer (a
-//! success, or the redirect itself) carries `x-amz-bucket-region`.
+//! (`src_region` / `des_region`, checked by the jobsender), or else is discovered once with
+//! HeadBucket, whose answer (a success, or the redirect itself) carries `x-amz-bucket-region`.
 
 use crate::clients::error_chain;
 use aws_config::Region;
@@ -56,11 +56,6 @@ impl RegionalClients {
         Self { base, buckets: Arc::default(), clients: Arc::default() }
     }
 
-    /// The client the configuration built (its region is the side's default).
-    pub fn base(&self) -> &aws_sdk_s3::Client {
-        &self.base
-    }
-
     /// The same clients with `f` applied to the base (e.g. a proxy in tests); what was
     /// learnt is forgotten.
     pub fn map(&self, f: impl FnOnce(&aws_sdk_s3::Client) -> aws_sdk_s3::Client) -> Self {
@@ -80,37 +75,26 @@ impl RegionalClients {
         clients.entry(region.to_owned()).or_insert_with(|| client_in_region(&self.base, region)).clone()
     }
 
-    /// The client for `bucket`: in `configured` when given (checked once against what S3
-    /// says), else in the region HeadBucket finds. When S3 does not say (no such bucket,
-    /// access denied, an emulator without the header), the base client: the request that
-    /// follows then fails with its own clear error.
-    pub async fn for_bucket(&self, bucket: &str, configured: Option<&str>) -> Result<aws_sdk_s3::Client, RegionError> {
+    /// The client for `bucket`, in the region HeadBucket names (looked up once). When S3 does
+    /// not say (no such bucket, access denied, an emulator without the header), the base
+    /// client: the request that follows then fails with its own clear error.
+    pub async fn for_bucket(&self, bucket: &str) -> aws_sdk_s3::Client {
         let known = self.buckets.lock().unwrap_or_else(|e| e.into_inner()).get(bucket).cloned();
         let region = match known {
             Some(looked_up) => looked_up,
             None => {
                 let found = self.discover(bucket).await;
-                if let (Some(configured), Some(found)) = (configured, found.as_deref()) {
-                    if configured != found {
-                        return Err(RegionError::Mismatch {
-                            bucket: bucket.to_owned(),
-                            configured: configured.to_owned(),
-                            bucket_region: found.to_owned(),
-                        });
-                    }
-                }
-                let region = configured.map(str::to_owned).or(found);
-                self.buckets.lock().unwrap_or_else(|e| e.into_inner()).insert(bucket.to_owned(), region.clone());
-                if let Some(r) = region.as_deref().filter(|r| self.base_region().as_deref() != Some(*r)) {
+                self.buckets.lock().unwrap_or_else(|e| e.into_inner()).insert(bucket.to_owned(), found.clone());
+                if let Some(r) = found.as_deref().filter(|r| self.base_region().as_deref() != Some(*r)) {
                     tracing::info!(bucket, region = %r, "bucket is in another region than the client's; using a client there");
                 }
-                region
+                found
             }
         };
-        Ok(match region {
+        match region {
             Some(r) => self.in_region(&r),
             None => self.base.clone(),
-        })
+        }
     }
 
     /// The bucket's region as HeadBucket's answer (or redirect) names it.
@@ -120,7 +104,7 @@ impl RegionalClients {
             Err(e) => {
                 let region = bucket_region_of(&e);
                 if region.is_none() {
-                    tracing::debug!(bucket, error = %error_chain(&e), "HeadBucket named no region; using the configured one");
+                    tracing::debug!(bucket, error = %error_chain(&e), "HeadBucket named no region; using the base client");
                 }
                 region
             }

@@ -13,8 +13,6 @@ pub enum CopyError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Plan(#[from] PlanError),
-    #[error(transparent)]
-    Region(#[from] s3_migrate_core::regions::RegionError),
     #[error("source s3://{bucket}/{key} changed during the copy; the copy starts over")]
     SourceChanged { bucket: String, key: String },
     #[error("integrity check failed for s3://{bucket}/{key}: {detail}")]
@@ -34,7 +32,7 @@ impl CopyError {
         match self {
             CopyError::S3 { class, .. } => *class,
             CopyError::Ledger(e) => e.class(),
-            CopyError::Plan(_) | CopyError::Region(_) | CopyError::Superseded { .. } => ErrorClass::Permanent,
+            CopyError::Plan(_) | CopyError::Superseded { .. } => ErrorClass::Permanent,
             CopyError::SourceChanged { .. } | CopyError::Integrity { .. } | CopyError::UploadGone { .. } => {
                 ErrorClass::Retryable
             }

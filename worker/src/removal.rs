@@ -46,7 +46,7 @@ impl Processor {
         let propagate = self.copier.cfg.propagate_deletes;
         let (source_exists, copied_at) = if propagate {
             let (src_side, _) = &*self.copier.regions;
-            let src = src_side.for_bucket(src_bucket, None).await.map_err(|e| e.to_string())?;
+            let src = src_side.for_bucket(src_bucket).await;
             let current = head_source(&src, src_bucket, src_key, None).await.map_err(|e| e.to_string())?;
             if current.is_none() {
                 check_source_bucket(&src, src_bucket, src_key).await.map_err(|e| e.to_string())?;
@@ -63,7 +63,7 @@ impl Processor {
                 Ok(())
             }
             Removal::Delete => {
-                let des = self.copier.regions.1.for_bucket(des_bucket, None).await.map_err(|e| e.to_string())?;
+                let des = self.copier.regions.1.for_bucket(des_bucket).await;
                 match des.delete_object().bucket(des_bucket).key(des_key).send().await {
                     Ok(_) => {
                         info!(bucket = %des_bucket, key = %des_key, "destination object deleted (PropagateDeletes)");

@@ -123,17 +123,17 @@ impl Copier {
     /// Copies `job`'s object, resuming a recorded upload where it is still valid. Stops
     /// starting parts at `deadline` and reports [`Outcome::OutOfTime`].
     pub async fn copy(&self, job: &Job, deadline: Option<Instant>) -> Result<CopyReport, CopyError> {
-        self.for_job(job).await?.copy_in_region(job, deadline).await
+        self.for_job(job).await.copy_in_region(job, deadline).await
     }
 
     /// This copier with the clients of the job's buckets' regions (found once per bucket).
-    pub async fn for_job(&self, job: &Job) -> Result<Copier, CopyError> {
+    pub async fn for_job(&self, job: &Job) -> Copier {
         let (src, des) = &*self.regions;
-        Ok(Copier {
-            src: src.for_bucket(&job.src_bucket, None).await?,
-            des: des.for_bucket(&job.des_bucket, None).await?,
+        Copier {
+            src: src.for_bucket(&job.src_bucket).await,
+            des: des.for_bucket(&job.des_bucket).await,
             ..self.clone()
-        })
+        }
     }
 
     async fn copy_in_region(&self, job: &Job, deadline: Option<Instant>) -> Result<CopyReport, CopyError> {

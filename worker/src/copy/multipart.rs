@@ -323,8 +323,6 @@ async fn abort_at(des: &aws_sdk_s3::Client, (bucket, key): (&str, &str), upload_
 pub(super) async fn abort_recorded(c: &Copier, job: &Job, record: &ObjectRecord, upload_id: &str) {
     let bucket = record.des_bucket.as_deref().unwrap_or(&job.des_bucket);
     let key = record.des_key.as_deref().unwrap_or(&job.des_key);
-    match c.regions.1.for_bucket(bucket, None).await {
-        Ok(des) => abort_at(&des, (bucket, key), upload_id).await,
-        Err(e) => warn!(bucket, key, upload_id = %upload_id, error = %e, "could not abort upload"),
-    }
+    let des = c.regions.1.for_bucket(bucket).await;
+    abort_at(&des, (bucket, key), upload_id).await
 }
