@@ -8,6 +8,7 @@
 //! (`AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_S3`), which local emulators need.
 
 use crate::config::JobType;
+use crate::rotation::RotatingKeys;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use std::fmt;
@@ -66,8 +67,13 @@ impl OtherSideCredentials {
         })
     }
 
-    fn credentials(&self) -> Credentials {
+    pub(crate) fn credentials(&self) -> Credentials {
         Credentials::new(&self.access_key_id, &self.secret_access_key, None, None, CREDENTIALS_PROVIDER_NAME)
+    }
+
+    /// The same keys for `region`.
+    pub(crate) fn with_region(self, region: &str) -> Self {
+        Self { region: region.to_owned(), ..self }
     }
 }
 
@@ -83,6 +89,8 @@ pub struct AwsClients {
     pub ssm: aws_sdk_ssm::Client,
     /// True when one set of credentials serves both buckets (server-side copy is possible).
     pub same_credentials: bool,
+    /// The other side's keys (`JobType` set), read again after a refusal (key rotation).
+    pub other_keys: Option<RotatingKeys>,
 }
 
 impl AwsClients {
@@ -100,17 +108,19 @@ impl AwsClients {
     ) -> Result<Self, ClientError> {
         let ssm = aws_sdk_ssm::Client::new(&own);
         let own_s3 = s3_client(&own);
-        let (src_s3, des_s3) = match job_type {
-            None => (own_s3.clone(), own_s3),
-            Some(side) => {
-                let creds = read_credentials(&ssm, credentials_parameter).await?;
-                let other = other_side_config(&creds).await;
-                let other_s3 = s3_client(&other);
+        let other_keys = match job_type {
+            None => None,
+            Some(_) => Some(RotatingKeys::read(&ssm, credentials_parameter).await?),
+        };
+        let (src_s3, des_s3) = match (job_type, &other_keys) {
+            (Some(side), Some(keys)) => {
+                let other_s3 = s3_client(&other_side_config(keys).await);
                 match side {
                     JobType::Put => (own_s3, other_s3),
                     JobType::Get => (other_s3, own_s3),
                 }
             }
+            _ => (own_s3.clone(), own_s3),
         };
         Ok(Self {
             sqs: aws_sdk_sqs::Client::new(&own),
@@ -119,6 +129,7 @@ impl AwsClients {
             src_s3,
             des_s3,
             same_credentials: job_type.is_none(),
+            other_keys,
             own,
         })
     }
@@ -147,10 +158,13 @@ pub async fn read_parameter(ssm: &aws_sdk_ssm::Client, name: &str, decrypt: bool
         .ok_or_else(|| ClientError::ParameterUnreadable { name: name.to_owned(), reason: "it has no value".into() })
 }
 
-async fn other_side_config(creds: &OtherSideCredentials) -> SdkConfig {
+/// The other side's configuration: every request asks `keys` (no identity cache), so keys
+/// read again after a rotation are used by the next request of every client built on it.
+async fn other_side_config(keys: &RotatingKeys) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .credentials_provider(creds.credentials())
-        .region(Region::new(creds.region.clone()))
+        .credentials_provider(keys.clone())
+        .identity_cache(aws_config::identity::IdentityCache::no_cache())
+        .region(Region::new(keys.region()))
         .load()
         .await
 }

@@ -18,6 +18,7 @@ pub mod plan;
 pub mod ranges;
 pub mod regions;
 pub mod retry;
+pub mod rotation;
 pub mod scope;
 pub mod telemetry;
 pub mod units;

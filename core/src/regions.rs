@@ -62,6 +62,12 @@ impl RegionalClients {
         Self::new(f(&self.base))
     }
 
+    /// Forgets the buckets whose region S3 did not name, so they are asked again (after new
+    /// keys: a refused HeadBucket names no region).
+    pub fn forget_unnamed(&self) {
+        self.buckets.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, region| region.is_some());
+    }
+
     fn base_region(&self) -> Option<String> {
         region_of(&self.base)
     }

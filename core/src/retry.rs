@@ -31,6 +31,21 @@ const RETRYABLE_CODES: &[&str] = &[
     "IncompleteBody",
 ];
 
+/// Codes S3 gives when it does not accept the request's keys (S3 API reference, "Error
+/// responses"): the access key id is inactive or unknown, or the secret is not the key's.
+const KEYS_REFUSED_CODES: &[&str] = &["InvalidAccessKeyId", "SignatureDoesNotMatch"];
+
+/// True when an answer may mean the keys were refused, as after a key rotation: one of
+/// [`KEYS_REFUSED_CODES`], or a 403 without a code (HEAD answers have no body, so S3 cannot
+/// say which 403 it is). A 403 that names another code (`AccessDenied`,
+/// `InvalidObjectState`...) is about the request, not the keys.
+pub fn keys_maybe_refused(status: Option<u16>, code: Option<&str>) -> bool {
+    match code {
+        Some(c) => KEYS_REFUSED_CODES.contains(&c),
+        None => status == Some(403),
+    }
+}
+
 /// Retry or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
@@ -75,6 +90,18 @@ pub fn backoff(attempt: u32, base: Duration, cap: Duration, unit: f64) -> Durati
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refused_keys_are_told_from_other_refusals() {
+        assert!(keys_maybe_refused(Some(403), Some("InvalidAccessKeyId")));
+        assert!(keys_maybe_refused(Some(403), Some("SignatureDoesNotMatch")));
+        assert!(keys_maybe_refused(Some(403), None), "a HEAD's 403 has no body");
+        assert!(!keys_maybe_refused(Some(403), Some("AccessDenied")));
+        assert!(!keys_maybe_refused(Some(403), Some("InvalidObjectState")));
+        assert!(!keys_maybe_refused(Some(404), None));
+        assert!(!keys_maybe_refused(None, None), "no answer at all");
+        assert_eq!(classify_status(Some(403), Some("InvalidAccessKeyId")), ErrorClass::Permanent, "unless re-read");
+    }
 
     #[test]
     fn throttling_and_server_errors_are_retryable() {

@@ -5,6 +5,7 @@ use crate::report::{emf_lines, run_all};
 use crate::run::{RunOptions, Sender};
 use lambda_runtime::{service_fn, LambdaEvent};
 use s3_migrate_core::pairs::BucketPair;
+use s3_migrate_core::rotation::RotatingKeys;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tracing::{info, warn};
@@ -18,6 +19,9 @@ pub struct Handler {
     pub pairs: Vec<BucketPair>,
     pub lambda: aws_sdk_lambda::Client,
     pub function_name: Option<String>,
+    /// The other side's keys (`JobType` set): read again at each invocation, so a warm
+    /// function uses rotated keys (see `s3_migrate_core::rotation`).
+    pub keys: Option<RotatingKeys>,
 }
 
 /// Runs the Lambda runtime loop.
@@ -26,24 +30,36 @@ pub async fn run(h: Arc<Handler>) -> Result<(), lambda_runtime::Error> {
         let h = h.clone();
         async move {
             let left = event.context.deadline().duration_since(SystemTime::now()).unwrap_or_default();
-            let deadline = Instant::now() + left.saturating_sub(LAMBDA_SAFETY_MARGIN);
-            let opts = RunOptions { deadline: Some(deadline), ..Default::default() };
-            let reports = run_all(&h.sender, &h.pairs, &opts).await;
-            for line in emf_lines(&reports) {
-                println!("{line}");
-            }
-            let unfinished = reports.iter().any(|r| r.error.is_none() && !r.complete);
-            if unfinished {
-                continue_later(&h).await;
-            }
-            let failed: Vec<_> = reports.iter().filter_map(|r| r.error.clone()).collect();
-            if !failed.is_empty() {
-                return Err(format!("{} bucket pair(s) failed: {}", failed.len(), failed.join("; ")).into());
-            }
-            Ok::<_, lambda_runtime::Error>(serde_json::json!({ "pairs": reports, "continued": unfinished }))
+            handle(&h, Instant::now() + left.saturating_sub(LAMBDA_SAFETY_MARGIN)).await
         }
     }))
     .await
+}
+
+/// One invocation: every pair until `deadline`, then a re-invocation if a pair stopped at a
+/// checkpoint. An error names the failed pairs.
+pub async fn handle(h: &Handler, deadline: Instant) -> Result<serde_json::Value, lambda_runtime::Error> {
+    if let Some(keys) = &h.keys {
+        // A HeadBucket refused for old keys has no body to say why (see
+        // `s3_migrate_core::retry::keys_maybe_refused`): read them before, not after.
+        if let Err(e) = keys.reread().await {
+            warn!(error = %e, "could not read the other side's keys again; using the ones read before");
+        }
+    }
+    let opts = RunOptions { deadline: Some(deadline), ..Default::default() };
+    let reports = run_all(&h.sender, &h.pairs, &opts).await;
+    for line in emf_lines(&reports) {
+        println!("{line}");
+    }
+    let unfinished = reports.iter().any(|r| r.error.is_none() && !r.complete);
+    if unfinished {
+        continue_later(h).await;
+    }
+    let failed: Vec<_> = reports.iter().filter_map(|r| r.error.clone()).collect();
+    if !failed.is_empty() {
+        return Err(format!("{} bucket pair(s) failed: {}", failed.len(), failed.join("; ")).into());
+    }
+    Ok(serde_json::json!({ "pairs": reports, "continued": unfinished }))
 }
 
 /// Invokes this function again, asynchronously, to continue from the checkpoints.

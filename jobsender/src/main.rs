@@ -86,6 +86,7 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<bool> {
             pairs,
             lambda: aws_sdk_lambda::Client::new(&clients.own),
             function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
+            keys: clients.other_keys.clone(),
         };
         lambda::run(Arc::new(handler)).await.map_err(|e| anyhow::anyhow!(e))?;
         return Ok(true);

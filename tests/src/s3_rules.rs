@@ -37,6 +37,9 @@
 //!   bodies reach S3 at most this many bytes a second.
 //! - **`hold_next_put`** ([`Hold`]): a slow delivery. The next PutObject waits at the proxy
 //!   until released, while other deliveries run; then it reaches S3 as it was sent.
+//! - **`revoke_key`**: a rotated key. IAM User Guide, "Rotating access keys": once the old
+//!   key is deactivated or deleted, S3 answers every request signed with it `403
+//!   InvalidAccessKeyId` ("Error responses"; a HEAD answer has the status only, no body).
 //! - **`corrupt_next_uploads`**: bytes damaged on the wire. One data byte of the next N
 //!   PutObject/UploadPart bodies is flipped (same length); S3 checks Content-MD5 and the
 //!   trailing checksum on receipt and refuses such a body (`BadDigest`).
@@ -102,6 +105,7 @@ pub struct RuleCounts {
     pub archive_denied: AtomicU64,
     pub restores: AtomicU64,
     pub corrupted: AtomicU64,
+    pub keys_refused: AtomicU64,
 }
 
 /// The rules in force; see the module documentation.
@@ -116,6 +120,7 @@ pub struct S3Rules {
     dead: bool,
     vanish_next_upload: bool,
     vanished: HashSet<String>,
+    revoked_keys: HashSet<String>,
 }
 
 /// Complements the hex digits of the 32-digit MD5 run in an ETag (`"abc…"`, `abc…-3`); a
@@ -156,6 +161,10 @@ impl S3Rules {
 
     pub fn requester_pays(&mut self, bucket: &str) {
         self.requester_pays.insert(bucket.to_owned());
+    }
+
+    pub fn revoke_key(&mut self, access_key_id: &str) {
+        self.revoked_keys.insert(access_key_id.to_owned());
     }
 
     pub fn vanish_next_upload(&mut self) {
@@ -210,6 +219,10 @@ impl S3Rules {
     pub fn answer(&self, req: &Request, counts: &RuleCounts) -> Option<Answer> {
         if self.dead {
             return Some(Answer { status: "503 Slow Down", headers: vec![], code: Some("SlowDown") });
+        }
+        if req.signed_key_id().is_some_and(|k| self.revoked_keys.contains(k)) {
+            counts.keys_refused.fetch_add(1, Ordering::Relaxed);
+            return Some(Answer { status: "403 Forbidden", headers: vec![], code: Some("InvalidAccessKeyId") });
         }
         if req.method != "DELETE" && self.upload_id(req).is_some_and(|id| self.vanished.contains(id)) {
             return Some(Answer { status: "404 Not Found", headers: vec![], code: Some("NoSuchUpload") });

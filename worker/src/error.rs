@@ -9,6 +9,11 @@ use s3_migrate_core::retry::ErrorClass;
 pub enum CopyError {
     #[error("S3 {op} on s3://{bucket}/{key} failed: {message}")]
     S3 { op: &'static str, bucket: String, key: String, message: String, class: ErrorClass },
+    /// S3 did not accept the keys (see `s3_migrate_core::retry::keys_maybe_refused`): the
+    /// other side's keys are read again once (key rotation); if they are the same, the
+    /// refusal is permanent.
+    #[error("S3 {op} on s3://{bucket}/{key} was refused: {message}")]
+    KeysRefused { op: &'static str, bucket: String, key: String, message: String },
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     #[error(transparent)]
@@ -32,7 +37,7 @@ impl CopyError {
         match self {
             CopyError::S3 { class, .. } => *class,
             CopyError::Ledger(e) => e.class(),
-            CopyError::Plan(_) | CopyError::Superseded { .. } => ErrorClass::Permanent,
+            CopyError::Plan(_) | CopyError::Superseded { .. } | CopyError::KeysRefused { .. } => ErrorClass::Permanent,
             CopyError::SourceChanged { .. } | CopyError::Integrity { .. } | CopyError::UploadGone { .. } => {
                 ErrorClass::Retryable
             }

@@ -7,7 +7,7 @@ use aws_sdk_s3::primitives::DateTime;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ObjectLockLegalHoldStatus, ObjectLockMode};
 use aws_smithy_types::date_time::Format;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use s3_migrate_core::retry::{classify, status_of};
+use s3_migrate_core::retry::{classify, keys_maybe_refused, status_of};
 use std::collections::HashMap;
 
 /// Characters kept as they are in an `x-amz-copy-source`: RFC 3986 unreserved and `/`.
@@ -84,6 +84,14 @@ pub fn s3_err<E: ProvideErrorMetadata + std::error::Error + 'static>(
     };
     if let Some(region) = s3_migrate_core::regions::bucket_region_of(&e).filter(|_| status_of(&e) == Some(301)) {
         message.push_str(&format!(" (the bucket is in region {region}; the request was signed for another region)"));
+    }
+    if keys_maybe_refused(status_of(&e), e.code()) {
+        let message = if e.code().is_none() {
+            format!("{message} (HEAD answers name no code: access denied, or keys not accepted)")
+        } else {
+            message
+        };
+        return CopyError::KeysRefused { op, bucket: bucket.to_owned(), key: key.to_owned(), message };
     }
     CopyError::S3 { op, bucket: bucket.to_owned(), key: key.to_owned(), message, class: classify(&e) }
 }

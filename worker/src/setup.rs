@@ -47,6 +47,7 @@ pub async fn processor(
             stream,
             buffers,
             stats: Arc::new(Stats::default()),
+            keys: clients.other_keys.clone(),
         },
         scope,
         ignore,

@@ -44,11 +44,20 @@ impl Request {
         self.query.split('&').any(|p| p == name || p.starts_with(&format!("{name}=")))
     }
 
-    /// The region the request was signed for (SigV4 credential scope).
-    pub(crate) fn signed_region(&self) -> Option<&str> {
+    /// The SigV4 credential scope: `key-id/date/region/service/aws4_request`.
+    fn credential_scope(&self) -> Option<&str> {
         let auth = self.header("authorization")?;
-        let scope = auth.split("Credential=").nth(1)?.split([',', ' ']).next()?;
-        scope.split('/').nth(2)
+        auth.split("Credential=").nth(1)?.split([',', ' ']).next()
+    }
+
+    /// The region the request was signed for.
+    pub(crate) fn signed_region(&self) -> Option<&str> {
+        self.credential_scope()?.split('/').nth(2)
+    }
+
+    /// The access key id the request was signed with.
+    pub(crate) fn signed_key_id(&self) -> Option<&str> {
+        self.credential_scope()?.split('/').next()
     }
 
     /// Bucket and key of `x-amz-copy-source`, decoded.

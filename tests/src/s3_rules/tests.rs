@@ -83,3 +83,20 @@ fn listings_show_the_storage_class_and_restore_status_when_asked() {
     assert_eq!(text.matches("<RestoreExpiryDate>").count(), 1, "{text}");
     assert!(text.contains("<Key>z</Key><StorageClass>STANDARD</StorageClass>"), "{text}");
 }
+
+#[test]
+fn a_revoked_key_is_refused_whatever_the_request() {
+    let mut rules = S3Rules::default();
+    rules.revoke_key("OLDKEY");
+    let counts = RuleCounts::default();
+    let signed = |key: &str| {
+        let auth = format!("AWS4-HMAC-SHA256 Credential={key}/20261201/us-east-1/s3/aws4_request, SignedHeaders=host");
+        req("PUT /b/k", &[("Authorization", auth.as_str())])
+    };
+    let answer = rules.answer(&signed("OLDKEY"), &counts).expect("refused");
+    assert!(answer.status.starts_with("403"));
+    assert_eq!(answer.code, Some("InvalidAccessKeyId"));
+    assert!(rules.answer(&signed("NEWKEY"), &counts).is_none(), "other keys pass");
+    assert!(rules.answer(&req("PUT /b/k", &[]), &counts).is_none(), "unsigned requests pass");
+    assert_eq!(counts.keys_refused.load(Ordering::Relaxed), 1);
+}

@@ -60,6 +60,7 @@ use crate::stats::Stats;
 use s3_migrate_core::config::WorkerConfig;
 use s3_migrate_core::ledger::{now_secs, Ledger, LedgerError, ObjectRecord, Status};
 use s3_migrate_core::regions::RegionalClients;
+use s3_migrate_core::rotation::{Reread, RotatingKeys};
 use s3_migrate_core::Job;
 use std::sync::Arc;
 use std::time::Instant;
@@ -117,13 +118,45 @@ pub struct Copier {
     /// Bytes buffered by all copies of the process (`MemoryBudgetMiB`).
     pub buffers: Arc<budget::BufferBudget>,
     pub stats: Arc<Stats>,
+    /// The other side's keys (`JobType` set), read again once when S3 refuses a copy's keys.
+    pub keys: Option<RotatingKeys>,
 }
 
 impl Copier {
     /// Copies `job`'s object, resuming a recorded upload where it is still valid. Stops
     /// starting parts at `deadline` and reports [`Outcome::OutOfTime`].
+    ///
+    /// When S3 refuses the keys, the other side's keys are read again (see
+    /// `s3_migrate_core::rotation`): new keys get the copy tried once more; the same keys
+    /// leave the refusal standing, saying so.
     pub async fn copy(&self, job: &Job, deadline: Option<Instant>) -> Result<CopyReport, CopyError> {
-        self.for_job(job).await.copy_in_region(job, deadline).await
+        let seen = self.keys.as_ref().map(RotatingKeys::generation);
+        let result = self.for_job(job).await.copy_in_region(job, deadline).await;
+        let (Err(CopyError::KeysRefused { op, bucket, key, message }), Some(keys), Some(seen)) =
+            (&result, &self.keys, seen)
+        else {
+            return result;
+        };
+        let note = match keys.reread_after(seen).await {
+            Ok(Reread::Changed) => {
+                info!(key = %job.src_key, parameter = keys.parameter(), "keys refused; trying again with the keys now in ssm");
+                // Regions HeadBucket did not name under the refused keys are asked again.
+                self.regions.0.forget_unnamed();
+                self.regions.1.forget_unnamed();
+                return self.for_job(job).await.copy_in_region(job, deadline).await;
+            }
+            Ok(Reread::Unchanged) => format!(
+                "; the keys in SSM parameter {} (ssm_parameter_credentials) were read again and are the same: if they were rotated, store the new ones there",
+                keys.parameter()
+            ),
+            Err(e) => format!("; reading the keys again failed: {e}"),
+        };
+        Err(CopyError::KeysRefused {
+            op,
+            bucket: bucket.clone(),
+            key: key.clone(),
+            message: format!("{message}{note}"),
+        })
     }
 
     /// This copier with the clients of the job's buckets' regions (found once per bucket).
