@@ -181,10 +181,18 @@ pub fn endpoint_overridden(config: &SdkConfig) -> bool {
 /// a multipart copy) cannot be checked by the SDK anyway. Asking for `x-amz-checksum-mode` on
 /// every GET made LocalStack compute a checksum (18% of its CPU on small objects, one A/B
 /// pair). Uploads keep the SDK's default checksums besides their Content-MD5.
+///
+/// The SDK's stalled-stream protection is kept for downloads only. On uploads it fails a body
+/// that has not been polled for 5 s, which a healthy upload on a slow or lossy link does
+/// whenever the socket's send buffer is full (TCP wakes the writer only once much of it has
+/// drained, and retransmission backoff stops a connection for seconds): aws-sdk-rust#1146.
+/// Every part the worker sends is bounded by its deadline instead (`copy/multipart.rs`).
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let stall = aws_sdk_s3::config::StalledStreamProtectionConfig::enabled().upload_enabled(false).build();
     let s3 = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(endpoint_overridden(config))
         .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired)
+        .stalled_stream_protection(stall)
         .build();
     aws_sdk_s3::Client::from_conf(s3)
 }

@@ -35,6 +35,9 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// Largest request head the proxy reads (S3 heads are a few KiB).
 const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// Body bytes of an UploadPart that pass before `pause_uploads` stops it.
+const PAUSE_AFTER_BYTES: u64 = 64 * 1024;
 /// How long one relayed request may take before the proxy gives up on it.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -202,6 +205,9 @@ async fn serve(
         rules.rules.lock().expect("rules lock").rewrite_request_body(&req, &mut rest, &rules.counts);
     }
     rules.hold.wait_if_held(&req).await;
+    if let Some(takes) = rules.copy_time(&req) {
+        tokio::time::sleep(takes).await;
+    }
     let mut server = TcpStream::connect(upstream).await?;
     server.write_all(&close_after(&head)).await?;
     server.write_all(&rest).await?;
@@ -232,8 +238,13 @@ async fn serve(
         let (mut client_read, mut client_write) = client.split();
         let (mut server_read, mut server_write) = server.split();
         // The rest of the request body goes up while the answer comes down.
-        let rate = rules.upload_rate(&req);
+        let (rate, pause) = (rules.upload_rate(&req), rules.upload_pause(&req));
         let up = async {
+            if let Some(pause) = pause {
+                // The first bytes pass, then the link stops moving for a while.
+                tokio::io::copy(&mut (&mut client_read).take(PAUSE_AFTER_BYTES), &mut server_write).await?;
+                tokio::time::sleep(pause).await;
+            }
             match rate {
                 None => tokio::io::copy(&mut client_read, &mut server_write).await.map(|_| ()),
                 Some(rate) => throttled_copy(&mut client_read, &mut server_write, rate).await,

@@ -35,6 +35,14 @@
 //!   answers `404 NoSuchUpload` (an AbortMultipartUpload still reaches the emulator).
 //! - **`throttle_uploads`** ([`SharedRules::upload_bytes_per_sec`]): a slow link. UploadPart
 //!   bodies reach S3 at most this many bytes a second.
+//! - **`pause_uploads`** ([`SharedRules::upload_pause`]): a link that stops moving. After
+//!   its first 64 KiB an UploadPart body makes no progress for a while, as a TCP connection
+//!   does in retransmission backoff after a burst of losses (RFC 6298: the timeout doubles with
+//!   each retransmission) or while a full send buffer drains on a slow link.
+//! - **`slow_copies`** ([`SharedRules::copy_time`]): S3 answers a CopyObject once it has
+//!   copied the object (S3 API reference, CopyObject: an error during the copy comes inside
+//!   the 200 answer), which for a large or cross-region object takes a while. Each CopyObject
+//!   reaches the emulator this long after it was sent.
 //! - **`hold_next_put`** ([`Hold`]): a slow delivery. The next PutObject waits at the proxy
 //!   until released, while other deliveries run; then it reaches S3 as it was sent.
 //! - **`revoke_key`**: a rotated key. IAM User Guide, "Rotating access keys": once the old

@@ -1,5 +1,5 @@
 //! The rules shared by every connection of the proxy, and the rules that make a connection
-//! wait (`hold_next_put`, `throttle_uploads`).
+//! wait (`hold_next_put`, `throttle_uploads`, `pause_uploads`, `slow_copies`).
 
 use super::{Request, RuleCounts, S3Rules};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,11 +13,37 @@ pub struct SharedRules {
     pub hold: Hold,
     /// `throttle_uploads`: 0 is no limit.
     pub upload_bytes_per_sec: AtomicU64,
+    /// `pause_uploads`: milliseconds each UploadPart body stops for; 0 is none.
+    pub upload_pause_ms: AtomicU64,
+    /// `slow_copies`: milliseconds a CopyObject takes at S3; 0 is as fast as the emulator.
+    pub copy_ms: AtomicU64,
 }
 
 impl SharedRules {
     pub fn throttle_uploads(&self, bytes_per_sec: u64) {
         self.upload_bytes_per_sec.store(bytes_per_sec, Ordering::SeqCst);
+    }
+
+    pub fn pause_uploads(&self, pause: std::time::Duration) {
+        self.upload_pause_ms.store(pause.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    pub fn slow_copies(&self, takes: std::time::Duration) {
+        self.copy_ms.store(takes.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// How long S3 takes to answer `req` when it is a CopyObject under `slow_copies`.
+    pub fn copy_time(&self, req: &Request) -> Option<std::time::Duration> {
+        let ms = self.copy_ms.load(Ordering::SeqCst);
+        let copy_object =
+            req.method == "PUT" && req.header("x-amz-copy-source").is_some() && !req.has_query("partNumber");
+        (ms > 0 && copy_object).then(|| std::time::Duration::from_millis(ms))
+    }
+
+    /// How long an upload of `req`'s body stops after its first bytes, if at all.
+    pub fn upload_pause(&self, req: &Request) -> Option<std::time::Duration> {
+        let ms = self.upload_pause_ms.load(Ordering::SeqCst);
+        (ms > 0 && req.method == "PUT" && req.has_query("partNumber")).then(|| std::time::Duration::from_millis(ms))
     }
 
     /// The rate an upload of `req`'s body is held to, if any.

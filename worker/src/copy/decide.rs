@@ -11,9 +11,12 @@ use s3_migrate_core::units::GIB;
 pub const COPY_OBJECT_MAX_BYTES: u64 = 5 * GIB;
 
 /// Largest object copied in one request: `ResumableThreshold` when streaming (larger objects
-/// are a resumable multipart upload); in server mode anything one CopyObject takes.
-pub fn single_request_limit(stream: bool, resumable_threshold: u64) -> u64 {
-    if stream {
+/// are a resumable multipart upload); in server mode anything one CopyObject takes, on a job's
+/// first attempt. A job handed on (`attempt` > 0) may be one whose CopyObject was cut by the
+/// deadline: a CopyObject cannot resume, and one longer than any invocation would be cut and
+/// handed on forever, so from then on it is a multipart copy, resumable part by part.
+pub fn single_request_limit(stream: bool, resumable_threshold: u64, attempt: u32) -> u64 {
+    if stream || attempt > 0 {
         resumable_threshold
     } else {
         resumable_threshold.max(COPY_OBJECT_MAX_BYTES)
@@ -70,10 +73,13 @@ mod tests {
 
     #[test]
     fn one_request_up_to_the_threshold_streaming_and_up_to_5_gib_server_side() {
-        assert_eq!(single_request_limit(true, 5 * MIB), 5 * MIB);
-        assert_eq!(single_request_limit(false, 5 * MIB), 5 * GIB);
-        assert_eq!(single_request_limit(false, 5 * GIB), 5 * GIB);
-        assert_eq!(single_request_limit(true, 0), 0, "everything multipart");
+        assert_eq!(single_request_limit(true, 5 * MIB, 0), 5 * MIB);
+        assert_eq!(single_request_limit(true, 5 * MIB, 3), 5 * MIB);
+        assert_eq!(single_request_limit(false, 5 * MIB, 0), 5 * GIB);
+        assert_eq!(single_request_limit(false, 5 * GIB, 0), 5 * GIB);
+        assert_eq!(single_request_limit(false, 5 * MIB, 1), 5 * MIB, "handed on: in parts");
+        assert_eq!(single_request_limit(false, 5 * GIB, 1), 5 * GIB);
+        assert_eq!(single_request_limit(true, 0, 0), 0, "everything multipart");
     }
 
     /// job version, HEAD's version, `UpdateVersionId`, the job names a version, the pin.

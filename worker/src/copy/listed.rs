@@ -10,7 +10,7 @@
 //! neither version nor ETag) goes the HEAD path, which decides with a fresh look.
 
 use super::read::fetch_whole;
-use super::{single, Copier, CopyReport, Outcome, Pinned};
+use super::{single, until, Copier, CopyReport, Outcome, Pinned, OUT_OF_TIME_UNSTARTED};
 use crate::error::CopyError;
 use crate::s3::{source_tagging, SourceObject};
 use aws_sdk_s3::types::ChecksumAlgorithm;
@@ -26,6 +26,7 @@ impl Copier {
         job: &Job,
         record: Option<&ObjectRecord>,
         started: Instant,
+        deadline: Option<Instant>,
     ) -> Result<Option<CopyReport>, CopyError> {
         let cfg = &self.cfg;
         let version = if cfg.get_object_with_version_id { job.version_id.as_deref() } else { None };
@@ -33,7 +34,7 @@ impl Copier {
         // read from the source first.
         let needs_head =
             !self.stream && (cfg.destination.copy_object_lock || (version.is_none() && job.etag.is_none()));
-        if job.size > self.single_request_limit() || needs_head {
+        if job.size > self.single_request_limit(job) || needs_head {
             return Ok(None);
         }
         let report = |outcome, bytes| CopyReport {
@@ -51,7 +52,7 @@ impl Copier {
             let Some(fetched) = fetch_whole(&self.src, job, version).await? else {
                 return Ok(None);
             };
-            if fetched.head.size > self.single_request_limit() {
+            if fetched.head.size > self.single_request_limit(job) {
                 return Ok(None);
             }
             let tagging = if cfg.copy_tags {
@@ -61,18 +62,30 @@ impl Copier {
                 None
             };
             let _buffered = self.buffers.reserve(fetched.head.size).await;
-            let (mut head, data) = fetched.read(job).await?;
+            let Some(read) = until(deadline, fetched.read(job)).await else {
+                return Ok(Some(report(OUT_OF_TIME_UNSTARTED, 0)));
+            };
+            let (mut head, data) = read?;
             // A plain GET names no checksum; the listing did.
             head.meta.checksum_algorithm =
                 head.meta.checksum_algorithm.or_else(|| job.checksum_algorithm.as_deref().map(ChecksumAlgorithm::from));
             let pinned = Pinned { head, read_version: None, tagging };
             let dest_expected = super::decide::destination_expected(record);
-            let bytes = single::put(self, job, &pinned, data, dest_expected).await?;
+            let Some(bytes) =
+                until(deadline, single::put(self, job, &pinned, data, dest_expected)).await.transpose()?
+            else {
+                return Ok(Some(report(OUT_OF_TIME_UNSTARTED, 0)));
+            };
             (pinned.head, bytes)
         } else {
             let if_match = if version.is_none() { job.etag.as_deref() } else { None };
             // A listed ETag may be an SSE-KMS one: it cannot be compared with the copy's.
-            let Some(copied) = single::server(self, job, version, if_match, None, &Default::default()).await? else {
+            let unread = Default::default();
+            let copy = single::server(self, job, version, if_match, None, &unread);
+            let Some(copied) = until(deadline, copy).await.transpose()? else {
+                return Ok(Some(report(OUT_OF_TIME_UNSTARTED, 0)));
+            };
+            let Some(copied) = copied else {
                 return Ok(None);
             };
             let version_id = copied.version_id.or_else(|| version.map(str::to_owned));

@@ -66,6 +66,19 @@ use std::sync::Arc;
 use std::time::Instant;
 use tracing::{info, warn};
 
+/// A single-request copy cut by the deadline: nothing of it is kept, the job is handed on.
+const OUT_OF_TIME_UNSTARTED: Outcome = Outcome::OutOfTime { parts_done: 0, parts_total: 1 };
+
+/// Runs `request` until `deadline` (Lambda's own minus a margin, or the poller's): `None` when
+/// it was cut off there. In flight too, a request is bounded, so the job is handed on before
+/// Lambda's hard timeout stops the function.
+pub(crate) async fn until<T>(deadline: Option<Instant>, request: impl std::future::Future<Output = T>) -> Option<T> {
+    match deadline {
+        Some(d) => tokio::time::timeout_at(d.into(), request).await.ok(),
+        None => Some(request.await),
+    }
+}
+
 /// Times one run starts a copy over because the source changed under it.
 const SOURCE_CHANGE_RESTARTS: u32 = 3;
 
@@ -230,7 +243,7 @@ impl Copier {
         if let Some(r) = record.as_ref().filter(|r| r.leased_by_other(owner, now_secs())) {
             return Err(LedgerError::Busy { key: ledger_key, until: r.lease_until.unwrap_or(0) }.into());
         }
-        if let Some(done) = self.copy_listed(job, record.as_ref(), started).await? {
+        if let Some(done) = self.copy_listed(job, record.as_ref(), started, deadline).await? {
             return Ok(done);
         }
         let Some(pinned) = self.pin_source(job).await? else {
@@ -246,12 +259,15 @@ impl Copier {
         {
             return Ok(report(Outcome::AlreadyDone, 0, 0, 0));
         }
-        if head.size <= self.single_request_limit() {
+        if head.size <= self.single_request_limit(job) {
             // One atomic request: no upload to claim and no lease to hold, so the ledger is
             // written once, when it is done (duplicates write the same bytes).
             self.drop_stale_upload(job, record.as_ref()).await?;
             let dest_expected = decide::destination_expected(record.as_ref());
-            let bytes = single::copy(self, job, &pinned, dest_expected).await?;
+            let Some(bytes) = until(deadline, single::copy(self, job, &pinned, dest_expected)).await.transpose()?
+            else {
+                return Ok(report(OUT_OF_TIME_UNSTARTED, 0, 0, 0));
+            };
             self.finish(job, head, started).await?;
             return Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, bytes, 0, 0));
         }
@@ -269,10 +285,9 @@ impl Copier {
         Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, m.bytes, m.uploaded, m.skipped))
     }
 
-    /// Largest object copied in one request: `ResumableThreshold` when streaming; in server
-    /// mode anything one CopyObject takes.
-    fn single_request_limit(&self) -> u64 {
-        decide::single_request_limit(self.stream, self.cfg.resumable_threshold)
+    /// Largest object copied in one request (see [`decide::single_request_limit`]).
+    fn single_request_limit(&self, job: &Job) -> u64 {
+        decide::single_request_limit(self.stream, self.cfg.resumable_threshold, job.attempt)
     }
 
     /// True when the ledger says this size and version (or ETag) were copied and the

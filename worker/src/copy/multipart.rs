@@ -9,7 +9,7 @@
 use super::complete::completed_earlier;
 use super::decide::UploadTarget;
 use super::parts::upload_part;
-use super::{Copier, Pinned};
+use super::{until, Copier, Pinned};
 use crate::error::CopyError;
 use crate::s3::{head_destination, is_no_such_upload, is_not_found, s3_err};
 use aws_sdk_s3::types::StorageClass;
@@ -88,16 +88,9 @@ pub(super) async fn copy(
                 // In flight too, a part is bounded by the deadline (Lambda's is the function's
                 // own minus a margin): one that cannot finish is cancelled, and ListParts tells
                 // the next run whether S3 kept it.
-                let sent = upload_part(c, job, p, upload_id, part);
-                let sent = match deadline {
-                    Some(d) => match tokio::time::timeout_at(d.into(), sent).await {
-                        Ok(r) => r,
-                        Err(_) => {
-                            warn!(key = %job.src_key, part = part.number, "part cut off by the time budget");
-                            return PartRun::NotStarted;
-                        }
-                    },
-                    None => sent.await,
+                let Some(sent) = until(deadline, upload_part(c, job, p, upload_id, part)).await else {
+                    warn!(key = %job.src_key, part = part.number, "part cut off by the time budget");
+                    return PartRun::NotStarted;
                 };
                 match sent {
                     Ok(()) => PartRun::Uploaded(part.len),

@@ -105,7 +105,12 @@ async fn server_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: P
             req = req.copy_source_if_match(etag);
         }
     }
-    match req.send().await {
+    // S3 answers a part copy once it has copied the range, which for large parts (up to 5 GiB)
+    // outlasts the SDK's stalled-stream grace period; the SDK exempts CopyObject for this, not
+    // yet UploadPartCopy (smithy-rs#4439). The part is bounded by the copy's deadline instead.
+    let unprotected = aws_sdk_s3::config::Builder::default()
+        .stalled_stream_protection(aws_sdk_s3::config::StalledStreamProtectionConfig::disabled());
+    match req.customize().config_override(unprotected).send().await {
         Ok(_) => Ok(()),
         Err(e) if is_precondition_failed(&e) => Err(source_changed(job)),
         Err(e) if is_no_such_upload(&e) => Err(upload_gone(job, upload_id)),
