@@ -23,6 +23,15 @@ pub fn single_request_limit(stream: bool, resumable_threshold: u64, attempt: u32
     }
 }
 
+/// True when the job alone is enough for a single-request copy with no HEAD first (`listed`):
+/// the object fits one request (`limit`, [`single_request_limit`]) and, in server mode, the
+/// CopyObject can be pinned (`pinnable`: the job names the version to copy, or the listed ETag
+/// for `x-amz-copy-source-if-match`) and needs nothing read from the source first (an Object
+/// Lock to copy, `CopyObjectLock`). A stream GET's own headers describe its body.
+pub fn copy_without_head(size: u64, limit: u64, stream: bool, pinnable: bool, copy_object_lock: bool) -> bool {
+    size <= limit && (stream || (pinnable && !copy_object_lock))
+}
+
 /// The version every read of a copy is pinned to: the job's when `GetObjectWithVersionId`
 /// (`job_version` is then set), else the one HEAD saw when `UpdateVersionId` and the job says
 /// "null". `None`: reads are pinned by `If-Match` on the ETag HEAD saw instead.
@@ -70,6 +79,25 @@ pub fn destination_expected(record: Option<&ObjectRecord>) -> bool {
 mod tests {
     use super::*;
     use s3_migrate_core::units::MIB;
+
+    #[test]
+    fn a_listed_copy_goes_without_head_only_when_the_job_suffices() {
+        let f = copy_without_head;
+        let (small, limit) = (MIB, 5 * MIB);
+        // (size, stream, pinnable, copy_object_lock) -> without HEAD
+        for (size, stream, pinnable, lock, want) in [
+            (small, true, false, false, true),
+            (small, true, false, true, true),
+            (limit, true, true, false, true),
+            (limit + 1, true, true, false, false),
+            (small, false, true, false, true),
+            (small, false, false, false, false),
+            (small, false, true, true, false),
+            (limit + 1, false, true, false, false),
+        ] {
+            assert_eq!(f(size, limit, stream, pinnable, lock), want, "{size} {stream} {pinnable} {lock}");
+        }
+    }
 
     #[test]
     fn one_request_up_to_the_threshold_streaming_and_up_to_5_gib_server_side() {

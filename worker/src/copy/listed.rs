@@ -30,11 +30,9 @@ impl Copier {
     ) -> Result<Option<CopyReport>, CopyError> {
         let cfg = &self.cfg;
         let version = if cfg.get_object_with_version_id { job.version_id.as_deref() } else { None };
-        // Server mode copies without a HEAD only what needs none: an Object Lock to copy must be
-        // read from the source first.
-        let needs_head =
-            !self.stream && (cfg.destination.copy_object_lock || (version.is_none() && job.etag.is_none()));
-        if job.size > self.single_request_limit(job) || needs_head {
+        let pinnable = version.is_some() || job.etag.is_some();
+        let (limit, lock) = (self.single_request_limit(job), cfg.destination.copy_object_lock);
+        if !super::decide::copy_without_head(job.size, limit, self.stream, pinnable, lock) {
             return Ok(None);
         }
         let report = |outcome, bytes| CopyReport {
