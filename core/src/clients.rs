@@ -3,18 +3,24 @@
 //! Our own side uses the default credential chain. When `JobType` is set, the other side's
 //! keys come from the SSM SecureString named by `ssm_parameter_credentials`, a JSON object
 //! `{"aws_access_key_id": "...", "aws_secret_access_key": "...", "region": "..."}` (the
-//! original project's shape): the destination uses them with `JobType=PUT`, the source with
-//! `JobType=GET`. S3 uses path-style addressing whenever an endpoint override is set
-//! (`AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_S3`), which local emulators need.
+//! original project's shape, `region` now optional) with optional fields describing an
+//! S3-compatible store (`crate::store`): the destination uses them with `JobType=PUT`, the
+//! source with `JobType=GET`. Each side's S3 client follows its store: endpoint (the other
+//! side's from its SecureString only), path-style, checksums.
 
 use crate::config::JobType;
 use crate::rotation::RotatingKeys;
+use crate::store::{Checksums, Store};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use std::fmt;
 
 /// Name given to credentials read from the SecureString (shows in SDK debug output, never the keys).
 const CREDENTIALS_PROVIDER_NAME: &str = "ssm-secure-string";
+
+/// Signing region when the SecureString names none (S3-compatible stores mostly ignore it;
+/// on AWS, HeadBucket then names each bucket's region, see `crate::regions`).
+pub const DEFAULT_SIGNING_REGION: &str = "us-east-1";
 
 /// Why clients could not be built. Each names the parameter; none carries a secret.
 #[derive(Debug, thiserror::Error)]
@@ -27,14 +33,17 @@ pub enum ClientError {
     BadCredentials { name: String, reason: String },
     #[error("SQS queue {queue} (sqs_queue) could not be found or reached: {reason}")]
     Queue { queue: String, reason: String },
+    #[error(transparent)]
+    OwnStore(#[from] crate::config::ConfigError),
 }
 
-/// Keys of the other side. `Debug` never shows the secret.
+/// Keys of the other side, and its store. `Debug` never shows the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OtherSideCredentials {
     pub access_key_id: String,
     secret_access_key: String,
     pub region: String,
+    pub store: Store,
 }
 
 impl fmt::Debug for OtherSideCredentials {
@@ -43,6 +52,7 @@ impl fmt::Debug for OtherSideCredentials {
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"** redacted **")
             .field("region", &self.region)
+            .field("store", &self.store)
             .finish()
     }
 }
@@ -60,10 +70,16 @@ impl OtherSideCredentials {
                 .map(str::to_owned)
                 .ok_or_else(|| bad(&format!("field `{f}` is missing, empty or not a string")))
         };
+        let region = match json.get("region") {
+            None | Some(serde_json::Value::Null) => DEFAULT_SIGNING_REGION.to_owned(),
+            Some(serde_json::Value::String(r)) if r.trim().is_empty() => DEFAULT_SIGNING_REGION.to_owned(),
+            Some(_) => field("region")?,
+        };
         Ok(Self {
             access_key_id: field("aws_access_key_id")?,
             secret_access_key: field("aws_secret_access_key")?,
-            region: field("region")?,
+            region,
+            store: Store::from_json(&json).map_err(|e| bad(&e.to_string()))?,
         })
     }
 
@@ -71,9 +87,10 @@ impl OtherSideCredentials {
         Credentials::new(&self.access_key_id, &self.secret_access_key, None, None, CREDENTIALS_PROVIDER_NAME)
     }
 
-    /// The same keys for `region`.
-    pub(crate) fn with_region(self, region: &str) -> Self {
-        Self { region: region.to_owned(), ..self }
+    /// The same keys with `earlier`'s region and store (fixed for the process: clients were
+    /// built for them).
+    pub(crate) fn keys_only(self, earlier: &Self) -> Self {
+        Self { region: earlier.region.clone(), store: earlier.store.clone(), ..self }
     }
 }
 
@@ -91,36 +108,42 @@ pub struct AwsClients {
     pub same_credentials: bool,
     /// The other side's keys (`JobType` set), read again after a refusal (key rotation).
     pub other_keys: Option<RotatingKeys>,
+    /// What each side's store can do (`crate::store`).
+    pub src_store: Store,
+    pub des_store: Store,
 }
 
 impl AwsClients {
-    /// Loads our own side from the default chain and, for `JobType`, the other side from SSM.
+    /// Loads our own side from the default chain (its store from the environment, see
+    /// `crate::store`) and, for `JobType`, the other side from SSM.
     pub async fn build(job_type: Option<JobType>, credentials_parameter: &str) -> Result<Self, ClientError> {
-        let own = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        Self::from_own(own, job_type, credentials_parameter).await
+        let own_store = Store::from_env(&crate::config::Env::from_process())?;
+        Self::build_with(job_type, credentials_parameter, own_store).await
     }
 
-    /// Like [`AwsClients::build`] with a given configuration for our own side.
-    pub async fn from_own(
-        own: SdkConfig,
+    /// Like [`AwsClients::build`] with our own side's store given.
+    pub async fn build_with(
         job_type: Option<JobType>,
         credentials_parameter: &str,
+        own_store: Store,
     ) -> Result<Self, ClientError> {
+        let own = aws_config::defaults(BehaviorVersion::latest()).load().await;
         let ssm = aws_sdk_ssm::Client::new(&own);
-        let own_s3 = s3_client(&own);
+        let own_s3 = s3_client(&own, &own_store);
         let other_keys = match job_type {
             None => None,
             Some(_) => Some(RotatingKeys::read(&ssm, credentials_parameter).await?),
         };
-        let (src_s3, des_s3) = match (job_type, &other_keys) {
+        let (src_s3, des_s3, src_store, des_store) = match (job_type, &other_keys) {
             (Some(side), Some(keys)) => {
-                let other_s3 = s3_client(&other_side_config(keys).await);
+                let other_store = keys.store();
+                let other_s3 = s3_client(&other_side_config(keys).await, &other_store);
                 match side {
-                    JobType::Put => (own_s3, other_s3),
-                    JobType::Get => (other_s3, own_s3),
+                    JobType::Put => (own_s3, other_s3, own_store, other_store),
+                    JobType::Get => (other_s3, own_s3, other_store, own_store),
                 }
             }
-            _ => (own_s3.clone(), own_s3),
+            _ => (own_s3.clone(), own_s3, own_store.clone(), own_store),
         };
         Ok(Self {
             sqs: aws_sdk_sqs::Client::new(&own),
@@ -130,6 +153,8 @@ impl AwsClients {
             des_s3,
             same_credentials: job_type.is_none(),
             other_keys,
+            src_store,
+            des_store,
             own,
         })
     }
@@ -169,11 +194,6 @@ async fn other_side_config(keys: &RotatingKeys) -> SdkConfig {
         .await
 }
 
-/// True when S3 requests go to an endpoint override (emulator, S3-compatible store).
-pub fn endpoint_overridden(config: &SdkConfig) -> bool {
-    config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some_and(|v| !v.is_empty())
-}
-
 /// An S3 client for one side, path-style when an endpoint override is set.
 ///
 /// Response checksum validation is asked for only where an operation requires it: a whole
@@ -187,14 +207,22 @@ pub fn endpoint_overridden(config: &SdkConfig) -> bool {
 /// whenever the socket's send buffer is full (TCP wakes the writer only once much of it has
 /// drained, and retransmission backoff stops a connection for seconds): aws-sdk-rust#1146.
 /// Every part the worker sends is bounded by its deadline instead (`copy/multipart.rs`).
-pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
-    let stall = aws_sdk_s3::config::StalledStreamProtectionConfig::enabled().upload_enabled(false).build();
-    let s3 = aws_sdk_s3::config::Builder::from(config)
-        .force_path_style(endpoint_overridden(config))
-        .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired)
-        .stalled_stream_protection(stall)
-        .build();
-    aws_sdk_s3::Client::from_conf(s3)
+///
+/// The endpoint is the store's, and only the store's: the other side never inherits our
+/// environment's endpoint. With `checksums=md5` the SDK adds a checksum only where an operation
+/// requires one, so bodies go without trailers or `aws-chunked` encoding.
+pub fn s3_client(config: &SdkConfig, store: &Store) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation, StalledStreamProtectionConfig};
+    let stall = StalledStreamProtectionConfig::enabled().upload_enabled(false).build();
+    let mut s3 = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(store.path_style)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+        .stalled_stream_protection(stall);
+    s3.set_endpoint_url(store.endpoint_url.clone());
+    if store.checksums == Checksums::Md5 {
+        s3 = s3.request_checksum_calculation(RequestChecksumCalculation::WhenRequired);
+    }
+    aws_sdk_s3::Client::from_conf(s3.build())
 }
 
 /// Adds `x-amz-request-payer: requester` to every request of a client, before it is signed.
@@ -280,6 +308,20 @@ mod tests {
     }
 
     #[test]
+    fn region_is_optional_and_store_fields_are_read() {
+        let c = OtherSideCredentials::parse(
+            "p",
+            r#"{"aws_access_key_id":"a","aws_secret_access_key":"s","region":"","endpoint_url":"http://minio:9000","multipart":false}"#,
+        )
+        .unwrap();
+        assert_eq!(c.region, DEFAULT_SIGNING_REGION);
+        assert_eq!(c.store.endpoint_url.as_deref(), Some("http://minio:9000"));
+        assert!(c.store.path_style && !c.store.multipart);
+        let c = OtherSideCredentials::parse("p", r#"{"aws_access_key_id":"a","aws_secret_access_key":"s"}"#).unwrap();
+        assert_eq!((c.region.as_str(), c.store), (DEFAULT_SIGNING_REGION, Store::default()));
+    }
+
+    #[test]
     fn debug_hides_the_secret() {
         let c = OtherSideCredentials::parse("p", GOOD).unwrap();
         let shown = format!("{c:?}");
@@ -292,8 +334,8 @@ mod tests {
         for (value, field) in [
             (r#"{"aws_secret_access_key":"s3cr3t","region":"r"}"#, "aws_access_key_id"),
             (r#"{"aws_access_key_id":"a","region":"r"}"#, "aws_secret_access_key"),
-            (r#"{"aws_access_key_id":"a","aws_secret_access_key":"s3cr3t"}"#, "region"),
             (r#"{"aws_access_key_id":"a","aws_secret_access_key":"s3cr3t","region":7}"#, "region"),
+            (r#"{"aws_access_key_id":"a","aws_secret_access_key":"s3cr3t","multipart":"sometimes"}"#, "multipart"),
             (r#"{"aws_access_key_id":"a","aws_secret_access_key":"","region":"r"}"#, "aws_secret_access_key"),
         ] {
             let err = OtherSideCredentials::parse("creds", value).unwrap_err().to_string();

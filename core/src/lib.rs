@@ -20,6 +20,7 @@ pub mod regions;
 pub mod retry;
 pub mod rotation;
 pub mod scope;
+pub mod store;
 pub mod telemetry;
 pub mod units;
 

@@ -113,6 +113,11 @@ impl RotatingKeys {
         self.state().keys.region.clone()
     }
 
+    /// The other side's store (read once, like the region).
+    pub fn store(&self) -> crate::store::Store {
+        self.state().keys.store.clone()
+    }
+
     /// Which keys are in use; a copy notes it before it starts.
     pub fn generation(&self) -> u64 {
         self.state().generation
@@ -147,8 +152,8 @@ impl RotatingKeys {
         let fresh = read_credentials(&self.inner.ssm, &self.inner.parameter).await?;
         let mut s = self.inner.state.write().unwrap_or_else(|e| e.into_inner());
         s.reread_at = Some(Instant::now());
-        // The region is fixed for the process: clients were built for the first one.
-        let fresh = fresh.with_region(&s.keys.region);
+        // The region and store are fixed for the process: clients were built for the first.
+        let fresh = fresh.keys_only(&s.keys);
         if fresh == s.keys {
             return Ok(Reread::Unchanged);
         }

@@ -33,15 +33,26 @@ pub fn unique(prefix: &str) -> String {
 /// The secret access key of the simulated second account, which no log line may show.
 pub const OTHER_ACCOUNT_SECRET: &str = "other-account-secret";
 
-/// The SecureString value that gives access to the simulated other account.
+/// The SecureString value that gives access to the simulated other account: the emulator's
+/// S3 (the other side's endpoint comes from its SecureString only).
 pub fn other_account_credentials_json() -> String {
+    other_store_credentials_json(&std::env::var("AWS_ENDPOINT_URL").unwrap_or_default(), &serde_json::json!({}))
+}
+
+/// The SecureString value for the other account on the S3 store at `endpoint`, with `store`'s
+/// fields (see `s3_migrate_core::store`) added.
+pub fn other_store_credentials_json(endpoint: &str, store: &serde_json::Value) -> String {
     let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "aws_access_key_id": OTHER_ACCOUNT,
         "aws_secret_access_key": OTHER_ACCOUNT_SECRET,
         "region": region,
-    })
-    .to_string()
+        "endpoint_url": endpoint,
+    });
+    if let (Some(v), Some(extra)) = (v.as_object_mut(), store.as_object()) {
+        v.extend(extra.iter().map(|(k, x)| (k.clone(), x.clone())));
+    }
+    v.to_string()
 }
 
 /// `len` bytes of deterministic pseudo-random data (xorshift64*), different for each `seed`.

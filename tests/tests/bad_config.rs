@@ -52,7 +52,9 @@ async fn every_broken_setting_fails_clearly() -> anyhow::Result<()> {
     let bad_creds = s3_migrate_tests::unique("creds-bad");
     w.put_param(
         &bad_creds,
-        &format!("{{\"aws_access_key_id\":\"111111111111\",\"aws_secret_access_key\":\"{SECRET}\"}}"),
+        &format!(
+            "{{\"aws_access_key_id\":\"111111111111\",\"aws_secret_access_key\":\"{SECRET}\",\"multipart\":\"sometimes\"}}"
+        ),
     )
     .await?;
 
@@ -122,7 +124,7 @@ async fn every_broken_setting_fails_clearly() -> anyhow::Result<()> {
             bin: "jobsender",
             args: pairs_arg(&good_pairs),
             env: env(&[("ssm_parameter_credentials", &bad_creds)]),
-            expect: vec![bad_creds.clone(), s("region")],
+            expect: vec![bad_creds.clone(), s("multipart")],
         },
         Case {
             name: "bad JobType",
@@ -157,7 +159,7 @@ async fn every_broken_setting_fails_clearly() -> anyhow::Result<()> {
             bin: "worker",
             args: vec![s("poll"), s("--until-empty")],
             env: env(&[("ssm_parameter_credentials", &bad_creds)]),
-            expect: vec![bad_creds.clone(), s("region")],
+            expect: vec![bad_creds.clone(), s("multipart")],
         },
         Case {
             name: "bad ArchivedObjects",

@@ -19,6 +19,7 @@ async fn put_rotated_keys(w: &World) -> anyhow::Result<()> {
         "aws_access_key_id": ROTATED_KEY,
         "aws_secret_access_key": OTHER_ACCOUNT_SECRET,
         "region": std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+        "endpoint_url": std::env::var("AWS_ENDPOINT_URL")?,
     });
     w.own
         .ssm
