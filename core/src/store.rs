@@ -245,7 +245,10 @@ mod tests {
         assert!(s.path_style, "path-style by default with an endpoint");
         assert!(!s.multipart && !s.url_encoding && !s.versioning);
         assert_eq!((s.max_put_bytes, s.checksums, s.list_version), (1_048_576, Checksums::Md5, ListVersion::V1));
-        let s = Store::from_json(&serde_json::json!({ "endpoint_url": "https://oss-cn-hangzhou.aliyuncs.com", "path_style": false })).unwrap();
+        let s = Store::from_json(
+            &serde_json::json!({ "endpoint_url": "https://oss-cn-hangzhou.aliyuncs.com", "path_style": false }),
+        )
+        .unwrap();
         assert!(!s.path_style, "explicit settings win");
     }
 

@@ -68,3 +68,28 @@ pub fn data(len: usize, seed: u64) -> Vec<u8> {
     out.truncate(len);
     out
 }
+
+/// Small objects in the demo's data set.
+const DEMO_SMALL_OBJECTS: usize = 300;
+
+/// The demo's data set (`scripts/demo.sh`), also copied between stores by the tests: (key,
+/// size). Small objects, multipart objects, awkward keys (space, unicode, `+`, `%`, `#`,
+/// parentheses, a trailing `/`), empty objects, and files the demo's ignore list skips.
+pub fn dataset() -> Vec<(String, usize)> {
+    const MIB: usize = 1024 * 1024;
+    let mut set: Vec<(String, usize)> = (0..DEMO_SMALL_OBJECTS)
+        .map(|i| (format!("photos/{:03}/img-{i:04}.jpg", i / 50), 1024 + (i * 7919) % (60 * 1024)))
+        .collect();
+    set.extend([
+        ("videos/big one.mp4".to_owned(), 23 * MIB + 17),
+        ("videos/中文 视频.mov".to_owned(), 12 * MIB),
+        ("backups/db+dump%2026.tar".to_owned(), 31 * MIB + 5),
+        ("docs/README (final) #2.md".to_owned(), 2048),
+        ("docs/empty/".to_owned(), 0),
+        ("docs/zero-bytes".to_owned(), 0),
+        ("scratch/session.tmp".to_owned(), 4096),
+        ("logs/2026/11/22.log".to_owned(), 8192),
+        ("logs/2026/11/23.log".to_owned(), 8192),
+    ]);
+    set
+}

@@ -22,6 +22,8 @@ pub enum Mode {
     Server,
     /// Destination in another account through the SecureString (`JobType=PUT`), bytes streamed.
     Stream,
+    /// Source in another account through the SecureString (`JobType=GET`), bytes streamed.
+    Pull,
 }
 
 /// Receives after which a message goes to the dead-letter queue in tests.
@@ -29,9 +31,11 @@ pub const MAX_RECEIVE_COUNT: u32 = 3;
 
 pub struct World {
     pub mode: Mode,
-    /// Source side (our own account).
+    /// Our own account (the source, but in `Pull` mode the destination).
     pub own: AwsClients,
-    /// Destination side client (other account in stream mode).
+    /// Source side client (the other account's store in `Pull` mode).
+    pub src_s3: aws_sdk_s3::Client,
+    /// Destination side client (the other account's store in `Stream` mode).
     pub des_s3: aws_sdk_s3::Client,
     pub src_bucket: String,
     pub des_bucket: String,
@@ -47,6 +51,12 @@ pub struct World {
 
 impl World {
     pub async fn new(mode: Mode, versioned: bool) -> anyhow::Result<Self> {
+        Self::with_other_store(mode, versioned, &other_account_credentials_json()).await
+    }
+
+    /// A world whose other side is the store `credentials_json` describes (its SecureString:
+    /// keys, endpoint and store fields).
+    pub async fn with_other_store(mode: Mode, versioned: bool, credentials_json: &str) -> anyhow::Result<Self> {
         require_emulator();
         let own = AwsClients::build(None, "unused").await?;
         let credentials_parameter = unique("creds");
@@ -54,18 +64,20 @@ impl World {
             .put_parameter()
             .name(&credentials_parameter)
             .r#type(ParameterType::SecureString)
-            .value(other_account_credentials_json())
+            .value(credentials_json)
             .send()
             .await?;
-        let des_s3 = match mode {
-            Mode::Server => own.src_s3.clone(),
-            Mode::Stream => AwsClients::build(Some(JobType::Put), &credentials_parameter).await?.des_s3,
+        let other = || async { AwsClients::build(Some(JobType::Put), &credentials_parameter).await.map(|c| c.des_s3) };
+        let (src_s3, des_s3) = match mode {
+            Mode::Server => (own.src_s3.clone(), own.src_s3.clone()),
+            Mode::Stream => (own.src_s3.clone(), other().await?),
+            Mode::Pull => (other().await?, own.src_s3.clone()),
         };
         let src_bucket = unique("src");
         let des_bucket = unique("des");
-        own.src_s3.create_bucket().bucket(&src_bucket).send().await?;
+        src_s3.create_bucket().bucket(&src_bucket).send().await?;
         if versioned {
-            own.src_s3
+            src_s3
                 .put_bucket_versioning()
                 .bucket(&src_bucket)
                 .versioning_configuration(
@@ -109,6 +121,7 @@ impl World {
         Ok(Self {
             mode,
             own,
+            src_s3,
             des_s3,
             src_bucket,
             des_bucket,
@@ -130,8 +143,10 @@ impl World {
             ("ssm_parameter_bucket".into(), self.pairs_parameter.clone()),
             ("Des_bucket_default".into(), self.des_bucket.clone()),
         ];
-        if self.mode == Mode::Stream {
-            vars.push(("JobType".into(), "PUT".into()));
+        match self.mode {
+            Mode::Stream => vars.push(("JobType".into(), "PUT".into())),
+            Mode::Pull => vars.push(("JobType".into(), "GET".into())),
+            Mode::Server => {}
         }
         for (k, v) in extra {
             vars.retain(|(name, _)| name != k);
@@ -206,7 +221,6 @@ impl World {
     /// Puts a source object; returns its version id (when versioned).
     pub async fn put_src(&self, key: &str, body: &[u8]) -> anyhow::Result<Option<String>> {
         let out = self
-            .own
             .src_s3
             .put_object()
             .bucket(&self.src_bucket)

@@ -16,11 +16,10 @@ use s3_migrate_core::clients::AwsClients;
 use s3_migrate_core::config::JobType;
 use s3_migrate_core::ignore::IgnoreList;
 use s3_migrate_core::ledger::{Ledger, Status};
-use s3_migrate_tests::data;
 use s3_migrate_tests::world::{Mode, World};
+use s3_migrate_tests::{data, dataset};
 
 const MIB: usize = 1024 * 1024;
-const SMALL_OBJECTS: usize = 300;
 const EVENT_KEY: &str = "arrived later/via S3 event ✓.bin";
 
 fn var(name: &str) -> anyhow::Result<String> {
@@ -45,26 +44,6 @@ async fn main() -> anyhow::Result<()> {
         }
         _ => bail!("usage: demo setup|event|verify|cleanup|bench-setup SRC_BUCKET stream|server"),
     }
-}
-
-/// The sample data set: (key, size). Small objects, multipart objects, awkward keys, and
-/// files the ignore list skips.
-fn dataset() -> Vec<(String, usize)> {
-    let mut set: Vec<(String, usize)> = (0..SMALL_OBJECTS)
-        .map(|i| (format!("photos/{:03}/img-{i:04}.jpg", i / 50), 1024 + (i * 7919) % (60 * 1024)))
-        .collect();
-    set.extend([
-        ("videos/big one.mp4".to_owned(), 23 * MIB + 17),
-        ("videos/中文 视频.mov".to_owned(), 12 * MIB),
-        ("backups/db+dump%2026.tar".to_owned(), 31 * MIB + 5),
-        ("docs/README (final) #2.md".to_owned(), 2048),
-        ("docs/empty/".to_owned(), 0),
-        ("docs/zero-bytes".to_owned(), 0),
-        ("scratch/session.tmp".to_owned(), 4096),
-        ("logs/2026/11/22.log".to_owned(), 8192),
-        ("logs/2026/11/23.log".to_owned(), 8192),
-    ]);
-    set
 }
 
 fn ignore_text(src_bucket: &str) -> String {

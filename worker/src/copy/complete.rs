@@ -1,7 +1,8 @@
 //! Finishing a multipart upload: complete it from the parts S3 lists, check what S3 assembled,
 //! and clear what is left of the key's other uploads.
 
-use super::multipart::{abort_quietly, list_parts};
+use super::list_parts::list_parts;
+use super::multipart::abort_quietly;
 use super::read::{source_changed, source_is_current};
 use super::verify::{composite_etag, unquote, IntegrityCheck};
 use super::{Copier, Pinned};

@@ -46,6 +46,7 @@ macro_rules! with_destination_options {
 pub mod budget;
 mod complete;
 pub mod decide;
+mod list_parts;
 mod listed;
 mod multipart;
 mod parts;

@@ -8,6 +8,7 @@
 
 use super::complete::completed_earlier;
 use super::decide::UploadTarget;
+use super::list_parts::{list_parts, UploadedPart};
 use super::parts::upload_part;
 use super::{until, Copier, Pinned};
 use crate::error::CopyError;
@@ -24,8 +25,6 @@ use tracing::{info, warn};
 
 /// Times a run tries to settle which upload it works on before giving up for now.
 const CLAIM_ATTEMPTS: u32 = 3;
-/// Most parts ListParts returns per page (S3 limit).
-const LIST_PARTS_PAGE: i32 = 1000;
 
 /// What a multipart run did.
 #[derive(Debug, Default)]
@@ -35,13 +34,6 @@ pub(super) struct MultipartRun {
     pub uploaded: u32,
     pub skipped: u32,
     pub bytes: u64,
-}
-
-/// A part already on the destination.
-#[derive(Debug, Clone)]
-pub(super) struct UploadedPart {
-    pub size: u64,
-    pub etag: String,
 }
 
 enum PartRun {
@@ -255,42 +247,6 @@ async fn create_upload(c: &Copier, job: &Job, p: &Pinned) -> Result<String, Copy
     let id = out.upload_id().unwrap_or_default().to_owned();
     info!(key = %job.src_key, upload_id = %id, size = p.head.size, "multipart upload created");
     Ok(id)
-}
-
-/// Parts already uploaded, `None` when the upload no longer exists.
-pub(super) async fn list_parts(
-    c: &Copier,
-    job: &Job,
-    upload_id: &str,
-) -> Result<Option<BTreeMap<u32, UploadedPart>>, CopyError> {
-    let mut parts = BTreeMap::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let res = c
-            .des
-            .list_parts()
-            .bucket(&job.des_bucket)
-            .key(&job.des_key)
-            .upload_id(upload_id)
-            .max_parts(LIST_PARTS_PAGE)
-            .set_part_number_marker(marker.take())
-            .send()
-            .await;
-        let out = match res {
-            Ok(out) => out,
-            Err(e) if is_no_such_upload(&e) || is_not_found(&e) => return Ok(None),
-            Err(e) => return Err(s3_err("ListParts", &job.des_bucket, &job.des_key, e)),
-        };
-        for part in out.parts() {
-            if let (Some(n), Some(size), Some(etag)) = (part.part_number(), part.size(), part.e_tag()) {
-                parts.insert(n as u32, UploadedPart { size: size.max(0) as u64, etag: etag.to_owned() });
-            }
-        }
-        match (out.is_truncated(), out.next_part_number_marker()) {
-            (Some(true), Some(next)) => marker = Some(next.to_owned()),
-            _ => return Ok(Some(parts)),
-        }
-    }
 }
 
 /// Aborts an upload of the job's destination; a failure is logged, never fatal (the upload may
