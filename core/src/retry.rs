@@ -59,6 +59,9 @@ pub fn classify_status(status: Option<u16>, code: Option<&str>) -> ErrorClass {
         return ErrorClass::Retryable;
     }
     match status {
+        // 501 Not Implemented: the store lacks the operation (S3-compatible gateways); asking
+        // again cannot help.
+        Some(501) => ErrorClass::Permanent,
         Some(429) | Some(500..=599) => ErrorClass::Retryable,
         Some(_) => ErrorClass::Permanent,
         None => ErrorClass::Retryable,
@@ -113,6 +116,7 @@ mod tests {
         assert_eq!(classify_status(Some(400), Some("BadDigest")), ErrorClass::Retryable, "damaged on the wire");
         assert_eq!(classify_status(Some(400), Some("IncompleteBody")), ErrorClass::Retryable);
         assert_eq!(classify_status(None, None), ErrorClass::Retryable, "no response: connection trouble");
+        assert_eq!(classify_status(Some(501), Some("NotImplemented")), ErrorClass::Permanent, "a store without it");
     }
 
     #[test]

@@ -14,11 +14,12 @@
 //! | `max_put_bytes`        | `S3_MAX_PUT_BYTES`        | 5 GiB (S3's PutObject limit) |
 //! | `checksums`            | `S3_CHECKSUMS`            | `sdk`                         |
 //! | `list_objects_version` | `S3_LIST_OBJECTS_VERSION` | 2                             |
-//! | `url_encoding`         | `S3_URL_ENCODING`         | true                          |
 //! | `versioning`           | `S3_VERSIONING`           | true                          |
 //!
 //! The endpoint URL may carry a base path (`http://host:39999/api/v1/s3`). The other side's
-//! endpoint comes from its SecureString only, never from our environment.
+//! endpoint comes from its SecureString only, never from our environment. Listings never ask
+//! for `encoding-type=url` (keys come as XML text), so stores without URL encoding need no
+//! setting.
 
 use crate::config::{ConfigError, Env};
 use crate::units::GIB;
@@ -63,8 +64,6 @@ pub struct Store {
     pub max_put_bytes: u64,
     pub checksums: Checksums,
     pub list_version: ListVersion,
-    /// Listings asked with `encoding-type=url`.
-    pub url_encoding: bool,
     /// Versioning APIs exist (ListObjectVersions, `versionId`).
     pub versioning: bool,
 }
@@ -78,7 +77,6 @@ impl Default for Store {
             max_put_bytes: S3_MAX_PUT_BYTES,
             checksums: Checksums::Sdk,
             list_version: ListVersion::V2,
-            url_encoding: true,
             versioning: true,
         }
     }
@@ -116,7 +114,6 @@ impl Store {
             max_put_bytes: text("max_put_bytes"),
             checksums: text("checksums"),
             list_objects_version: text("list_objects_version"),
-            url_encoding: text("url_encoding"),
             versioning: text("versioning"),
         };
         fields.parse()
@@ -132,7 +129,6 @@ impl Store {
             max_put_bytes: get("S3_MAX_PUT_BYTES"),
             checksums: get("S3_CHECKSUMS"),
             list_objects_version: get("S3_LIST_OBJECTS_VERSION"),
-            url_encoding: get("S3_URL_ENCODING"),
             versioning: get("S3_VERSIONING"),
         };
         fields.parse().map_err(|e| {
@@ -151,8 +147,40 @@ fn env_var(field: &str) -> &'static str {
         "max_put_bytes" => "S3_MAX_PUT_BYTES",
         "checksums" => "S3_CHECKSUMS",
         "list_objects_version" => "S3_LIST_OBJECTS_VERSION",
-        "url_encoding" => "S3_URL_ENCODING",
         _ => "S3_VERSIONING",
+    }
+}
+
+/// What to set when a store answers `501 NotImplemented` to `op`: the store lacks it.
+pub fn not_implemented_hint(op: &str) -> &'static str {
+    match op {
+        "CreateMultipartUpload" | "UploadPart" | "UploadPartCopy" | "ListParts" | "CompleteMultipartUpload" => {
+            "the store has no multipart upload: set multipart=false for it (S3_MULTIPART=false on our side)"
+        }
+        "ListObjectVersions" | "GetBucketVersioning" => {
+            "the store has no versioning: set versioning=false for it and JobsenderCompareVersionId=false"
+        }
+        "ListObjectsV2" => "the store has no ListObjectsV2: set list_objects_version=1 for it",
+        "GetObjectTagging" => "the store has no tagging: set CopyTags=false",
+        _ => "the store does not implement this request",
+    }
+}
+
+/// The endpoint as the SDK needs it: no trailing `/` after the host, but one after a base path
+/// (the SDK appends the bucket to the path as it is: `…/api/v1/s3` would give `…/api/v1/s3bucket`).
+fn normalized_endpoint(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        None => url.to_owned(),
+        Some(i) => {
+            let (host, path) = url.split_at(after_scheme + i);
+            let path = path.trim_end_matches('/');
+            if path.is_empty() {
+                host.to_owned()
+            } else {
+                format!("{host}{path}/")
+            }
+        }
     }
 }
 
@@ -164,7 +192,6 @@ struct StoreFields {
     max_put_bytes: Option<String>,
     checksums: Option<String>,
     list_objects_version: Option<String>,
-    url_encoding: Option<String>,
     versioning: Option<String>,
 }
 
@@ -184,7 +211,7 @@ impl StoreFields {
                 return Err(bad("endpoint_url", "must be an http:// or https:// URL"));
             }
         }
-        let endpoint_url = self.endpoint_url.map(|u| u.trim_end_matches('/').to_owned());
+        let endpoint_url = self.endpoint_url.as_deref().map(normalized_endpoint);
         let max_put_bytes = match self.max_put_bytes {
             None => S3_MAX_PUT_BYTES,
             Some(v) => v
@@ -206,7 +233,6 @@ impl StoreFields {
         Ok(Store {
             path_style: flag("path_style", self.path_style, endpoint_url.is_some())?,
             multipart: flag("multipart", self.multipart, true)?,
-            url_encoding: flag("url_encoding", self.url_encoding, true)?,
             versioning: flag("versioning", self.versioning, true)?,
             endpoint_url,
             max_put_bytes,
@@ -237,19 +263,38 @@ mod tests {
             "max_put_bytes": "1048576",
             "checksums": "md5",
             "list_objects_version": 1,
-            "url_encoding": "false",
             "versioning": false,
         }))
         .unwrap();
-        assert_eq!(s.endpoint_url.as_deref(), Some("http://alluxio:39999/api/v1/s3"));
+        assert_eq!(s.endpoint_url.as_deref(), Some("http://alluxio:39999/api/v1/s3/"));
         assert!(s.path_style, "path-style by default with an endpoint");
-        assert!(!s.multipart && !s.url_encoding && !s.versioning);
+        assert!(!s.multipart && !s.versioning);
         assert_eq!((s.max_put_bytes, s.checksums, s.list_version), (1_048_576, Checksums::Md5, ListVersion::V1));
         let s = Store::from_json(
             &serde_json::json!({ "endpoint_url": "https://oss-cn-hangzhou.aliyuncs.com", "path_style": false }),
         )
         .unwrap();
         assert!(!s.path_style, "explicit settings win");
+    }
+
+    #[test]
+    fn not_implemented_names_the_setting() {
+        assert!(not_implemented_hint("CreateMultipartUpload").contains("multipart=false"));
+        assert!(not_implemented_hint("ListObjectVersions").contains("JobsenderCompareVersionId=false"));
+        assert!(not_implemented_hint("ListObjectsV2").contains("list_objects_version=1"));
+        assert!(not_implemented_hint("GetObjectTagging").contains("CopyTags=false"));
+    }
+
+    #[test]
+    fn an_endpoint_keeps_its_base_path_with_one_slash_after_it() {
+        for (given, want) in [
+            ("http://minio:9000", "http://minio:9000"),
+            ("http://minio:9000/", "http://minio:9000"),
+            ("http://alluxio:39999/api/v1/s3", "http://alluxio:39999/api/v1/s3/"),
+            ("https://gw/s3//", "https://gw/s3/"),
+        ] {
+            assert_eq!(normalized_endpoint(given), want);
+        }
     }
 
     #[test]

@@ -5,12 +5,13 @@
 
 use crate::error::SendError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::types::{OptionalObjectAttributes, RestoreStatus};
+use aws_sdk_s3::types::{Object, OptionalObjectAttributes, RestoreStatus};
 use s3_migrate_core::archive;
 use s3_migrate_core::diff::{DestinationMapping, Entry};
 use s3_migrate_core::job::listed_etag;
 use s3_migrate_core::ranges::{KeyRange, Probe};
 use s3_migrate_core::regions::{bucket_region_of, client_in_region, region_of, RegionError};
+use s3_migrate_core::store::ListVersion;
 use tokio::sync::mpsc;
 
 /// Pages a listing may run ahead of the merge-join.
@@ -28,6 +29,8 @@ pub struct ListSpec {
     pub prefix: String,
     /// The keys to list, in source key space (a checkpoint's or a split's range).
     pub range: KeyRange,
+    /// The listing API the store answers (`list_objects_version`).
+    pub list: ListVersion,
     /// Latest versions (ListObjectVersions) instead of ListObjectsV2.
     pub versions: bool,
     /// Destination side: keys are given back in source key space.
@@ -42,6 +45,11 @@ fn s3_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     match e.code() {
         Some("NoSuchBucket") => SendError::NoSuchBucket { bucket: bucket.to_owned() },
         Some("AccessDenied") | Some("AllAccessDisabled") => SendError::AccessDenied { bucket: bucket.to_owned(), op },
+        Some("NotImplemented") => SendError::S3 {
+            op,
+            bucket: bucket.to_owned(),
+            message: s3_migrate_core::store::not_implemented_hint(op).to_owned(),
+        },
         _ => SendError::S3 { op, bucket: bucket.to_owned(), message: s3_migrate_core::clients::error_chain(&e) },
     }
 }
@@ -75,6 +83,10 @@ pub async fn check_bucket(
                 Box::pin(check_bucket(&client_in_region(&client, &found), bucket, Some(&found))).await
             }
             (Some(404), _) => Err(SendError::NoSuchBucket { bucket: bucket.to_owned() }),
+            (Some(501 | 405), _) => {
+                tracing::warn!(bucket, "the store has no HeadBucket; its listing will tell whether the bucket exists");
+                Ok(client)
+            }
             (Some(403), _) => Err(SendError::AccessDenied { bucket: bucket.to_owned(), op: "HeadBucket" }),
             _ => Err(s3_error("HeadBucket", bucket, e)),
         },
@@ -157,49 +169,118 @@ fn cut_at_range_end(spec: &ListSpec, entries: &mut Vec<Entry>) -> bool {
 /// The first key under the probe's prefix after its start (a [`SplitWalk`] probe).
 ///
 /// [`SplitWalk`]: s3_migrate_core::ranges::SplitWalk
-pub async fn first_key(s3: &aws_sdk_s3::Client, bucket: &str, probe: &Probe) -> Result<Option<String>, SendError> {
-    let out = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(&probe.prefix)
-        .set_start_after(probe.start_after.clone())
-        .max_keys(1)
-        .send()
-        .await
-        .map_err(|e| s3_error("ListObjectsV2", bucket, e))?;
-    Ok(out.contents().first().and_then(|o| o.key()).map(str::to_owned))
+pub async fn first_key(
+    s3: &aws_sdk_s3::Client,
+    list: ListVersion,
+    bucket: &str,
+    probe: &Probe,
+) -> Result<Option<String>, SendError> {
+    let q = PageQuery { bucket, prefix: &probe.prefix, max_keys: 1, attributes: None };
+    let page = objects_page(s3, list, &q, Cursor::StartAfter(probe.start_after.clone())).await?;
+    Ok(page.objects.first().and_then(|o| o.key()).map(str::to_owned))
 }
 
 /// True when every key under `prefix` fits one listing page: such a pair is listed in one
 /// request per side, and splitting it first would cost more requests than it saves.
-pub async fn fits_one_page(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<bool, SendError> {
-    let out = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .max_keys(PAGE_KEYS)
-        .send()
-        .await
-        .map_err(|e| s3_error("ListObjectsV2", bucket, e))?;
-    Ok(out.is_truncated() != Some(true))
+pub async fn fits_one_page(
+    s3: &aws_sdk_s3::Client,
+    list: ListVersion,
+    bucket: &str,
+    prefix: &str,
+) -> Result<bool, SendError> {
+    let q = PageQuery { bucket, prefix, max_keys: PAGE_KEYS, attributes: None };
+    Ok(objects_page(s3, list, &q, Cursor::StartAfter(None)).await?.next.is_none())
+}
+
+/// Where a page of a listing starts.
+enum Cursor {
+    /// After this key (the first page).
+    StartAfter(Option<String>),
+    /// ListObjectsV2's continuation token.
+    Token(String),
+    /// ListObjects' (V1) marker: the last key of the page before.
+    Marker(String),
+}
+
+/// What every page of one listing asks.
+struct PageQuery<'a> {
+    bucket: &'a str,
+    prefix: &'a str,
+    max_keys: i32,
+    attributes: Option<Vec<OptionalObjectAttributes>>,
+}
+
+/// One page of objects and where the next starts (`None`: the listing is over).
+struct ObjectsPage {
+    objects: Vec<Object>,
+    next: Option<Cursor>,
+}
+
+/// One page of ListObjectsV2, or of ListObjects (V1) for stores that only answer that:
+/// V1 pages with `marker`, the last key of the page before (its `NextMarker` comes only with a
+/// delimiter), and starts after a key the same way.
+async fn objects_page(
+    s3: &aws_sdk_s3::Client,
+    list: ListVersion,
+    q: &PageQuery<'_>,
+    cursor: Cursor,
+) -> Result<ObjectsPage, SendError> {
+    match list {
+        ListVersion::V2 => {
+            let req = s3
+                .list_objects_v2()
+                .bucket(q.bucket)
+                .prefix(q.prefix)
+                .max_keys(q.max_keys)
+                .set_optional_object_attributes(q.attributes.clone());
+            let req = match cursor {
+                Cursor::Token(t) => req.continuation_token(t),
+                Cursor::StartAfter(after) => req.set_start_after(after),
+                Cursor::Marker(after) => req.start_after(after),
+            };
+            let out = req.send().await.map_err(|e| s3_error("ListObjectsV2", q.bucket, e))?;
+            let next = out.next_continuation_token().filter(|_| out.is_truncated() == Some(true));
+            let next = next.map(|t| Cursor::Token(t.to_owned()));
+            Ok(ObjectsPage { objects: out.contents.unwrap_or_default(), next })
+        }
+        ListVersion::V1 => {
+            let marker = match cursor {
+                Cursor::StartAfter(after) => after,
+                Cursor::Token(m) | Cursor::Marker(m) => Some(m),
+            };
+            let out = s3
+                .list_objects()
+                .bucket(q.bucket)
+                .prefix(q.prefix)
+                .max_keys(q.max_keys)
+                .set_marker(marker)
+                .set_optional_object_attributes(q.attributes.clone())
+                .send()
+                .await
+                .map_err(|e| s3_error("ListObjects", q.bucket, e))?;
+            let objects = out.contents.unwrap_or_default();
+            let next = match (out.is_truncated, out.next_marker, objects.last().and_then(|o| o.key())) {
+                (Some(true), Some(m), _) => Some(Cursor::Marker(m)),
+                (Some(true), None, Some(last)) => Some(Cursor::Marker(last.to_owned())),
+                _ => None,
+            };
+            Ok(ObjectsPage { objects, next })
+        }
+    }
 }
 
 async fn list_objects(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Sender<Page>) -> Result<(), SendError> {
-    let mut token: Option<String> = None;
+    let q = PageQuery {
+        bucket: &spec.bucket,
+        prefix: &spec.prefix,
+        max_keys: PAGE_KEYS,
+        attributes: spec.restore_status(),
+    };
+    let mut cursor = Cursor::StartAfter(spec.start_after());
     loop {
-        let mut req = s3
-            .list_objects_v2()
-            .bucket(&spec.bucket)
-            .prefix(&spec.prefix)
-            .max_keys(PAGE_KEYS)
-            .set_optional_object_attributes(spec.restore_status());
-        req = match &token {
-            Some(t) => req.continuation_token(t),
-            None => req.set_start_after(spec.start_after()),
-        };
-        let out = req.send().await.map_err(|e| s3_error("ListObjectsV2", &spec.bucket, e))?;
-        let mut entries: Vec<Entry> = out
-            .contents()
+        let page = objects_page(s3, spec.list, &q, cursor).await?;
+        let mut entries: Vec<Entry> = page
+            .objects
             .iter()
             .filter_map(|o| {
                 let listed = Listed {
@@ -215,11 +296,14 @@ async fn list_objects(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Sende
             })
             .collect();
         let cut = cut_at_range_end(spec, &mut entries);
-        token = out.next_continuation_token().map(str::to_owned).filter(|_| out.is_truncated() == Some(true));
-        let last = token.is_none() || cut;
-        if tx.send(Ok((entries, last))).await.is_err() || last {
+        let Some(next) = page.next.filter(|_| !cut) else {
+            let _ = tx.send(Ok((entries, true))).await;
+            return Ok(());
+        };
+        if tx.send(Ok((entries, false))).await.is_err() {
             return Ok(());
         }
+        cursor = next;
     }
 }
 

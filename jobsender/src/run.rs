@@ -18,6 +18,7 @@ use s3_migrate_core::ignore::IgnoreList;
 use s3_migrate_core::ledger::{now_secs, Ledger, PairCounts};
 use s3_migrate_core::pairs::BucketPair;
 use s3_migrate_core::ranges::{split, Checkpoint, KeyRange, SplitWalk, DEFAULT_MAX_PROBES};
+use s3_migrate_core::store::ListVersion;
 use s3_migrate_core::Job;
 use std::collections::HashSet;
 use std::io::Write;
@@ -55,6 +56,8 @@ pub struct RunOptions {
 pub struct Sender {
     pub src_s3: aws_sdk_s3::Client,
     pub des_s3: aws_sdk_s3::Client,
+    /// The listing API each side's store answers (`list_objects_version`).
+    pub lists: (ListVersion, ListVersion),
     pub ledger: Ledger,
     pub enqueuer: Enqueuer,
     pub ignore: Arc<IgnoreList>,
@@ -157,8 +160,8 @@ impl Sender {
         }
         let des_prefix = mapping.to_destination(&pair.src_prefix);
         let (src_small, des_small) = tokio::try_join!(
-            listing::fits_one_page(&self.src_s3, &pair.src_bucket, &pair.src_prefix),
-            listing::fits_one_page(&self.des_s3, &pair.des_bucket, &des_prefix),
+            listing::fits_one_page(&self.src_s3, self.lists.0, &pair.src_bucket, &pair.src_prefix),
+            listing::fits_one_page(&self.des_s3, self.lists.1, &pair.des_bucket, &des_prefix),
         )?;
         if src_small && des_small {
             debug!(pair = %pair.id(), "each side fits one listing page: one range");
@@ -166,7 +169,7 @@ impl Sender {
         }
         let mut walk = SplitWalk::new(&pair.src_prefix, self.parallel_ranges, DEFAULT_MAX_PROBES);
         while let Some(probe) = walk.next_probe() {
-            let key = listing::first_key(&self.src_s3, &pair.src_bucket, &probe).await?;
+            let key = listing::first_key(&self.src_s3, self.lists.0, &pair.src_bucket, &probe).await?;
             walk.observe(key.as_deref());
         }
         let ranges = split(&KeyRange::default(), &walk.split_points());
@@ -189,6 +192,7 @@ impl Sender {
                 bucket: pair.src_bucket.clone(),
                 prefix: pair.src_prefix.clone(),
                 range: range.clone(),
+                list: self.lists.0,
                 versions: self.compare_versions,
                 mapping: None,
             },
@@ -199,6 +203,7 @@ impl Sender {
                 bucket: pair.des_bucket.clone(),
                 prefix: mapping.to_destination(&pair.src_prefix),
                 range: range.clone(),
+                list: self.lists.1,
                 versions: false,
                 mapping: Some(mapping.clone()),
             },

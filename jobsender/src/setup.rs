@@ -57,6 +57,11 @@ pub async fn sender(
     ignore: IgnoreList,
     queue_url: String,
 ) -> anyhow::Result<Sender> {
+    if cfg.compare_version_id && !clients.src_store.versioning {
+        anyhow::bail!(
+            "JobsenderCompareVersionId=true compares versions, but the source store has no versioning (versioning=false): set JobsenderCompareVersionId=false"
+        );
+    }
     let ledger = Ledger::new(clients.dynamodb.clone(), cfg.common.table.clone());
     ledger.check().await?;
     let requeue_after_secs = match cfg.requeue_after_secs {
@@ -66,6 +71,7 @@ pub async fn sender(
     Ok(Sender {
         src_s3: if cfg.common.requester_pays { requester_pays(&clients.src_s3) } else { clients.src_s3.clone() },
         des_s3: clients.des_s3.clone(),
+        lists: (clients.src_store.list_version, clients.des_store.list_version),
         ledger,
         enqueuer: Enqueuer { sqs: clients.sqs.clone(), queue_url },
         ignore: Arc::new(ignore),

@@ -148,6 +148,15 @@ async fn serve(
 ) -> std::io::Result<()> {
     let (head, mut rest) = read_head(&mut client).await?;
     counts.requests.fetch_add(1, Ordering::Relaxed);
+    let stripped = rules.rules.lock().expect("rules lock").gateway.strip_base_path(&head);
+    let Some(head) = stripped else {
+        // Outside the store's base path: nothing there.
+        let req = Request::parse(&head);
+        drain_body(&mut client, &head, &rest).await?;
+        let none = crate::s3_rules::Answer { status: "404 Not Found", headers: vec![], code: Some("NoSuchBucket") };
+        client.write_all(&answer_bytes(&none, &req)).await?;
+        return client.shutdown().await;
+    };
     let req = Request::parse(&head);
     let answer = {
         let mut r = rules.rules.lock().expect("rules lock");

@@ -48,14 +48,19 @@
 //! - **`revoke_key`**: a rotated key. IAM User Guide, "Rotating access keys": once the old
 //!   key is deactivated or deleted, S3 answers every request signed with it `403
 //!   InvalidAccessKeyId` ("Error responses"; a HEAD answer has the status only, no body).
+//! - **Gateway rules** ([`Gateway`]: `base_path`, `no_multipart`, `no_versioning`,
+//!   `no_trailers`, `no_list_v2`, `timestamp_etags`): an S3-compatible store that lacks what
+//!   S3 has; see `gateway.rs`.
 //! - **`corrupt_next_uploads`**: bytes damaged on the wire. One data byte of the next N
 //!   PutObject/UploadPart bodies is flipped (same length); S3 checks Content-MD5 and the
 //!   trailing checksum on receipt and refuses such a body (`BadDigest`).
 
+mod gateway;
 mod request;
 mod shared;
 mod xml;
 
+pub use gateway::{timestamp_etag, Gateway};
 pub use request::Request;
 pub use shared::{Hold, SharedRules};
 
@@ -114,6 +119,10 @@ pub struct RuleCounts {
     pub restores: AtomicU64,
     pub corrupted: AtomicU64,
     pub keys_refused: AtomicU64,
+    /// Object writes (PutObject, UploadPart) that carried `Content-MD5`.
+    pub writes_with_md5: AtomicU64,
+    /// Object writes sent as `aws-chunked` bodies or with a checksum trailer.
+    pub writes_with_trailer: AtomicU64,
 }
 
 /// The rules in force; see the module documentation.
@@ -129,6 +138,8 @@ pub struct S3Rules {
     vanish_next_upload: bool,
     vanished: HashSet<String>,
     revoked_keys: HashSet<String>,
+    /// What the store behind the proxy lacks.
+    pub gateway: Gateway,
 }
 
 /// Complements the hex digits of the 32-digit MD5 run in an ETag (`"abc…"`, `abc…-3`); a
@@ -228,6 +239,19 @@ impl S3Rules {
         if self.dead {
             return Some(Answer { status: "503 Slow Down", headers: vec![], code: Some("SlowDown") });
         }
+        if req.is_object_write() {
+            if req.header("content-md5").is_some() {
+                counts.writes_with_md5.fetch_add(1, Ordering::Relaxed);
+            }
+            if req.header("x-amz-trailer").is_some()
+                || req.header("content-encoding").is_some_and(|v| v.contains("aws-chunked"))
+            {
+                counts.writes_with_trailer.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if let Some(refused) = self.gateway.answer(req) {
+            return Some(refused);
+        }
         if req.signed_key_id().is_some_and(|k| self.revoked_keys.contains(k)) {
             counts.keys_refused.fetch_add(1, Ordering::Relaxed);
             return Some(Answer { status: "403 Forbidden", headers: vec![], code: Some("InvalidAccessKeyId") });
@@ -324,7 +348,8 @@ impl S3Rules {
 
     /// True when the answer must be read whole and passed to [`Self::rewrite_answer`].
     pub fn rewrites_answer(&self, req: &Request) -> bool {
-        self.kms_buckets.contains(&req.bucket)
+        self.gateway.timestamp_etags
+            || self.kms_buckets.contains(&req.bucket)
             || self.archived.keys().any(|(b, _)| *b == req.bucket)
             || self.regions.contains_key(&req.bucket)
     }
@@ -336,6 +361,13 @@ impl S3Rules {
             for (name, value) in headers.iter_mut() {
                 if name == "x-amz-bucket-region" {
                     *value = region.clone();
+                }
+            }
+        }
+        if self.gateway.timestamp_etags {
+            for (name, value) in headers.iter_mut() {
+                if name == "etag" {
+                    *value = timestamp_etag(value);
                 }
             }
         }
@@ -376,6 +408,9 @@ impl S3Rules {
             return;
         }
         let mut text = String::from_utf8_lossy(body).into_owned();
+        if self.gateway.timestamp_etags {
+            text = map_elements(&text, "ETag", timestamp_etag);
+        }
         if kms {
             text = map_elements(&text, "ETag", kms_etag);
         }

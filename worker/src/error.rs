@@ -14,6 +14,10 @@ pub enum CopyError {
     /// refusal is permanent.
     #[error("S3 {op} on s3://{bucket}/{key} was refused: {message}")]
     KeysRefused { op: &'static str, bucket: String, key: String, message: String },
+    /// The destination store has no multipart upload (`multipart=false`) and takes smaller
+    /// objects in one PUT: this one cannot be copied there.
+    #[error("s3://{bucket}/{key} is {size} bytes, more than the destination takes in one PUT ({limit} bytes, max_put_bytes) and it has no multipart upload (multipart=false)")]
+    TooLarge { bucket: String, key: String, size: u64, limit: u64 },
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     #[error(transparent)]
@@ -37,7 +41,10 @@ impl CopyError {
         match self {
             CopyError::S3 { class, .. } => *class,
             CopyError::Ledger(e) => e.class(),
-            CopyError::Plan(_) | CopyError::Superseded { .. } | CopyError::KeysRefused { .. } => ErrorClass::Permanent,
+            CopyError::Plan(_)
+            | CopyError::Superseded { .. }
+            | CopyError::KeysRefused { .. }
+            | CopyError::TooLarge { .. } => ErrorClass::Permanent,
             CopyError::SourceChanged { .. } | CopyError::Integrity { .. } | CopyError::UploadGone { .. } => {
                 ErrorClass::Retryable
             }

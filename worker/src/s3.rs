@@ -82,6 +82,9 @@ pub fn s3_err<E: ProvideErrorMetadata + std::error::Error + 'static>(
             None => s3_migrate_core::clients::error_chain(&e),
         },
     };
+    if status_of(&e) == Some(501) {
+        message.push_str(&format!(" ({})", s3_migrate_core::store::not_implemented_hint(op)));
+    }
     if let Some(region) = s3_migrate_core::regions::bucket_region_of(&e).filter(|_| status_of(&e) == Some(301)) {
         message.push_str(&format!(" (the bucket is in region {region}; the request was signed for another region)"));
     }
@@ -94,6 +97,12 @@ pub fn s3_err<E: ProvideErrorMetadata + std::error::Error + 'static>(
         return CopyError::KeysRefused { op, bucket: bucket.to_owned(), key: key.to_owned(), message };
     }
     CopyError::S3 { op, bucket: bucket.to_owned(), key: key.to_owned(), message, class: classify(&e) }
+}
+
+/// True when the store does not have the API at all (`501 NotImplemented`, or `405
+/// MethodNotAllowed` as some gateways answer): what can do without it degrades with a log line.
+pub fn lacks_api<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
+    matches!(status_of(e), Some(501 | 405)) || matches!(e.code(), Some("NotImplemented" | "MethodNotAllowed"))
 }
 
 /// True when an S3 error says the object or version is not there.
@@ -121,10 +130,11 @@ pub fn is_no_such_upload<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
 /// The [`IntegrityCheck`] an S3 answer's encryption headers allow (PutObject, CopyObject,
 /// HeadObject, GetObject outputs share these getters but no trait).
 macro_rules! answer_check {
-    ($out:expr) => {
+    ($out:expr, $etag:expr) => {
         $crate::copy::verify::IntegrityCheck::for_answer(
             $out.server_side_encryption().map(aws_sdk_s3::types::ServerSideEncryption::as_str),
             $out.sse_customer_algorithm().is_some(),
+            $etag,
         )
     };
 }
@@ -135,7 +145,7 @@ pub(crate) use answer_check;
 macro_rules! source_object {
     ($out:expr) => {{
         let out = &$out;
-        let md5 = answer_check!(out) == IntegrityCheck::Etag;
+        let md5 = answer_check!(out, out.e_tag()) == IntegrityCheck::Etag;
         SourceObject {
             size: out.content_length().unwrap_or(0).max(0) as u64,
             etag: out.e_tag().map(str::to_owned),
@@ -216,6 +226,10 @@ pub async fn check_source_bucket(s3: &aws_sdk_s3::Client, bucket: &str, key: &st
         }),
         // Another region (301) or no right to HeadBucket (403): the bucket is there.
         Err(e) if matches!(status_of(&e), Some(301 | 403)) => Ok(()),
+        Err(e) if lacks_api(&e) => {
+            tracing::warn!(bucket, "the source store has no HeadBucket; the bucket is taken to exist");
+            Ok(())
+        }
         Err(e) => Err(s3_err("HeadBucket", bucket, key, e)),
     }
 }
@@ -241,7 +255,7 @@ pub async fn head_destination(
         Ok(out) => Ok(Some(DestinationObject {
             size: out.content_length().unwrap_or(0).max(0) as u64,
             etag: out.e_tag().map(str::to_owned),
-            check: answer_check!(out),
+            check: answer_check!(out, out.e_tag()),
             last_modified: out.last_modified().map(|t| t.secs().max(0) as u64),
         })),
         Err(e) if is_not_found(&e) => Ok(None),
@@ -256,14 +270,21 @@ pub async fn source_tagging(
     key: &str,
     version_id: Option<&str>,
 ) -> Result<Option<String>, CopyError> {
-    let out = s3
+    let out = match s3
         .get_object_tagging()
         .bucket(bucket)
         .key(key)
         .set_version_id(version_id.map(str::to_owned))
         .send()
         .await
-        .map_err(|e| s3_err("GetObjectTagging", bucket, key, e))?;
+    {
+        Ok(out) => out,
+        Err(e) if lacks_api(&e) => {
+            tracing::warn!(bucket, key, "the source store has no object tagging; copied without tags");
+            return Ok(None);
+        }
+        Err(e) => return Err(s3_err("GetObjectTagging", bucket, key, e)),
+    };
     if out.tag_set().is_empty() {
         return Ok(None);
     }

@@ -48,6 +48,7 @@ pub async fn processor(
             buffers,
             stats: Arc::new(Stats::default()),
             keys: clients.other_keys.clone(),
+            stores: Arc::new((clients.src_store.clone(), clients.des_store.clone())),
         },
         scope,
         ignore,

@@ -100,3 +100,40 @@ fn a_revoked_key_is_refused_whatever_the_request() {
     assert!(rules.answer(&req("PUT /b/k", &[]), &counts).is_none(), "unsigned requests pass");
     assert_eq!(counts.keys_refused.load(Ordering::Relaxed), 1);
 }
+
+#[test]
+fn a_gateway_refuses_what_it_lacks_and_answers_under_its_base_path() {
+    let gw = Gateway {
+        base_path: Some("/api/v1/s3".into()),
+        no_multipart: true,
+        no_versioning: true,
+        no_trailers: true,
+        no_list_v2: true,
+        no_extras: true,
+        timestamp_etags: true,
+    };
+    let head = b"GET /api/v1/s3/b/k%20x?versionId=3 HTTP/1.1\r\nHost: h\r\n\r\n";
+    let stripped = gw.strip_base_path(head).expect("under the base path");
+    assert!(stripped.starts_with(b"GET /b/k%20x?versionId=3 HTTP/1.1\r\nHost: h\r\n"));
+    assert_eq!(gw.strip_base_path(b"GET /b/k HTTP/1.1\r\n\r\n"), None, "outside the base path");
+    assert!(gw
+        .strip_base_path(b"GET /api/v1/s3?x-id=ListBuckets HTTP/1.1\r\n\r\n")
+        .is_some_and(|h| h.starts_with(b"GET /?x-id")));
+    let code = |line: &str, headers: &[(&str, &str)]| gw.answer(&req(line, headers)).and_then(|a| a.code);
+    assert_eq!(code("POST /b/k?uploads", &[]), Some("NotImplemented"));
+    assert_eq!(code("PUT /b/k?partNumber=1&uploadId=u", &[]), Some("NotImplemented"));
+    assert_eq!(code("GET /b?versions", &[]), Some("NotImplemented"));
+    assert_eq!(code("GET /b/k?versionId=3", &[]), Some("NotImplemented"));
+    assert_eq!(code("PUT /b/k", &[("x-amz-copy-source", "/a/k?versionId=3")]), Some("NotImplemented"));
+    assert_eq!(code("PUT /b/k", &[("content-encoding", "aws-chunked")]), Some("InvalidArgument"));
+    assert_eq!(code("PUT /b/k", &[("x-amz-trailer", "x-amz-checksum-crc32")]), Some("InvalidArgument"));
+    assert_eq!(code("GET /b?list-type=2&prefix=", &[]), Some("NotImplemented"));
+    assert_eq!(code("GET /b?prefix=", &[]), None, "ListObjects V1 is served");
+    assert_eq!(code("PUT /b/k", &[("content-md5", "x")]), None);
+    assert_eq!(code("HEAD /b", &[]), Some("NotImplemented"));
+    assert_eq!(code("GET /b/k?tagging", &[]), Some("NotImplemented"));
+    assert_eq!(code("HEAD /b/k", &[]), None, "HeadObject is served");
+    assert_eq!(timestamp_etag("\"0123456789abcdef0123456789abcdef-3\""), "\"1700019088743\"");
+    assert_eq!(timestamp_etag("&quot;0123456789abcdef0123456789abcdef-3&quot;"), "&quot;1700019088743&quot;");
+    assert_eq!(timestamp_etag("\"0123456789abcdef0123456789abcdef\""), "\"0123456789abcdef0123456789abcdef\"");
+}

@@ -14,12 +14,45 @@ pub const COPY_OBJECT_MAX_BYTES: u64 = 5 * GIB;
 /// are a resumable multipart upload); in server mode anything one CopyObject takes, on a job's
 /// first attempt. A job handed on (`attempt` > 0) may be one whose CopyObject was cut by the
 /// deadline: a CopyObject cannot resume, and one longer than any invocation would be cut and
-/// handed on forever, so from then on it is a multipart copy, resumable part by part.
-pub fn single_request_limit(stream: bool, resumable_threshold: u64, attempt: u32) -> u64 {
-    if stream || attempt > 0 {
+/// handed on forever, so from then on it is a multipart copy, resumable part by part (unless
+/// the destination has no multipart: CopyObject is then the only way).
+pub fn single_request_limit(stream: bool, resumable_threshold: u64, attempt: u32, des_multipart: bool) -> u64 {
+    if stream || (attempt > 0 && des_multipart) {
         resumable_threshold
     } else {
         resumable_threshold.max(COPY_OBJECT_MAX_BYTES)
+    }
+}
+
+/// How an object is copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transfer {
+    /// One request: GET + PUT (stream, read whole) or CopyObject (server).
+    OneRequest,
+    /// One PUT whose body is piped from the GET, for a destination without multipart.
+    StreamedPut,
+    /// A resumable multipart upload.
+    Multipart,
+    /// More than the destination takes in one PUT, and it has no multipart.
+    TooLarge { limit: u64 },
+}
+
+/// How an object of `size` is copied: in one request up to `single_limit`
+/// ([`single_request_limit`]) and what the destination takes in one request; else multipart
+/// where the destination has it; else one piped PUT (stream) up to the destination's
+/// `max_put_bytes`, or one CopyObject (server) up to that and 5 GiB; beyond, not at all.
+pub fn transfer(size: u64, single_limit: u64, stream: bool, des_multipart: bool, des_max_put: u64) -> Transfer {
+    let one_put_max = if stream { des_max_put } else { des_max_put.min(COPY_OBJECT_MAX_BYTES) };
+    if size <= single_limit.min(one_put_max) {
+        Transfer::OneRequest
+    } else if des_multipart {
+        Transfer::Multipart
+    } else if size > one_put_max {
+        Transfer::TooLarge { limit: one_put_max }
+    } else if stream {
+        Transfer::StreamedPut
+    } else {
+        Transfer::OneRequest
     }
 }
 
@@ -81,6 +114,34 @@ mod tests {
     use s3_migrate_core::units::MIB;
 
     #[test]
+    fn the_transfer_follows_the_destination_store() {
+        use Transfer::*;
+        let (t, g) = (5 * MIB, 5 * GIB);
+        // (size, single_limit, stream, multipart, max_put) -> transfer
+        for (size, limit, stream, multipart, max_put, want) in [
+            (t, t, true, true, g, OneRequest),
+            (t + 1, t, true, true, g, Multipart),
+            (12 * MIB, t, true, false, g, StreamedPut),
+            (g, t, true, false, g, StreamedPut),
+            (g + 1, t, true, false, g, TooLarge { limit: g }),
+            (12 * MIB, t, true, false, 8 * MIB, TooLarge { limit: 8 * MIB }),
+            (3 * MIB, t, true, true, MIB, Multipart),
+            (3 * MIB, t, true, false, MIB, TooLarge { limit: MIB }),
+            (g, g, false, true, g, OneRequest),
+            (g + 1, g, false, true, g, Multipart),
+            (12 * MIB, t, false, false, g, OneRequest),
+            (g + 1, g, false, false, g, TooLarge { limit: g }),
+            (12 * MIB, g, false, false, 8 * MIB, TooLarge { limit: 8 * MIB }),
+        ] {
+            assert_eq!(
+                transfer(size, limit, stream, multipart, max_put),
+                want,
+                "{size} {limit} {stream} {multipart} {max_put}"
+            );
+        }
+    }
+
+    #[test]
     fn a_listed_copy_goes_without_head_only_when_the_job_suffices() {
         let f = copy_without_head;
         let (small, limit) = (MIB, 5 * MIB);
@@ -101,13 +162,14 @@ mod tests {
 
     #[test]
     fn one_request_up_to_the_threshold_streaming_and_up_to_5_gib_server_side() {
-        assert_eq!(single_request_limit(true, 5 * MIB, 0), 5 * MIB);
-        assert_eq!(single_request_limit(true, 5 * MIB, 3), 5 * MIB);
-        assert_eq!(single_request_limit(false, 5 * MIB, 0), 5 * GIB);
-        assert_eq!(single_request_limit(false, 5 * GIB, 0), 5 * GIB);
-        assert_eq!(single_request_limit(false, 5 * MIB, 1), 5 * MIB, "handed on: in parts");
-        assert_eq!(single_request_limit(false, 5 * GIB, 1), 5 * GIB);
-        assert_eq!(single_request_limit(true, 0, 0), 0, "everything multipart");
+        assert_eq!(single_request_limit(true, 5 * MIB, 0, true), 5 * MIB);
+        assert_eq!(single_request_limit(true, 5 * MIB, 3, true), 5 * MIB);
+        assert_eq!(single_request_limit(false, 5 * MIB, 0, true), 5 * GIB);
+        assert_eq!(single_request_limit(false, 5 * GIB, 0, true), 5 * GIB);
+        assert_eq!(single_request_limit(false, 5 * MIB, 1, true), 5 * MIB, "handed on: in parts");
+        assert_eq!(single_request_limit(false, 5 * MIB, 1, false), 5 * GIB, "no multipart: CopyObject still");
+        assert_eq!(single_request_limit(false, 5 * GIB, 1, true), 5 * GIB);
+        assert_eq!(single_request_limit(true, 0, 0, true), 0, "everything multipart");
     }
 
     /// job version, HEAD's version, `UpdateVersionId`, the job names a version, the pin.

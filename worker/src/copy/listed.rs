@@ -31,7 +31,7 @@ impl Copier {
         let cfg = &self.cfg;
         let version = if cfg.get_object_with_version_id { job.version_id.as_deref() } else { None };
         let pinnable = version.is_some() || job.etag.is_some();
-        let (limit, lock) = (self.single_request_limit(job), cfg.destination.copy_object_lock);
+        let (limit, lock) = (self.one_request_limit(job), cfg.destination.copy_object_lock);
         if !super::decide::copy_without_head(job.size, limit, self.stream, pinnable, lock) {
             return Ok(None);
         }
@@ -50,7 +50,7 @@ impl Copier {
             let Some(fetched) = fetch_whole(&self.src, job, version).await? else {
                 return Ok(None);
             };
-            if fetched.head.size > self.single_request_limit(job) {
+            if fetched.head.size > self.one_request_limit(job) {
                 return Ok(None);
             }
             let tagging = if cfg.copy_tags {

@@ -58,10 +58,12 @@ pub mod verify;
 use crate::error::CopyError;
 use crate::s3::{check_source_bucket, head_destination, head_source, source_tagging, SourceObject};
 use crate::stats::Stats;
+use decide::Transfer;
 use s3_migrate_core::config::WorkerConfig;
 use s3_migrate_core::ledger::{now_secs, Ledger, LedgerError, ObjectRecord, Status};
 use s3_migrate_core::regions::RegionalClients;
 use s3_migrate_core::rotation::{Reread, RotatingKeys};
+use s3_migrate_core::store::Store;
 use s3_migrate_core::Job;
 use std::sync::Arc;
 use std::time::Instant;
@@ -134,6 +136,8 @@ pub struct Copier {
     pub stats: Arc<Stats>,
     /// The other side's keys (`JobType` set), read again once when S3 refuses a copy's keys.
     pub keys: Option<RotatingKeys>,
+    /// What the source's and the destination's stores can do (`s3_migrate_core::store`).
+    pub stores: Arc<(Store, Store)>,
 }
 
 impl Copier {
@@ -144,6 +148,14 @@ impl Copier {
     /// `s3_migrate_core::rotation`): new keys get the copy tried once more; the same keys
     /// leave the refusal standing, saying so.
     pub async fn copy(&self, job: &Job, deadline: Option<Instant>) -> Result<CopyReport, CopyError> {
+        // A store without versioning has no version to read (`versioning=false`).
+        let unversioned;
+        let job = if self.stores.0.versioning || job.version_id.is_none() {
+            job
+        } else {
+            unversioned = Job { version_id: None, ..job.clone() };
+            &unversioned
+        };
         let seen = self.keys.as_ref().map(RotatingKeys::generation);
         let result = self.for_job(job).await.copy_in_region(job, deadline).await;
         let (Err(CopyError::KeysRefused { op, bucket, key, message }), Some(keys), Some(seen)) =
@@ -260,17 +272,36 @@ impl Copier {
         {
             return Ok(report(Outcome::AlreadyDone, 0, 0, 0));
         }
-        if head.size <= self.single_request_limit(job) {
-            // One atomic request: no upload to claim and no lease to hold, so the ledger is
-            // written once, when it is done (duplicates write the same bytes).
-            self.drop_stale_upload(job, record.as_ref()).await?;
-            let dest_expected = decide::destination_expected(record.as_ref());
-            let Some(bytes) = until(deadline, single::copy(self, job, &pinned, dest_expected)).await.transpose()?
-            else {
-                return Ok(report(OUT_OF_TIME_UNSTARTED, 0, 0, 0));
-            };
-            self.finish(job, head, started).await?;
-            return Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, bytes, 0, 0));
+        let des = &self.stores.1;
+        match decide::transfer(head.size, self.single_request_limit(job), self.stream, des.multipart, des.max_put_bytes)
+        {
+            Transfer::OneRequest | Transfer::StreamedPut => {
+                // One atomic request: no upload to claim and no lease to hold, so the ledger is
+                // written once, when it is done (duplicates write the same bytes).
+                self.drop_stale_upload(job, record.as_ref()).await?;
+                let dest_expected = decide::destination_expected(record.as_ref());
+                let copy = async {
+                    if head.size <= self.one_request_limit(job) {
+                        single::copy(self, job, &pinned, dest_expected).await
+                    } else {
+                        single::put_streamed(self, job, &pinned, dest_expected).await
+                    }
+                };
+                let Some(bytes) = until(deadline, copy).await.transpose()? else {
+                    return Ok(report(OUT_OF_TIME_UNSTARTED, 0, 0, 0));
+                };
+                self.finish(job, head, started).await?;
+                return Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, bytes, 0, 0));
+            }
+            Transfer::TooLarge { limit } => {
+                return Err(CopyError::TooLarge {
+                    bucket: job.des_bucket.clone(),
+                    key: job.des_key.clone(),
+                    size: head.size,
+                    limit,
+                })
+            }
+            Transfer::Multipart => {}
         }
         heartbeat.get_or_insert_with(|| self.spawn_heartbeat(ledger_key.clone(), owner.to_owned()));
         let m = multipart::copy(self, job, &pinned, record, deadline, owner).await?;
@@ -288,7 +319,19 @@ impl Copier {
 
     /// Largest object copied in one request (see [`decide::single_request_limit`]).
     fn single_request_limit(&self, job: &Job) -> u64 {
-        decide::single_request_limit(self.stream, self.cfg.resumable_threshold, job.attempt)
+        let des = &self.stores.1;
+        decide::single_request_limit(self.stream, self.cfg.resumable_threshold, job.attempt, des.multipart)
+    }
+
+    /// Largest object copied in one buffered request (GET + PUT) or one CopyObject: what
+    /// [`decide::transfer`] calls [`Transfer::OneRequest`] in stream mode.
+    fn one_request_limit(&self, job: &Job) -> u64 {
+        let limit = self.single_request_limit(job);
+        if self.stream {
+            limit.min(self.stores.1.max_put_bytes)
+        } else {
+            limit.min(self.stores.1.max_put_bytes.min(decide::COPY_OBJECT_MAX_BYTES))
+        }
     }
 
     /// True when the ledger says this size and version (or ETag) were copied and the

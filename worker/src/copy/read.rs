@@ -19,17 +19,25 @@ pub(super) fn source_changed(job: &Job) -> CopyError {
     CopyError::SourceChanged { bucket: job.src_bucket.clone(), key: job.src_key.clone() }
 }
 
-/// True when the source's current object is still the one `p` pinned (ETag and size): a
-/// check made after the reads, where they were not tied to a version.
+/// True when the source's current object is still the one `p` pinned (size, ETag and
+/// Last-Modified): a check made after the reads, where they were not tied to a version (a store
+/// without versions, or one that ignores `If-Match`, is covered by it too).
 pub(super) async fn source_is_current(src: &aws_sdk_s3::Client, job: &Job, p: &Pinned) -> Result<bool, CopyError> {
     let now = head_source(src, &job.src_bucket, &job.src_key, None).await?;
-    Ok(now.is_some_and(|h| h.etag == p.head.etag && h.size == p.head.size))
+    let same_time = |t: Option<u64>| t.is_none() || p.head.last_modified.is_none() || t == p.head.last_modified;
+    Ok(now.is_some_and(|h| h.etag == p.head.etag && h.size == p.head.size && same_time(h.last_modified)))
 }
 
 /// Reads the whole object HEAD saw, checking the length.
 pub(super) async fn read_whole(src: &aws_sdk_s3::Client, job: &Job, p: &Pinned) -> Result<Bytes, CopyError> {
     let body = open_source(src, job, p, None).await?;
     collect(body, job, p.head.size).await
+}
+
+/// Reads one part of the object HEAD saw, checking the length (for a `Content-MD5`).
+pub(super) async fn read_part(src: &aws_sdk_s3::Client, job: &Job, p: &Pinned, part: Part) -> Result<Bytes, CopyError> {
+    let body = open_source(src, job, p, Some(part)).await?;
+    collect(body, job, part.len).await
 }
 
 /// GETs the whole object (`part` None) or one part of it, pinned to the object HEAD saw; the

@@ -1,6 +1,7 @@
 //! Objects up to `ResumableThreshold`: one GET + PUT (stream) or one CopyObject (server).
 
-use super::read::{read_whole, source_changed, source_is_current};
+use super::pipe::{pipe, PipeFailure};
+use super::read::{open_source, read_whole, source_changed, source_is_current};
 use super::verify::{content_md5, unquote, IntegrityCheck};
 use super::{Copier, Pinned};
 use crate::error::CopyError;
@@ -11,6 +12,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, MetadataDirective, StorageClass, TaggingDirective};
 use bytes::Bytes;
+use s3_migrate_core::retry::ErrorClass;
 use s3_migrate_core::Job;
 use tracing::debug;
 
@@ -105,7 +107,7 @@ pub(super) async fn put(c: &Copier, job: &Job, p: &Pinned, data: Bytes, dest_exp
             Err(e) => return Err(s3_err("PutObject", &job.des_bucket, &job.des_key, e)),
         }
     };
-    let check = answer_check!(put);
+    let check = answer_check!(put, put.e_tag());
     if let (IntegrityCheck::Etag, Some(etag)) = (check, put.e_tag()) {
         if unquote(etag) != md5_hex {
             return Err(CopyError::Integrity {
@@ -118,6 +120,77 @@ pub(super) async fn put(c: &Copier, job: &Job, p: &Pinned, data: Bytes, dest_exp
     c.stats.add_bytes(len);
     debug!(key = %job.src_key, bytes = len, check = check.as_str(), "object put");
     Ok(len)
+}
+
+/// PUTs the whole object in one request whose body is piped from its GET: how a destination
+/// without multipart (`multipart=false`) takes an object larger than `ResumableThreshold`, which
+/// is never held whole in memory. Conditional on the destination as last seen, like [`put`].
+/// Integrity: the SDK's trailing checksum (`checksums=sdk`), and the copy's ETag against the
+/// source's where both are MD5s.
+pub(super) async fn put_streamed(c: &Copier, job: &Job, p: &Pinned, dest_expected: bool) -> Result<u64, CopyError> {
+    let size = p.head.size;
+    let expect = if dest_expected { destination_now(c, job).await? } else { Expect::Absent };
+    let (body, source_failure) = pipe(open_source(&c.src, job, p, None).await?, size);
+    let put = c
+        .des
+        .put_object()
+        .bucket(&job.des_bucket)
+        .key(&job.des_key)
+        .content_length(size as i64)
+        .body(body)
+        .storage_class(StorageClass::from(c.cfg.storage_class.as_str()));
+    let put = match &expect {
+        Expect::Absent => put.if_none_match("*"),
+        Expect::Etag(etag) => put.if_match(etag),
+    };
+    let sent = with_destination_headers!(put, p, c.cfg).send().await;
+    let out = match (sent, source_failure.get()) {
+        (Ok(out), _) => out,
+        (Err(_), Some(PipeFailure::Read { reason, .. })) => {
+            return Err(CopyError::S3 {
+                op: "GetObject",
+                bucket: job.src_bucket.clone(),
+                key: job.src_key.clone(),
+                message: format!("reading the object: {reason}"),
+                class: ErrorClass::Retryable,
+            })
+        }
+        (Err(_), Some(wrong)) => {
+            return Err(CopyError::Integrity {
+                bucket: job.src_bucket.clone(),
+                key: job.src_key.clone(),
+                detail: format!("reading the object: {wrong}"),
+            })
+        }
+        (Err(e), None) if is_write_conflict(&e) => {
+            if !source_is_current(&c.src, job, p).await? {
+                return Err(CopyError::Superseded { bucket: job.src_bucket.clone(), key: job.src_key.clone() });
+            }
+            return Err(CopyError::S3 {
+                op: "PutObject",
+                bucket: job.des_bucket.clone(),
+                key: job.des_key.clone(),
+                message: "the destination was written meanwhile by a copy of this version; the copy is tried again"
+                    .into(),
+                class: ErrorClass::Retryable,
+            });
+        }
+        (Err(e), None) => return Err(s3_err("PutObject", &job.des_bucket, &job.des_key, e)),
+    };
+    let check = answer_check!(out, out.e_tag());
+    let src_md5 = p.head.etag.as_deref().filter(|_| p.head.etag_is_md5);
+    if let (IntegrityCheck::Etag, Some(etag), Some(src)) = (check, out.e_tag(), src_md5) {
+        if unquote(etag) != unquote(src) {
+            return Err(CopyError::Integrity {
+                bucket: job.des_bucket.clone(),
+                key: job.des_key.clone(),
+                detail: format!("destination ETag {etag} is not the source's MD5 ETag {src}"),
+            });
+        }
+    }
+    c.stats.add_bytes(size);
+    debug!(key = %job.src_key, bytes = size, check = check.as_str(), "object put from a piped read");
+    Ok(size)
 }
 
 /// What one CopyObject copied.
@@ -163,8 +236,8 @@ pub(super) async fn server(
     };
     // The copy's ETag proves the copy only when both ETags are MD5s: the source's as the
     // caller knows it (`src_md5`), the copy's from its encryption.
-    let check = answer_check!(out);
     let copied = out.copy_object_result().and_then(|r| r.e_tag());
+    let check = answer_check!(out, copied);
     if let (IntegrityCheck::Etag, Some(copied), Some(src)) = (check, copied, src_md5) {
         if unquote(copied) != unquote(src) {
             return Err(CopyError::Integrity {

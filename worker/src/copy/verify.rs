@@ -4,7 +4,9 @@
 //! S3 API reference, "Common Response Headers" (ETag): an object that is plaintext or
 //! SSE-S3-encrypted (`AES256`) has an ETag that is the MD5 of its data; one encrypted with
 //! SSE-C, SSE-KMS or DSSE-KMS does not, although it is still 32 hex digits. So whether an ETag
-//! is an MD5 is decided from the answer's encryption headers, never from its shape. S3 reports
+//! is an MD5 is decided from the answer's encryption headers, never from its shape alone; but
+//! an ETag without the shape (32 hex digits, `-N` after a multipart upload) is no MD5 whatever
+//! the headers say: S3-compatible stores give others (Alluxio: a timestamp after multipart). S3 reports
 //! a multipart object's ETag as `hex(md5(md5(part1) || ... || md5(partN)))-N` under the same
 //! condition; part ETags are then the hex MD5 of each part.
 //!
@@ -32,6 +34,16 @@ pub fn is_plain_md5(etag: &str) -> bool {
     e.len() == 32 && e.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// True when an ETag has an MD5's shape: 32 hex digits, or that and `-N` (a multipart
+/// composite).
+pub fn md5_shaped(etag: &str) -> bool {
+    let e = unquote(etag);
+    let hex =
+        e.split_once('-')
+            .map_or(e, |(hex, n)| if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) { hex } else { "" });
+    is_plain_md5(hex)
+}
+
 /// Which check proved that the bytes written are the bytes read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IntegrityCheck {
@@ -43,9 +55,9 @@ pub enum IntegrityCheck {
 }
 
 impl IntegrityCheck {
-    /// The check an answer with these encryption headers allows.
-    pub fn for_answer(sse: Option<&str>, sse_customer_key: bool) -> Self {
-        if etag_is_md5(sse, sse_customer_key) {
+    /// The check an answer with these encryption headers and this ETag allows.
+    pub fn for_answer(sse: Option<&str>, sse_customer_key: bool, etag: Option<&str>) -> Self {
+        if etag_is_md5(sse, sse_customer_key) && etag.is_some_and(md5_shaped) {
             IntegrityCheck::Etag
         } else {
             IntegrityCheck::OnReceipt
@@ -117,8 +129,16 @@ mod tests {
         }
         assert!(!etag_is_md5(None, true), "SSE-C");
         assert!(!etag_is_md5(Some("AES256"), true), "SSE-C");
-        assert_eq!(IntegrityCheck::for_answer(Some("aws:kms"), false), IntegrityCheck::OnReceipt);
-        assert_eq!(IntegrityCheck::for_answer(Some("AES256"), false), IntegrityCheck::Etag);
+        let md5 = Some("\"5d41402abc4b2a76b9719d911017c592\"");
+        assert_eq!(IntegrityCheck::for_answer(Some("aws:kms"), false, md5), IntegrityCheck::OnReceipt);
+        assert_eq!(IntegrityCheck::for_answer(Some("AES256"), false, md5), IntegrityCheck::Etag);
+        assert_eq!(
+            IntegrityCheck::for_answer(None, false, Some("5d41402abc4b2a76b9719d911017c592-3")),
+            IntegrityCheck::Etag
+        );
+        for other in [Some("\"1703844565516\""), Some("abc"), Some("5d41402abc4b2a76b9719d911017c592-x"), None] {
+            assert_eq!(IntegrityCheck::for_answer(None, false, other), IntegrityCheck::OnReceipt, "{other:?}");
+        }
     }
 
     #[test]
