@@ -151,6 +151,15 @@ fn env_var(field: &str) -> &'static str {
     }
 }
 
+/// What Alluxio's S3 proxy lists under `<key>` while a multipart upload of it is open: a
+/// directory of the parts, not an object.
+const ALLUXIO_MULTIPART_TMP: &str = "_s3_multipart_tmp/";
+
+/// True when a listed key is a store's own artefact, never an object to copy or compare.
+pub fn is_listing_artefact(key: &str) -> bool {
+    key.contains(ALLUXIO_MULTIPART_TMP)
+}
+
 /// What to set when a store answers `501 NotImplemented` to `op`: the store lacks it.
 pub fn not_implemented_hint(op: &str) -> &'static str {
     match op {
@@ -275,6 +284,14 @@ mod tests {
         )
         .unwrap();
         assert!(!s.path_style, "explicit settings win");
+    }
+
+    #[test]
+    fn an_open_upload_of_alluxio_is_no_object() {
+        assert!(is_listing_artefact("data/big.bin_s3_multipart_tmp/"));
+        assert!(is_listing_artefact("data/big.bin_s3_multipart_tmp/1"));
+        assert!(!is_listing_artefact("data/big.bin"));
+        assert!(!is_listing_artefact("data/s3_multipart_tmp.txt"));
     }
 
     #[test]

@@ -136,6 +136,9 @@ struct Listed<'a> {
 }
 
 fn to_entry(spec: &ListSpec, o: Listed<'_>) -> Option<Entry> {
+    if s3_migrate_core::store::is_listing_artefact(o.key) {
+        return None;
+    }
     let key = match &spec.mapping {
         Some(m) => m.to_source(o.key)?,
         None => o.key,

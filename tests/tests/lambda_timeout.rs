@@ -30,10 +30,12 @@ fn sqs_event(id: &str, body: &str) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_slow_part_is_handed_on_before_the_function_timeout() -> anyhow::Result<()> {
-    let w = World::new(Mode::Stream, false).await?;
+    // Both sides' S3 through the proxy: ours by the environment, the other by its SecureString.
+    let proxy = FaultProxy::rules_only(&std::env::var("AWS_ENDPOINT_URL")?).await?;
+    let creds = s3_migrate_tests::other_store_credentials_json(&proxy.url, &serde_json::json!({}));
+    let w = World::with_other_store(Mode::Stream, false, &creds).await?;
     let body = s3_migrate_tests::data(12 * 1024 * 1024, 40);
     w.put_src("slow/part.bin", &body).await?;
-    let proxy = FaultProxy::rules_only(&std::env::var("AWS_ENDPOINT_URL")?).await?;
     proxy.rules.throttle_uploads(128 * 1024);
     let mut env = w.env_vars(&[("MaxThread", "2")]);
     env.push(("AWS_ENDPOINT_URL_S3".into(), proxy.url.clone()));
