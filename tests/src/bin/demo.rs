@@ -1,7 +1,13 @@
 //! Helper of `scripts/demo.sh`: provisions a demo migration on the emulator, puts a new
 //! object through S3 event notifications, verifies every object, and cleans up.
 //!
-//!   demo setup    create everything and print `export` lines for the binaries
+//!   demo setup [gateway URL]
+//!                 create everything and print `export` lines for the binaries; `gateway URL`:
+//!                 the source is the gateway-like store at URL (see `gateway-proxy`), reached
+//!                 with JobType=GET
+//!   demo gateway-proxy
+//!                 serve moto as a gateway-like store (base path /api/v1/s3, no multipart, no
+//!                 versions) until stopped; prints its URL
 //!   demo event    put one more source object (its notification goes to the queue)
 //!   demo verify   compare every source object with the destination; print a table
 //!   demo cleanup  delete what setup created
@@ -29,7 +35,11 @@ fn var(name: &str) -> anyhow::Result<String> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match std::env::args().nth(1).as_deref() {
-        Some("setup") => setup().await,
+        Some("setup") => match std::env::args().nth(2).as_deref() {
+            Some("gateway") => setup_gateway(&std::env::args().nth(3).context("setup gateway URL")?).await,
+            _ => setup().await,
+        },
+        Some("gateway-proxy") => gateway_proxy().await,
         Some("event") => event().await,
         Some("verify") => verify().await,
         Some("cleanup") => cleanup().await,
@@ -42,7 +52,9 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
-        _ => bail!("usage: demo setup|event|verify|cleanup|bench-setup SRC_BUCKET stream|server"),
+        _ => bail!(
+            "usage: demo setup [gateway URL]|gateway-proxy|event|verify|cleanup|bench-setup SRC_BUCKET stream|server"
+        ),
     }
 }
 
@@ -52,6 +64,15 @@ fn ignore_text(src_bucket: &str) -> String {
 
 async fn setup() -> anyhow::Result<()> {
     let w = World::new(Mode::Stream, true).await?;
+    provision(&w, "versioned").await?;
+    w.notify_queue_on_created().await?;
+    // S3 sends an s3:TestEvent when notifications are configured; the worker consumes it.
+    println!("export JobType='PUT'");
+    Ok(())
+}
+
+/// The demo's parameters and data set in `w`'s source; prints the `export` lines.
+async fn provision(w: &World, source: &str) -> anyhow::Result<()> {
     let pairs_param = s3_migrate_tests::unique("demo-bucket-pairs");
     let ignore_param = s3_migrate_tests::unique("demo-ignore-list");
     let pairs = serde_json::json!([{ "src_bucket": w.src_bucket, "src_prefix": "", "des_bucket": w.des_bucket, "des_prefix": "" }]);
@@ -60,7 +81,7 @@ async fn setup() -> anyhow::Result<()> {
     let set = dataset();
     let total: usize = set.iter().map(|(_, s)| s).sum();
     eprintln!(
-        "demo: putting {} objects ({:.1} MiB) into s3://{} (versioned)",
+        "demo: putting {} objects ({:.1} MiB) into s3://{} ({source})",
         set.len(),
         total as f64 / MIB as f64,
         w.src_bucket
@@ -68,15 +89,12 @@ async fn setup() -> anyhow::Result<()> {
     for (i, (key, size)) in set.iter().enumerate() {
         w.put_src(key, &data(*size, i as u64)).await?;
     }
-    w.notify_queue_on_created().await?;
-    // S3 sends an s3:TestEvent when notifications are configured; the worker consumes it.
     let exports = [
         ("table_queue_name", w.table.as_str()),
         ("sqs_queue", w.queue_url.as_str()),
         ("ssm_parameter_bucket", pairs_param.as_str()),
         ("ssm_parameter_ignore_list", ignore_param.as_str()),
         ("ssm_parameter_credentials", w.credentials_parameter.as_str()),
-        ("JobType", "PUT"),
         ("Des_bucket_default", w.des_bucket.as_str()),
         ("DeadLetterQueueUrl", w.dlq_url.as_str()),
         ("DEMO_SRC_BUCKET", w.src_bucket.as_str()),
@@ -105,20 +123,64 @@ async fn object_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> anyho
     }
 }
 
+/// The gateway's base path, as Alluxio's S3 proxy has one.
+const GATEWAY_BASE_PATH: &str = "/api/v1/s3";
+
+/// Serves moto (`S3M_MOTO_URL`) as a gateway-like store until stopped: the test proxy with the
+/// gateway rules `base_path`, `no_multipart` and `no_versioning`.
+async fn gateway_proxy() -> anyhow::Result<()> {
+    use s3_migrate_tests::fault_proxy::FaultProxy;
+    use s3_migrate_tests::s3_rules::Gateway;
+    let proxy = FaultProxy::rules_only(&var("S3M_MOTO_URL")?).await?;
+    proxy.set().gateway = Gateway {
+        base_path: Some(GATEWAY_BASE_PATH.into()),
+        no_multipart: true,
+        no_versioning: true,
+        ..Default::default()
+    };
+    println!("{}{GATEWAY_BASE_PATH}", proxy.url);
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+/// The gateway scenario: the demo's data set in a store at `endpoint` without multipart or
+/// versions, migrated into the emulator's S3 (our side) with JobType=GET.
+async fn setup_gateway(endpoint: &str) -> anyhow::Result<()> {
+    let store = serde_json::json!({ "multipart": false, "versioning": false });
+    let creds = s3_migrate_tests::other_store_credentials_json(endpoint, &store);
+    let w = World::with_other_store(Mode::Pull, false, &creds).await?;
+    provision(&w, "gateway (moto behind /api/v1/s3: no multipart, no versions)").await?;
+    println!("export JobType='GET' JobsenderCompareVersionId='false' DEMO_MODE='gateway'");
+    Ok(())
+}
+
+/// The source and destination clients of the demo's migration.
+async fn sides() -> anyhow::Result<(aws_sdk_s3::Client, aws_sdk_s3::Client)> {
+    let own = AwsClients::build(None, "unused").await?;
+    let creds = var("ssm_parameter_credentials")?;
+    Ok(if std::env::var("DEMO_MODE").as_deref() == Ok("gateway") {
+        (AwsClients::build(Some(JobType::Get), &creds).await?.src_s3, own.src_s3)
+    } else {
+        (own.src_s3, AwsClients::build(Some(JobType::Put), &creds).await?.des_s3)
+    })
+}
+
 async fn verify() -> anyhow::Result<()> {
     let own = AwsClients::build(None, "unused").await?;
-    let des = AwsClients::build(Some(JobType::Put), &var("ssm_parameter_credentials")?).await?;
+    let (src_s3, des_s3) = sides().await?;
     let (src_bucket, des_bucket) = (var("DEMO_SRC_BUCKET")?, var("DEMO_DES_BUCKET")?);
     let ignore = IgnoreList::parse(&ignore_text(&src_bucket))?;
     let (mut objects, mut bytes, mut identical, mut ignored, mut missing, mut different) = (0, 0u64, 0, 0, 0, 0);
     let mut token = None;
     loop {
-        let page = own.src_s3.list_objects_v2().bucket(&src_bucket).set_continuation_token(token.take()).send().await?;
+        let page = src_s3.list_objects_v2().bucket(&src_bucket).set_continuation_token(token.take()).send().await?;
         for o in page.contents() {
             let key = o.key().unwrap_or_default();
             objects += 1;
-            let src = object_bytes(&own.src_s3, &src_bucket, key).await?.unwrap_or_default();
-            let copy = object_bytes(&des.des_s3, &des_bucket, key).await?;
+            let src = object_bytes(&src_s3, &src_bucket, key).await?.unwrap_or_default();
+            let copy = object_bytes(&des_s3, &des_bucket, key).await?;
             if ignore.is_ignored(&src_bucket, key) {
                 ignored += 1;
                 if copy.is_some() {
@@ -177,8 +239,17 @@ async fn verify() -> anyhow::Result<()> {
 async fn cleanup() -> anyhow::Result<()> {
     let own = AwsClients::build(None, "unused").await?;
     let creds = var("ssm_parameter_credentials")?;
-    let des = AwsClients::build(Some(JobType::Put), &creds).await?;
-    for (s3, bucket) in [(&own.src_s3, var("DEMO_SRC_BUCKET")?), (&des.des_s3, var("DEMO_DES_BUCKET")?)] {
+    let (src_s3, des_s3) = sides().await?;
+    for (s3, bucket) in [(&src_s3, var("DEMO_SRC_BUCKET")?), (&des_s3, var("DEMO_DES_BUCKET")?)] {
+        if std::env::var("DEMO_MODE").as_deref() == Ok("gateway") {
+            // No versions there: the current objects are all there is.
+            let listed = s3.list_objects_v2().bucket(&bucket).send().await?;
+            for o in listed.contents() {
+                s3.delete_object().bucket(&bucket).key(o.key().unwrap_or_default()).send().await?;
+            }
+            let _ = s3.delete_bucket().bucket(&bucket).send().await;
+            continue;
+        }
         let versions = s3.list_object_versions().bucket(&bucket).send().await?;
         for v in versions.versions() {
             s3.delete_object()
