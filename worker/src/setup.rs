@@ -26,6 +26,7 @@ pub async fn processor(
     let scope = Arc::new(job_scope(&cfg, clients).await?);
     let ignore = Arc::new(ignore_list(&cfg, clients).await?);
     let stream = cfg.streams();
+    tracing::info!(source = %clients.src_store, destination = %clients.des_store, stream, "stores");
     let buffers = Arc::new(BufferBudget::new(cfg.memory_budget_bytes));
     // Requester pays: every source request says so; a server-side copy reads the source
     // through the destination's client, so that one says it too.
