@@ -13,7 +13,7 @@
 # 127.0.0.1:4567 for the tests of S3-compatible stores (`S3M_MOTO_URL`).
 # External mode: when AWS_ENDPOINT_URL already answers as a healthy LocalStack (for example a
 # `localstack/localstack:4.7` Docker container), it is used for every service, DynamoDB
-# included, and nothing is installed or started.
+# included, and only moto is installed and started.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -197,11 +197,13 @@ wait_until() { # $1 = what, $2 = check command, $3 = pid name, $4 = log
 
 cmd_up() {
   local ext
+  mkdir -p "$DIR" "$LOGS" "$RUN"
   if ext=$(external_url); then
-    say "using the LocalStack at $ext (AWS_ENDPOINT_URL); nothing to install or start"
+    say "using the LocalStack at $ext (AWS_ENDPOINT_URL); only moto is started here"
+    start_moto
+    wait_until "moto" moto_answers moto "$LOGS/moto.log"
     return 0
   fi
-  mkdir -p "$DIR" "$LOGS" "$RUN"
   start_localstack
   start_dynamodb
   start_moto
