@@ -14,7 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const NULL_VERSION: &str = "null";
 
 /// One object to copy from `src_bucket/src_key` to `des_bucket/des_key`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
     #[serde(rename = "Src_bucket")]
     pub src_bucket: String,

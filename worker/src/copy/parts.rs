@@ -1,7 +1,7 @@
 //! Sending one part: piped through the worker (ranged GET into UploadPart, checked by the SDK's
 //! trailing checksum) or copied server-side (UploadPartCopy), retried with jittered backoff.
 
-use super::pipe::{pipe, PipeFailure};
+use super::pipe::{pipe, FailureSlot, PipeFailure};
 use super::read::{open_source, read_part, source_changed};
 use super::verify::content_md5;
 use super::{Copier, Pinned};
@@ -60,11 +60,16 @@ pub(super) async fn upload_part(
 /// A store that takes no checksum trailer (`checksums=md5`) gets the part buffered (inside the
 /// memory budget) and sent with its `Content-MD5`, which it checks on receipt.
 async fn stream_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: Part) -> Result<(), CopyError> {
-    if c.stores.1.checksums == Checksums::Md5 {
-        return md5_part(c, job, p, upload_id, part).await;
-    }
-    let source = open_source(&c.src, job, p, Some(part)).await?;
-    let (body, source_failure) = pipe(source, part.len);
+    let md5 = c.stores.1.checksums == Checksums::Md5;
+    let _buffered = if md5 { c.buffers.reserve(part.len).await } else { None };
+    let (body, content_md5, source_failure) = if md5 {
+        let data = read_part(&c.src, job, p, part).await?;
+        let (b64, _) = content_md5(&data);
+        (ByteStream::from(data), Some(b64), FailureSlot::default())
+    } else {
+        let (body, failure) = pipe(open_source(&c.src, job, p, Some(part)).await?, part.len);
+        (body, None, failure)
+    };
     let sent = c
         .des
         .upload_part()
@@ -73,6 +78,7 @@ async fn stream_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: P
         .upload_id(upload_id)
         .part_number(part.number as i32)
         .content_length(part.len as i64)
+        .set_content_md5(content_md5)
         .body(body)
         .send()
         .await;
@@ -95,33 +101,6 @@ async fn stream_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: P
         }),
         (Err(e), None) if is_no_such_upload(&e) => Err(upload_gone(job, upload_id)),
         (Err(e), None) => Err(s3_err("UploadPart", &job.des_bucket, &job.des_key, e)),
-    }
-}
-
-/// One part read whole, then sent with its `Content-MD5`.
-async fn md5_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: Part) -> Result<(), CopyError> {
-    let _buffered = c.buffers.reserve(part.len).await;
-    let data = read_part(&c.src, job, p, part).await?;
-    let (md5_b64, _) = content_md5(&data);
-    let sent = c
-        .des
-        .upload_part()
-        .bucket(&job.des_bucket)
-        .key(&job.des_key)
-        .upload_id(upload_id)
-        .part_number(part.number as i32)
-        .content_length(part.len as i64)
-        .content_md5(md5_b64)
-        .body(ByteStream::from(data))
-        .send()
-        .await;
-    match sent {
-        Ok(_) => {
-            c.stats.add_bytes(part.len);
-            Ok(())
-        }
-        Err(e) if is_no_such_upload(&e) => Err(upload_gone(job, upload_id)),
-        Err(e) => Err(s3_err("UploadPart", &job.des_bucket, &job.des_key, e)),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::pipe::{pipe, PipeFailure};
 use super::read::{open_source, read_whole, source_changed, source_is_current};
-use super::verify::{content_md5, unquote, IntegrityCheck};
+use super::verify::{check_copy_etag, content_md5, unquote};
 use super::{Copier, Pinned};
 use crate::error::CopyError;
 use crate::s3::{
@@ -108,15 +108,7 @@ pub(super) async fn put(c: &Copier, job: &Job, p: &Pinned, data: Bytes, dest_exp
         }
     };
     let check = answer_check!(put, put.e_tag());
-    if let (IntegrityCheck::Etag, Some(etag)) = (check, put.e_tag()) {
-        if unquote(etag) != md5_hex {
-            return Err(CopyError::Integrity {
-                bucket: job.des_bucket.clone(),
-                key: job.des_key.clone(),
-                detail: format!("destination ETag {etag} is not the MD5 {md5_hex} of the bytes sent"),
-            });
-        }
-    }
+    check_copy_etag(job, check, put.e_tag(), Some(&md5_hex), "the MD5 of the bytes sent")?;
     c.stats.add_bytes(len);
     debug!(key = %job.src_key, bytes = len, check = check.as_str(), "object put");
     Ok(len)
@@ -179,15 +171,7 @@ pub(super) async fn put_streamed(c: &Copier, job: &Job, p: &Pinned, dest_expecte
     };
     let check = answer_check!(out, out.e_tag());
     let src_md5 = p.head.etag.as_deref().filter(|_| p.head.etag_is_md5);
-    if let (IntegrityCheck::Etag, Some(etag), Some(src)) = (check, out.e_tag(), src_md5) {
-        if unquote(etag) != unquote(src) {
-            return Err(CopyError::Integrity {
-                bucket: job.des_bucket.clone(),
-                key: job.des_key.clone(),
-                detail: format!("destination ETag {etag} is not the source's MD5 ETag {src}"),
-            });
-        }
-    }
+    check_copy_etag(job, check, out.e_tag(), src_md5, "the source's MD5 ETag")?;
     c.stats.add_bytes(size);
     debug!(key = %job.src_key, bytes = size, check = check.as_str(), "object put from a piped read");
     Ok(size)
@@ -238,15 +222,7 @@ pub(super) async fn server(
     // caller knows it (`src_md5`), the copy's from its encryption.
     let copied = out.copy_object_result().and_then(|r| r.e_tag());
     let check = answer_check!(out, copied);
-    if let (IntegrityCheck::Etag, Some(copied), Some(src)) = (check, copied, src_md5) {
-        if unquote(copied) != unquote(src) {
-            return Err(CopyError::Integrity {
-                bucket: job.des_bucket.clone(),
-                key: job.des_key.clone(),
-                detail: format!("copy ETag {copied} differs from source ETag {src}"),
-            });
-        }
-    }
+    check_copy_etag(job, check, copied, src_md5, "source ETag")?;
     debug!(key = %job.src_key, check = if src_md5.is_some() { check.as_str() } else { "server-side-copy" }, "object copied");
     let version_id = out.copy_source_version_id().filter(|v| *v != "null").map(str::to_owned);
     Ok(Some(ServerCopied { version_id }))

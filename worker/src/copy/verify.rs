@@ -81,6 +81,28 @@ pub fn etag_is_md5(sse: Option<&str>, sse_customer_key: bool) -> bool {
     !sse_customer_key && matches!(sse, None | Some("AES256"))
 }
 
+/// Compares a copy's ETag with `expected` (the hex MD5 its bytes should have, or the source's
+/// MD5 ETag: `what` names it) where `check` says the ETag is an MD5; an `Integrity` error naming
+/// both when they differ. No ETag, or no expectation, checks nothing.
+pub(crate) fn check_copy_etag(
+    job: &s3_migrate_core::Job,
+    check: IntegrityCheck,
+    copy_etag: Option<&str>,
+    expected: Option<&str>,
+    what: &str,
+) -> Result<(), crate::error::CopyError> {
+    match (check, copy_etag, expected) {
+        (IntegrityCheck::Etag, Some(etag), Some(want)) if unquote(etag) != unquote(want) => {
+            Err(crate::error::CopyError::Integrity {
+                bucket: job.des_bucket.clone(),
+                key: job.des_key.clone(),
+                detail: format!("copy ETag {etag} differs from {what} {want}"),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The composite ETag S3 should give an object assembled from parts with these ETags;
 /// `None` when a part ETag is not a plain MD5 (SSE-KMS, SSE-C).
 pub fn composite_etag<'a>(part_etags: impl IntoIterator<Item = &'a str>) -> Option<String> {
@@ -139,6 +161,21 @@ mod tests {
         for other in [Some("\"1703844565516\""), Some("abc"), Some("5d41402abc4b2a76b9719d911017c592-x"), None] {
             assert_eq!(IntegrityCheck::for_answer(None, false, other), IntegrityCheck::OnReceipt, "{other:?}");
         }
+    }
+
+    #[test]
+    fn a_copy_etag_is_compared_only_where_it_is_an_md5() {
+        let job = s3_migrate_core::Job { des_bucket: "b".into(), des_key: "k".into(), ..Default::default() };
+        let (a, b) = ("\"5d41402abc4b2a76b9719d911017c592\"", "7d793037a0760186574b0282f2f435e7");
+        assert!(
+            check_copy_etag(&job, IntegrityCheck::Etag, Some(a), Some("5d41402abc4b2a76b9719d911017c592"), "x").is_ok()
+        );
+        let err =
+            check_copy_etag(&job, IntegrityCheck::Etag, Some(a), Some(b), "the source ETag").unwrap_err().to_string();
+        assert!(err.contains("s3://b/k") && err.contains(b) && err.contains("the source ETag"), "{err}");
+        assert!(check_copy_etag(&job, IntegrityCheck::OnReceipt, Some(a), Some(b), "x").is_ok(), "not an MD5");
+        assert!(check_copy_etag(&job, IntegrityCheck::Etag, None, Some(b), "x").is_ok());
+        assert!(check_copy_etag(&job, IntegrityCheck::Etag, Some(a), None, "x").is_ok());
     }
 
     #[test]
