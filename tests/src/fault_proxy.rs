@@ -214,6 +214,9 @@ async fn serve(
         rules.rules.lock().expect("rules lock").rewrite_request_body(&req, &mut rest, &rules.counts);
     }
     rules.hold.wait_if_held(&req).await;
+    if let Some(wait) = rules.request_latency() {
+        tokio::time::sleep(wait).await;
+    }
     if let Some(takes) = rules.copy_time(&req) {
         tokio::time::sleep(takes).await;
     }

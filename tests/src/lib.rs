@@ -36,7 +36,8 @@ pub const OTHER_ACCOUNT_SECRET: &str = "other-account-secret";
 /// The SecureString value that gives access to the simulated other account: the emulator's
 /// S3 (the other side's endpoint comes from its SecureString only).
 pub fn other_account_credentials_json() -> String {
-    other_store_credentials_json(&std::env::var("AWS_ENDPOINT_URL").unwrap_or_default(), &serde_json::json!({}))
+    let s3 = std::env::var("AWS_ENDPOINT_URL_S3").or_else(|_| std::env::var("AWS_ENDPOINT_URL")).unwrap_or_default();
+    other_store_credentials_json(&s3, &serde_json::json!({}))
 }
 
 /// The SecureString value for the other account on the S3 store at `endpoint`, with `store`'s

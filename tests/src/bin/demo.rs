@@ -5,6 +5,9 @@
 //!                 create everything and print `export` lines for the binaries; `gateway URL`:
 //!                 the source is the gateway-like store at URL (see `gateway-proxy`), reached
 //!                 with JobType=GET
+//!   demo latency-proxy UPSTREAM MS
+//!                 serve UPSTREAM with MS milliseconds before every request until stopped;
+//!                 prints its URL (the bench's latency model)
 //!   demo gateway-proxy
 //!                 serve moto as a gateway-like store (base path /api/v1/s3, no multipart, no
 //!                 versions) until stopped; prints its URL
@@ -40,6 +43,11 @@ async fn main() -> anyhow::Result<()> {
             _ => setup().await,
         },
         Some("gateway-proxy") => gateway_proxy().await,
+        Some("latency-proxy") => {
+            let mut args = std::env::args().skip(2);
+            let (upstream, ms) = (args.next(), args.next().and_then(|m| m.parse().ok()));
+            latency_proxy(&upstream.context("latency-proxy UPSTREAM MS")?, ms.context("latency-proxy UPSTREAM MS")?).await
+        }
         Some("event") => event().await,
         Some("verify") => verify().await,
         Some("cleanup") => cleanup().await,
@@ -53,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         _ => bail!(
-            "usage: demo setup [gateway URL]|gateway-proxy|event|verify|cleanup|bench-setup SRC_BUCKET stream|server"
+            "usage: demo setup [gateway URL]|gateway-proxy|latency-proxy UPSTREAM MS|event|verify|cleanup|bench-setup SRC_BUCKET stream|server"
         ),
     }
 }
@@ -139,6 +147,18 @@ async fn gateway_proxy() -> anyhow::Result<()> {
         ..Default::default()
     };
     println!("{}{GATEWAY_BASE_PATH}", proxy.url);
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+/// Serves `upstream` (any HTTP service: S3, SQS, DynamoDB) with `ms` milliseconds added before
+/// every request until stopped; prints its URL. The bench's model of a real endpoint's distance.
+async fn latency_proxy(upstream: &str, ms: u64) -> anyhow::Result<()> {
+    let proxy = s3_migrate_tests::fault_proxy::FaultProxy::rules_only(upstream).await?;
+    proxy.rules.latency(std::time::Duration::from_millis(ms));
+    println!("{}", proxy.url);
     use std::io::Write;
     std::io::stdout().flush()?;
     tokio::signal::ctrl_c().await?;

@@ -1,5 +1,5 @@
 //! The rules shared by every connection of the proxy, and the rules that make a connection
-//! wait (`hold_next_put`, `throttle_uploads`, `pause_uploads`, `slow_copies`).
+//! wait (`hold_next_put`, `throttle_uploads`, `pause_uploads`, `slow_copies`, `latency`).
 
 use super::{Request, RuleCounts, S3Rules};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,6 +17,8 @@ pub struct SharedRules {
     pub upload_pause_ms: AtomicU64,
     /// `slow_copies`: milliseconds a CopyObject takes at S3; 0 is as fast as the emulator.
     pub copy_ms: AtomicU64,
+    /// `latency`: milliseconds every request waits before it is forwarded; 0 is none.
+    pub latency_ms: AtomicU64,
 }
 
 impl SharedRules {
@@ -26,6 +28,18 @@ impl SharedRules {
 
     pub fn pause_uploads(&self, pause: std::time::Duration) {
         self.upload_pause_ms.store(pause.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// A fixed delay before every request: the distance to a real endpoint, so that
+    /// concurrency, not the emulator's CPU, limits a client (the bench's latency model).
+    pub fn latency(&self, each: std::time::Duration) {
+        self.latency_ms.store(each.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// The delay of the `latency` rule, if set.
+    pub fn request_latency(&self) -> Option<std::time::Duration> {
+        let ms = self.latency_ms.load(Ordering::SeqCst);
+        (ms > 0).then(|| std::time::Duration::from_millis(ms))
     }
 
     pub fn slow_copies(&self, takes: std::time::Duration) {
