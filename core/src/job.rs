@@ -85,10 +85,16 @@ impl Job {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// The ledger key of the source object: `src_bucket/src_key`.
+    /// The ledger key of the source object (see [`object_key`]).
     pub fn ledger_key(&self) -> String {
-        format!("{}/{}", self.src_bucket, self.src_key)
+        object_key(&self.src_bucket, &self.src_key)
     }
+}
+
+/// The ledger key of a source object, `bucket/key`: the one place it is made. A key prefix
+/// gives the ledger prefix of a pair's records.
+pub fn object_key(bucket: &str, key: &str) -> String {
+    format!("{bucket}/{key}")
 }
 
 /// An ETag in the quoted form S3 answers with (`"abc"`); S3 event notifications carry it bare.

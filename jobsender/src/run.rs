@@ -266,7 +266,7 @@ impl Sender {
         report: &mut PairReport,
         opts: &RunOptions,
     ) -> Result<(), SendError> {
-        let ledger_key = |e: &Entry| format!("{}/{}", pair.src_bucket, e.key);
+        let ledger_key = |e: &Entry| s3_migrate_core::job::object_key(&pair.src_bucket, &e.key);
         let mut candidates = batch.candidates;
         if !batch.version_checks.is_empty() {
             let keys: Vec<String> = batch.version_checks.iter().map(ledger_key).collect();

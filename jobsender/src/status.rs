@@ -27,7 +27,7 @@ pub struct PairStatus {
 
 /// Sums the records that belong to `pair` (pure).
 pub fn summarize(pair: &BucketPair, records: &[ObjectRecord], now: u64) -> PairStatus {
-    let prefix = format!("{}/{}", pair.src_bucket, pair.src_prefix);
+    let prefix = s3_migrate_core::job::object_key(&pair.src_bucket, &pair.src_prefix);
     let mut s = PairStatus { pair: pair.id(), ..Default::default() };
     for r in records.iter().filter(|r| r.key.starts_with(&prefix)) {
         match r.status {

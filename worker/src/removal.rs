@@ -8,6 +8,7 @@
 
 use crate::message::Processor;
 use crate::s3::{check_source_bucket, head_source};
+use s3_migrate_core::job::object_key;
 use s3_migrate_core::ledger::Status;
 use tracing::info;
 
@@ -51,7 +52,7 @@ impl Processor {
             if current.is_none() {
                 check_source_bucket(&src, src_bucket, src_key).await.map_err(|e| e.to_string())?;
             }
-            let record = self.copier.ledger.get(&format!("{src_bucket}/{src_key}")).await.map_err(|e| e.to_string())?;
+            let record = self.copier.ledger.get(&object_key(src_bucket, src_key)).await.map_err(|e| e.to_string())?;
             let copied_at = record.filter(|r| r.status == Some(Status::Done)).and_then(|r| r.end_time);
             (current.is_some(), copied_at)
         } else {
