@@ -37,12 +37,22 @@ pub enum Transfer {
     TooLarge { limit: u64 },
 }
 
+/// Largest object one request writes to the destination: its `max_put_bytes`, and in server
+/// mode also what one CopyObject copies.
+pub fn one_put_max(stream: bool, des_max_put: u64) -> u64 {
+    if stream {
+        des_max_put
+    } else {
+        des_max_put.min(COPY_OBJECT_MAX_BYTES)
+    }
+}
+
 /// How an object of `size` is copied: in one request up to `single_limit`
 /// ([`single_request_limit`]) and what the destination takes in one request; else multipart
 /// where the destination has it; else one piped PUT (stream) up to the destination's
 /// `max_put_bytes`, or one CopyObject (server) up to that and 5 GiB; beyond, not at all.
 pub fn transfer(size: u64, single_limit: u64, stream: bool, des_multipart: bool, des_max_put: u64) -> Transfer {
-    let one_put_max = if stream { des_max_put } else { des_max_put.min(COPY_OBJECT_MAX_BYTES) };
+    let one_put_max = one_put_max(stream, des_max_put);
     if size <= single_limit.min(one_put_max) {
         Transfer::OneRequest
     } else if des_multipart {

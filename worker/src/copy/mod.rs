@@ -293,12 +293,7 @@ impl Copier {
     /// Largest object copied in one buffered request (GET + PUT) or one CopyObject: what
     /// [`decide::transfer`] calls [`Transfer::OneRequest`] in stream mode.
     fn one_request_limit(&self, job: &Job) -> u64 {
-        let limit = self.single_request_limit(job);
-        if self.stream {
-            limit.min(self.stores.1.max_put_bytes)
-        } else {
-            limit.min(self.stores.1.max_put_bytes.min(decide::COPY_OBJECT_MAX_BYTES))
-        }
+        self.single_request_limit(job).min(decide::one_put_max(self.stream, self.stores.1.max_put_bytes))
     }
 
     /// True when the ledger says this size and version (or ETag) were copied and the
