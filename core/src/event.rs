@@ -2,12 +2,14 @@
 //!
 //! A body is one of
 //! - a job message ([`Job`]),
+//! - a pack of small objects' jobs ([`Pack`]),
 //! - an S3 event notification (`{"Records": [...]}`), each record its own item,
 //! - the `s3:TestEvent` S3 sends when notifications are configured,
 //! - any of those wrapped in an SNS notification (`{"Type":"Notification","Message":"..."}`).
 
 use crate::job::{listed_etag, Job, JobError};
 use crate::keys::dest_key;
+use crate::pack::{Pack, PackError};
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 
@@ -23,6 +25,8 @@ pub struct EventDestination {
 pub enum Incoming {
     /// Copy an object.
     Copy(Job),
+    /// Copy a pack of small objects of one pair.
+    Pack(Pack),
     /// The source object was removed (`ObjectRemoved:*`, `LifecycleExpiration:*`): a delete
     /// marker, the object, or one version of it (`version_id`); `event_time` is when, in
     /// seconds since the epoch.
@@ -48,6 +52,8 @@ pub enum MessageError {
     NotJson(#[source] serde_json::Error),
     #[error(transparent)]
     Job(#[from] JobError),
+    #[error(transparent)]
+    Pack(#[from] PackError),
     #[error("S3 event record {index} is not valid: {source}")]
     Record {
         index: usize,
@@ -141,6 +147,7 @@ fn parse_value(value: serde_json::Value, dest: &EventDestination) -> Result<Vec<
         Some(serde_json::Value::Array(records)) => {
             records.iter().enumerate().map(|(index, r)| parse_record(index, r, dest)).collect()
         }
+        _ if Pack::is_pack(&value) => Ok(vec![Incoming::Pack(Pack::from_value(value)?)]),
         _ => Ok(vec![Incoming::Copy(Job::from_value(value)?)]),
     }
 }
@@ -177,6 +184,7 @@ fn parse_record(index: usize, raw: &serde_json::Value, dest: &EventDestination) 
         attempt: 0,
         etag,
         checksum_algorithm: None,
+        failures: 0,
     }))
 }
 

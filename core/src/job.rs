@@ -46,6 +46,11 @@ pub struct Job {
     /// keep it.
     #[serde(rename = "ChecksumAlgorithm", default, skip_serializing_if = "Option::is_none")]
     pub checksum_algorithm: Option<String>,
+    /// Times the worker met a retryable error on this object of a pack (our extension; absent
+    /// means 0): a pack is consumed and its unfinished objects sent again, so their attempts
+    /// are counted here rather than by SQS's receive count (see `crate::pack`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failures: u32,
 }
 
 /// Why a message body is not a job.
@@ -158,6 +163,7 @@ mod tests {
             attempt: 0,
             etag: None,
             checksum_algorithm: Some("SHA256".into()),
+            failures: 0,
         }
     }
 
@@ -169,6 +175,9 @@ mod tests {
         assert_eq!(Job::from_json(&with_attempt.to_json()).unwrap(), with_attempt);
         let with_etag = Job { etag: Some("\"0cc175b9c0f1b6a831c399e269772661\"".into()), ..job() };
         assert_eq!(Job::from_json(&with_etag.to_json()).unwrap(), with_etag);
+        let failed = Job { failures: 2, ..job() };
+        assert_eq!(Job::from_json(&failed.to_json()).unwrap(), failed);
+        assert!(!job().to_json().contains("failures"), "0 failures are not written");
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! `bucket/key` can (bucket names have no `#`).
 
 mod claim;
+mod done;
 mod queue;
 mod record;
 
 pub use claim::Begin;
+pub use done::{done_item, Done, DoneWrite};
 pub use queue::{PairCounts, QUEUE_RECORD_TTL_SECS};
 
 pub use record::{attr, nv, sv, Item, ObjectRecord, Status, DES_BUCKET_INDEX};
@@ -19,14 +21,17 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ScalarAttributeType, WriteRequest,
 };
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Most keys one BatchGetItem may ask for (DynamoDB limit).
 const BATCH_GET_MAX_KEYS: usize = 100;
+/// Most items one BatchWriteItem takes (DynamoDB limit).
+const BATCH_WRITE_MAX_ITEMS: usize = 25;
 /// Rounds of retries for keys or items a batch call left unprocessed (throttling).
 const BATCH_RETRY_ROUNDS: u32 = 8;
 /// Prefix of checkpoint rows.
@@ -132,9 +137,16 @@ impl Ledger {
 
     /// Records of many keys, 100 per request, unprocessed keys asked again.
     pub async fn batch_get(&self, keys: &[String]) -> Result<HashMap<String, ObjectRecord>, LedgerError> {
+        let items = self.batch_get_items(keys, false).await?;
+        Ok(items.values().filter_map(ObjectRecord::from_item).map(|r| (r.key.clone(), r)).collect())
+    }
+
+    /// Items of many keys, by key, 100 per request, unprocessed keys asked again. `consistent`
+    /// asks for strongly consistent reads (twice the read units of eventually consistent ones).
+    pub async fn batch_get_items(&self, keys: &[String], consistent: bool) -> Result<HashMap<String, Item>, LedgerError> {
         let mut found = HashMap::new();
         for chunk in keys.chunks(BATCH_GET_MAX_KEYS) {
-            let mut request = KeysAndAttributes::builder();
+            let mut request = KeysAndAttributes::builder().consistent_read(consistent);
             for k in chunk {
                 request = request.keys(HashMap::from([(attr::KEY.to_owned(), sv(k.clone()))]));
             }
@@ -149,8 +161,8 @@ impl Ledger {
                     .await
                     .map_err(|e| self.err("BatchGetItem", e))?;
                 for item in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
-                    if let Some(r) = ObjectRecord::from_item(item) {
-                        found.insert(r.key.clone(), r);
+                    if let Some(AttributeValue::S(key)) = item.get(attr::KEY) {
+                        found.insert(key.clone(), item.clone());
                     }
                 }
                 pending =
@@ -170,6 +182,35 @@ impl Ledger {
             }
         }
         Ok(found)
+    }
+
+    /// Writes up to 25 requests with BatchWriteItem, sending again what DynamoDB left
+    /// unprocessed (throttling); `what` names the items in the error.
+    async fn batch_write(&self, mut pending: Vec<WriteRequest>, what: &str) -> Result<(), LedgerError> {
+        let mut round = 0;
+        while !pending.is_empty() {
+            if round > BATCH_RETRY_ROUNDS {
+                return Err(LedgerError::Request {
+                    op: "BatchWriteItem",
+                    table: self.table.clone(),
+                    message: format!("{} {what} still unprocessed after {round} rounds", pending.len()),
+                    class: ErrorClass::Retryable,
+                });
+            }
+            if round > 0 {
+                tokio_sleep_backoff(round).await;
+            }
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, std::mem::take(&mut pending))
+                .send()
+                .await
+                .map_err(|e| self.err("BatchWriteItem", e))?;
+            pending = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
+            round += 1;
+        }
+        Ok(())
     }
 
     /// Creates the ledger table (tests, demo and `worker`/`jobsender` set-up off Lambda; the

@@ -12,6 +12,7 @@ pub mod event;
 pub mod ignore;
 pub mod job;
 pub mod keys;
+pub mod pack;
 pub mod ledger;
 pub mod pairs;
 pub mod plan;

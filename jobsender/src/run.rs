@@ -16,6 +16,7 @@ use s3_migrate_core::archive::{Access, ArchivedObjects, RestoreRequest};
 use s3_migrate_core::diff::{Compared, DestinationMapping, Entry, MergeJoin, Need};
 use s3_migrate_core::ignore::IgnoreList;
 use s3_migrate_core::ledger::{now_secs, Ledger, PairCounts};
+use s3_migrate_core::pack::{pack_jobs, Packing};
 use s3_migrate_core::pairs::BucketPair;
 use s3_migrate_core::ranges::{split, Checkpoint, KeyRange, SplitWalk, DEFAULT_MAX_PROBES};
 use s3_migrate_core::store::ListVersion;
@@ -73,6 +74,8 @@ pub struct Sender {
     pub archived_objects: ArchivedObjects,
     /// `RestoreTier`, `RestoreDays`.
     pub restore: RestoreRequest,
+    /// `JobsenderPackObjects`, `ResumableThreshold`: how small objects are packed.
+    pub packing: Packing,
 }
 
 #[derive(Default)]
@@ -320,6 +323,7 @@ impl Sender {
                 attempt: 0,
                 etag: e.etag,
                 checksum_algorithm: e.checksum_algorithm,
+                failures: 0,
             })
             .collect();
         report.to_copy += jobs.len() as u64;
@@ -340,11 +344,12 @@ impl Sender {
         if let Err(e) = self.ledger.put_queued(&new, now).await {
             warn!(error = %e, "could not record some new jobs as queued");
         }
-        match self.enqueuer.send_all(&jobs).await {
+        let known: Vec<Job> = known.into_iter().cloned().collect();
+        let new_keys: HashSet<String> = new.iter().map(|j| j.ledger_key()).collect();
+        match self.enqueuer.send_all(&pack_jobs(jobs, self.packing)).await {
             Ok(sent) => report.enqueued += sent as u64,
             Err(e) => {
                 if let SendError::Enqueue { unsent, .. } = &e {
-                    let new_keys: HashSet<String> = new.iter().map(|j| j.ledger_key()).collect();
                     for key in unsent.iter().filter(|k| new_keys.contains(*k)) {
                         if let Err(e) = self.ledger.unmark_queued(key, now).await {
                             warn!(key = %key, error = %e, "could not take back the queue record of an unsent job");

@@ -1,6 +1,7 @@
 //! Building the jobsender once: bucket pairs, ignore list, queue and ledger, each checked
 //! with an error that names it.
 
+use s3_migrate_core::pack::{Packing, PACK_MAX_BODY_BYTES};
 use crate::enqueue::Enqueuer;
 use crate::run::Sender;
 use anyhow::Context;
@@ -82,6 +83,11 @@ pub async fn sender(
         parallel_ranges: cfg.parallel_ranges,
         archived_objects: cfg.archived_objects,
         restore: cfg.restore.clone(),
+        packing: Packing {
+            max_objects: cfg.pack_objects,
+            max_size: cfg.pack_max_size,
+            max_body_bytes: PACK_MAX_BODY_BYTES,
+        },
     })
 }
 

@@ -304,6 +304,7 @@ impl World {
             attempt: 0,
             etag: None,
             checksum_algorithm: None,
+            failures: 0,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod copy;
 pub mod error;
 pub mod lambda;
 pub mod message;
+mod pack;
 pub mod metrics;
 pub mod poll;
 pub mod removal;

@@ -104,6 +104,7 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<()> {
                 attempt: 0,
                 etag: head.etag.clone(),
                 checksum_algorithm: None,
+                failures: 0,
             };
             let report = p.copier.copy(&job, None).await?;
             match report.outcome {

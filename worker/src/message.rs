@@ -5,12 +5,12 @@
 //! (time budget reached). A malformed body goes to `DeadLetterQueueUrl` at once when set,
 //! otherwise it fails and reaches the dead-letter queue through the queue's redrive policy.
 
-use crate::copy::{Copier, Outcome};
+use crate::copy::{Copier, Outcome, Packed};
 use crate::error::CopyError;
 use crate::metrics::{emit, ObjectMetrics};
 use s3_migrate_core::event::{parse_message, Incoming};
 use s3_migrate_core::ignore::IgnoreList;
-use s3_migrate_core::ledger::{now_secs, LedgerError};
+use s3_migrate_core::ledger::{now_secs, Done, LedgerError};
 use s3_migrate_core::scope::{JobScope, OutOfScope};
 use s3_migrate_core::Job;
 use std::sync::Arc;
@@ -18,10 +18,25 @@ use std::time::Instant;
 use tracing::{error, info, info_span, warn, Instrument};
 
 /// Longest delay SQS gives a message (SendMessage `DelaySeconds`).
-const SQS_MAX_DELAY_SECS: u64 = 900;
+pub(crate) const SQS_MAX_DELAY_SECS: u64 = 900;
 
 /// Longest part of a bad body written to the log.
 const LOGGED_BODY_CHARS: usize = 1024;
+
+/// How one object's copy ended, for the message that asked for it.
+#[derive(Debug)]
+pub(crate) enum End {
+    /// Nothing more to do (copied, already copied, gone, stood down); a pack's copy hands back
+    /// its ledger record to be written with the others.
+    Finished(Option<Done>),
+    /// To be sent again as a fresh message after `delay` seconds (time budget, lease held
+    /// by another delivery).
+    Again { job: Job, delay: u64, why: &'static str },
+    /// Failed; trying again may help.
+    Retryable { reason: String },
+    /// Failed; trying again cannot help (recorded as FAILED in the ledger).
+    Permanent { reason: String },
+}
 
 /// What becomes of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +92,7 @@ impl Processor {
                         Err(out) => self.refuse(body, &out).await,
                     }
                 }
+                Incoming::Pack(pack) => self.copy_pack(pack, deadline).await,
                 Incoming::Copy(job) => match self.scope.check_job(&job) {
                     Ok(()) => {
                         let span = info_span!("object", bucket = %job.src_bucket, key = %job.src_key);
@@ -96,7 +112,7 @@ impl Processor {
     }
 
     /// A job or delete outside the configured scope: parked with its reason, never tried.
-    async fn refuse(&self, body: &str, out: &OutOfScope) -> Result<(), String> {
+    pub(crate) async fn refuse(&self, body: &str, out: &OutOfScope) -> Result<(), String> {
         error!(reason = %out, "job refused");
         self.park(body, &out.to_string()).await
     }
@@ -114,7 +130,7 @@ impl Processor {
     /// no retry can fix (a malformed body, a permanent copy failure). Without that queue, or
     /// when the send fails, the error comes back: the message is retried and reaches the
     /// dead-letter queue through the queue's redrive policy.
-    async fn park(&self, body: &str, reason: &str) -> Result<(), String> {
+    pub(crate) async fn park(&self, body: &str, reason: &str) -> Result<(), String> {
         let Some(dlq) = &self.copier.cfg.dead_letter_queue_url else {
             return Err(reason.to_owned());
         };
@@ -145,61 +161,74 @@ impl Processor {
     }
 
     async fn copy_job(&self, job: &Job, deadline: Option<Instant>) -> Result<(), String> {
-        match self.copier.copy(job, deadline).await {
-            Ok(report) => {
-                match &report.outcome {
-                    Outcome::Copied { version_id } => {
-                        info!(
-                            des_key = %job.des_key,
-                            version_id = version_id.as_deref().unwrap_or("null"),
-                            bytes = report.bytes_transferred,
-                            parts_uploaded = report.parts_uploaded,
-                            parts_skipped = report.parts_skipped,
-                            seconds = report.seconds,
-                            "object copied"
-                        );
-                        emit(&ObjectMetrics {
-                            bytes_transferred: report.bytes_transferred,
-                            objects_completed: 1,
-                            parts_uploaded: report.parts_uploaded.into(),
-                            objects_failed: 0,
-                            object_seconds: report.seconds,
-                        });
-                    }
-                    Outcome::AlreadyDone | Outcome::SourceGone => {}
-                    Outcome::OutOfTime { parts_done, parts_total } => {
-                        emit(&ObjectMetrics {
-                            bytes_transferred: report.bytes_transferred,
-                            parts_uploaded: report.parts_uploaded.into(),
-                            ..Default::default()
-                        });
-                        return self.hand_on(job, *parts_done, *parts_total).await;
-                    }
+        match self.copy_end(job, deadline, None).await {
+            End::Finished(_) => Ok(()),
+            End::Again { job, delay, why } => self.send_again(job.to_json(), delay, why).await,
+            End::Retryable { reason } => Err(reason),
+            End::Permanent { reason } => self.park(&job.to_json(), &reason).await,
+        }
+    }
+
+    /// Copies one object (of a pack when `packed` is given) and says how that ended: logged,
+    /// counted, and a permanent failure recorded in the ledger.
+    pub(crate) async fn copy_end(&self, job: &Job, deadline: Option<Instant>, packed: Option<&Packed>) -> End {
+        match self.copier.copy_packed(job, deadline, packed).await {
+            Ok(report) => match &report.outcome {
+                Outcome::Copied { version_id } => {
+                    info!(
+                        des_key = %job.des_key,
+                        version_id = version_id.as_deref().unwrap_or("null"),
+                        bytes = report.bytes_transferred,
+                        parts_uploaded = report.parts_uploaded,
+                        parts_skipped = report.parts_skipped,
+                        seconds = report.seconds,
+                        "object copied"
+                    );
+                    emit(&ObjectMetrics {
+                        bytes_transferred: report.bytes_transferred,
+                        objects_completed: 1,
+                        parts_uploaded: report.parts_uploaded.into(),
+                        objects_failed: 0,
+                        object_seconds: report.seconds,
+                    });
+                    End::Finished(report.done)
                 }
-                Ok(())
-            }
+                Outcome::AlreadyDone | Outcome::SourceGone => End::Finished(None),
+                Outcome::OutOfTime { parts_done, parts_total } => {
+                    emit(&ObjectMetrics {
+                        bytes_transferred: report.bytes_transferred,
+                        parts_uploaded: report.parts_uploaded.into(),
+                        ..Default::default()
+                    });
+                    let attempt = job.attempt + 1;
+                    info!(parts_done, parts_total, attempt, "time budget reached, handing the job on");
+                    // A fresh message: the next run resumes at once, and a long healthy
+                    // transfer never counts toward the DLQ's maxReceiveCount.
+                    End::Again { job: Job { attempt, ..job.clone() }, delay: 0, why: "time budget reached" }
+                }
+            },
             Err(CopyError::Ledger(LedgerError::Busy { until, .. })) => {
                 // Another delivery of this object holds its lease and is copying it. This one
                 // comes back as a fresh message once the lease ends, so duplicates of a long
                 // copy never climb toward the DLQ's maxReceiveCount; the job itself is kept,
                 // in case it asks for a newer version than the one being copied.
                 let delay = until.saturating_sub(now_secs()).clamp(1, SQS_MAX_DELAY_SECS);
-                self.resend(job, job.attempt, delay, "object is being copied by another delivery").await
+                End::Again { job: job.clone(), delay, why: "object is being copied by another delivery" }
             }
             Err(e @ CopyError::Superseded { .. }) => {
                 info!(reason = %e, "delivery stands down");
-                Ok(())
+                End::Finished(None)
             }
             Err(CopyError::Ledger(LedgerError::ClaimLost { .. })) => {
                 let delay = self.copier.cfg.lease_secs.clamp(1, SQS_MAX_DELAY_SECS);
-                self.resend(job, job.attempt, delay, "another delivery claimed the object first").await
+                End::Again { job: job.clone(), delay, why: "another delivery claimed the object first" }
             }
             Err(e) => {
                 self.copier.stats.add_failed();
                 emit(&ObjectMetrics { objects_failed: 1, ..Default::default() });
                 if e.is_retryable() {
                     warn!(error = %e, "copy failed, will retry");
-                    return Err(e.to_string());
+                    return End::Retryable { reason: e.to_string() };
                 }
                 error!(error = %e, des_bucket = %job.des_bucket, des_key = %job.des_key, "copy failed permanently");
                 let (size, version, etag) = (job.size, job.version_id.as_deref(), job.etag.as_deref());
@@ -208,36 +237,22 @@ impl Processor {
                     warn!(error = %le, "could not record the failure");
                 }
                 // Retrying cannot help: straight to the dead-letter queue when there is one.
-                self.park(&job.to_json(), &e.to_string()).await
+                End::Permanent { reason: e.to_string() }
             }
         }
     }
 
-    /// Re-enqueues a job whose time ran out as a fresh message, so the next run resumes at
-    /// once and a long healthy transfer never counts toward the DLQ's maxReceiveCount.
-    async fn hand_on(&self, job: &Job, parts_done: u32, parts_total: u32) -> Result<(), String> {
-        info!(parts_done, parts_total, attempt = job.attempt + 1, "time budget reached, handing the job on");
-        self.resend(job, job.attempt + 1, 0, "time budget reached").await
-    }
-
-    /// Sends `job` again as a fresh message, visible after `delay_secs`; the current message is
-    /// then consumed. Without a queue to send to, the message itself must come back.
-    async fn resend(&self, job: &Job, attempt: u32, delay_secs: u64, why: &str) -> Result<(), String> {
+    /// Sends a message body again as a fresh message, visible after `delay_secs`; the current
+    /// message is then consumed. Without a queue to send to, the message itself must come back.
+    pub(crate) async fn send_again(&self, body: String, delay_secs: u64, why: &str) -> Result<(), String> {
         let Some(url) = &self.requeue_url else {
             return Err(format!("{why}, and there is no queue to send the job to again"));
         };
-        let next = Job { attempt, ..job.clone() };
-        let sent = self
-            .sqs
-            .send_message()
-            .queue_url(url)
-            .message_body(next.to_json())
-            .delay_seconds(delay_secs as i32)
-            .send()
-            .await;
+        let sent =
+            self.sqs.send_message().queue_url(url).message_body(body).delay_seconds(delay_secs as i32).send().await;
         match sent {
             Ok(_) => {
-                info!(reason = why, delay_secs, attempt, "job sent again as a fresh message");
+                info!(reason = why, delay_secs, "sent again as a fresh message");
                 Ok(())
             }
             Err(e) => {

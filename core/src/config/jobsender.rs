@@ -2,6 +2,8 @@
 
 use super::{CommonConfig, ConfigError, Env};
 use crate::archive::{ArchivedObjects, RestoreRequest, RESTORE_TIERS};
+use crate::pack::{DEFAULT_PACK_OBJECTS, MAX_PACK_OBJECTS};
+use crate::units::{GIB, MIB};
 
 /// Default SSM parameter of the bucket pairs (`ssm_parameter_bucket`), the original's name.
 pub const DEFAULT_BUCKET_PARAMETER: &str = "s3_migration_bucket_para";
@@ -39,6 +41,13 @@ pub struct JobsenderConfig {
     /// `RestoreTier` (`Bulk` default, `Standard`, `Expedited`) and `RestoreDays` (default 7,
     /// 1 to 365): the restore requests of `ArchivedObjects=restore`.
     pub restore: RestoreRequest,
+    /// `JobsenderPackObjects`: most objects of up to `ResumableThreshold` bytes sent in one
+    /// message (a pack, see `crate::pack`), within 200 KiB of message body. Default 100; 1
+    /// sends one message per object in the original format.
+    pub pack_objects: usize,
+    /// `ResumableThreshold` (the worker's setting, default 5 MiB): objects up to this size are
+    /// copied in one request by the worker, and packed.
+    pub pack_max_size: u64,
 }
 
 impl JobsenderConfig {
@@ -67,6 +76,8 @@ impl JobsenderConfig {
                 )?,
                 days: env.number("RestoreDays", 7, 1..=365)?,
             },
+            pack_objects: env.number("JobsenderPackObjects", DEFAULT_PACK_OBJECTS, 1..=MAX_PACK_OBJECTS)?,
+            pack_max_size: env.number("ResumableThreshold", 5 * MIB, 0..=5 * GIB)?,
         })
     }
 }

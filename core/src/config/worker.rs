@@ -69,6 +69,10 @@ pub struct WorkerConfig {
     /// renewing (renewed every third of it). A crashed worker's object is free again after
     /// this. Default 60.
     pub lease_secs: u64,
+    /// `MaxReceiveCount`: times an object of a pack may fail with a retryable error before it
+    /// is parked in the dead-letter queue with its reason (the stack passes its queue's
+    /// `maxReceiveCount`, so a packed object gets the tries a single job gets). Default 5.
+    pub max_receive_count: u32,
     /// `MemoryBudgetMiB`: most bytes of objects read whole (up to `ResumableThreshold`) held at
     /// once by the whole process (stream mode); parts of larger objects are piped from GET to
     /// UploadPart and never buffered. Default: Lambda memory minus 128 MiB; off Lambda
@@ -142,6 +146,7 @@ impl WorkerConfig {
             dead_letter_queue_url: env.optional("DeadLetterQueueUrl").map(str::to_owned),
             memory_budget_bytes: memory_budget_mib * MIB,
             lease_secs: env.number("LeaseSeconds", 60, 3..=3600)?,
+            max_receive_count: env.number("MaxReceiveCount", 5, 1..=1000)?,
             destination: DestinationOptions::from_env(env)?,
             ignore_parameter: env.string("ssm_parameter_ignore_list", super::jobsender::DEFAULT_IGNORE_PARAMETER)?,
             bucket_parameter: env.string("ssm_parameter_bucket", super::jobsender::DEFAULT_BUCKET_PARAMETER)?,

@@ -134,3 +134,15 @@ fn event_times_are_read_as_seconds_since_the_epoch() {
         assert_eq!(rfc3339_secs(bad), None, "{bad}");
     }
 }
+
+#[test]
+fn a_pack_is_one_item_and_a_bad_pack_is_named() {
+    let body = r#"{"Src_bucket":"s","Des_bucket":"d","Objects":[{"Src_key":"a","Des_key":"a","Size":1},{"Src_key":"b","Des_key":"x/b","Size":2}]}"#;
+    let items = parse_message(body, &dest()).unwrap();
+    let [Incoming::Pack(pack)] = items.as_slice() else { panic!("{items:?}") };
+    assert_eq!(pack.jobs.len(), 2);
+    assert_eq!((pack.jobs[1].src_bucket.as_str(), pack.jobs[1].des_key.as_str()), ("s", "x/b"));
+    let bad = r#"{"Src_bucket":"s","Des_bucket":"d","Objects":[{"Src_key":"a","Des_key":"a"}]}"#;
+    let err = parse_message(bad, &dest()).unwrap_err().to_string();
+    assert!(err.contains("pack object 0") && err.contains("Size"), "{err}");
+}

@@ -169,67 +169,6 @@ impl Ledger {
         self.updated(res).map(|_| ())
     }
 
-    /// Records a finished copy: the version and ETag actually copied, bytes and seconds spent.
-    /// With the source's Last-Modified (`src_modified`), only if no copy of a newer source was
-    /// recorded meanwhile: the ledger always ends on the newest copy. False when one was.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn done(
-        &self,
-        key: &str,
-        (des_bucket, des_key): (&str, &str),
-        size: u64,
-        version_id: Option<&str>,
-        etag: Option<&str>,
-        src_modified: Option<u64>,
-        spent_secs: u64,
-    ) -> Result<bool, LedgerError> {
-        let mut req = self.client.update_item();
-        let mut set = String::new();
-        if let Some(modified) = src_modified {
-            set = ", #sm = :sm".into();
-            req = req
-                .condition_expression("attribute_not_exists(#sm) OR #sm <= :sm")
-                .expression_attribute_names("#sm", attr::SRC_MODIFIED)
-                .expression_attribute_values(":sm", nv(modified));
-        }
-        let res = req
-            .table_name(&self.table)
-            .key(attr::KEY, sv(key))
-            .update_expression(format!(
-                "SET #st = :st, #end = :end, #spent = :spent, #bytes = :size, #size = :size, #vid = :vid, #etag = :etag, \
-                 #db = :db, #dk = :dk{set} \
-                 REMOVE #up, #ps, #reason, #lease, #owner, #exp, #at, #ce"
-            ))
-            .expression_attribute_names("#at", attr::COMPLETING_AT)
-            .expression_attribute_names("#ce", attr::COMPLETING_ETAG)
-            .expression_attribute_names("#lease", attr::LEASE_UNTIL)
-            .expression_attribute_names("#owner", attr::OWNER)
-            .expression_attribute_names("#st", attr::STATUS)
-            .expression_attribute_names("#end", attr::END_TIME)
-            .expression_attribute_names("#spent", attr::SPENT_TIME)
-            .expression_attribute_names("#bytes", attr::BYTES)
-            .expression_attribute_names("#size", attr::SIZE)
-            .expression_attribute_names("#vid", attr::VERSION_ID)
-            .expression_attribute_names("#etag", attr::ETAG)
-            .expression_attribute_names("#up", attr::UPLOAD_ID)
-            .expression_attribute_names("#ps", attr::PART_SIZE)
-            .expression_attribute_names("#reason", attr::REASON)
-            .expression_attribute_names("#exp", attr::EXPIRE_AT)
-            .expression_attribute_values(":st", sv(Status::Done.as_str()))
-            .expression_attribute_values(":end", nv(now_secs()))
-            .expression_attribute_values(":spent", nv(spent_secs))
-            .expression_attribute_names("#db", attr::DES_BUCKET)
-            .expression_attribute_names("#dk", attr::DES_KEY)
-            .expression_attribute_values(":db", sv(des_bucket))
-            .expression_attribute_values(":dk", sv(des_key))
-            .expression_attribute_values(":size", nv(size))
-            .expression_attribute_values(":vid", sv(version_id.unwrap_or(crate::job::NULL_VERSION)))
-            .expression_attribute_values(":etag", sv(etag.unwrap_or("")))
-            .send()
-            .await;
-        self.updated(res)
-    }
-
     /// Records a copy that ended without an object (SKIPPED: the source is gone), with the reason.
     pub async fn finish_without_copy(&self, key: &str, status: Status, reason: &str) -> Result<(), LedgerError> {
         self.finish_uncopied(key, status, reason, None).await

@@ -1,12 +1,8 @@
 //! The jobsender's writes: objects enqueued, and checkpoints of unfinished pairs.
 
-use super::{
-    attr, now_secs, nv, sv, tokio_sleep_backoff, Ledger, LedgerError, Status, BATCH_RETRY_ROUNDS, CHECKPOINT_PREFIX,
-    PAIR_COUNTS_PREFIX,
-};
+use super::{attr, now_secs, nv, sv, Ledger, LedgerError, Status, BATCH_WRITE_MAX_ITEMS, CHECKPOINT_PREFIX, PAIR_COUNTS_PREFIX};
 use crate::job::Job;
 use crate::ranges::Checkpoint;
-use crate::retry::ErrorClass;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 
@@ -14,8 +10,6 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 /// message at most 14 days, so a record older than that describes a job that no longer exists.
 /// DynamoDB's TTL on `expireAt` removes it; the worker removes `expireAt` when it starts.
 pub const QUEUE_RECORD_TTL_SECS: u64 = 14 * 86_400;
-/// Most items one BatchWriteItem takes (DynamoDB limit).
-const BATCH_WRITE_MAX_ITEMS: usize = 25;
 
 /// A pair's figures from its last complete jobsender run (O(pairs) to read, for `status`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -77,29 +71,7 @@ impl Ledger {
                     .map_err(|e| self.request_error("BatchWriteItem", e))?;
                 pending.push(WriteRequest::builder().put_request(put).build());
             }
-            let mut round = 0;
-            while !pending.is_empty() {
-                if round > BATCH_RETRY_ROUNDS {
-                    return Err(LedgerError::Request {
-                        op: "BatchWriteItem",
-                        table: self.table.clone(),
-                        message: format!("{} queue records still unprocessed after {round} rounds", pending.len()),
-                        class: ErrorClass::Retryable,
-                    });
-                }
-                if round > 0 {
-                    tokio_sleep_backoff(round).await;
-                }
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, std::mem::take(&mut pending))
-                    .send()
-                    .await
-                    .map_err(|e| self.err("BatchWriteItem", e))?;
-                pending = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
-                round += 1;
-            }
+            self.batch_write(pending, "queue records").await?;
         }
         Ok(())
     }

@@ -26,7 +26,7 @@ impl Copier {
         job: &Job,
         record: Option<&ObjectRecord>,
         started: Instant,
-        deadline: Option<Instant>,
+        (deadline, defer): (Option<Instant>, bool),
     ) -> Result<Option<CopyReport>, CopyError> {
         let cfg = &self.cfg;
         let version = if cfg.get_object_with_version_id { job.version_id.as_deref() } else { None };
@@ -41,6 +41,7 @@ impl Copier {
             parts_uploaded: 0,
             parts_skipped: 0,
             seconds: started.elapsed().as_secs_f64(),
+            done: None,
         };
         if self.already_copied(job, record, job.size, job.version_id.as_deref(), job.etag.as_deref()).await? {
             return Ok(Some(report(Outcome::AlreadyDone, 0)));
@@ -98,7 +99,7 @@ impl Copier {
             };
             (head, 0)
         };
-        self.finish(job, &head, started).await?;
-        Ok(Some(report(Outcome::Copied { version_id: head.version_id }, bytes)))
+        let done = self.finish(job, &head, started, defer).await?;
+        Ok(Some(CopyReport { done, ..report(Outcome::Copied { version_id: head.version_id }, bytes) }))
     }
 }

@@ -27,7 +27,7 @@ use crate::s3::{check_source_bucket, head_destination, head_source, source_taggi
 use crate::stats::Stats;
 use decide::Transfer;
 use s3_migrate_core::config::WorkerConfig;
-use s3_migrate_core::ledger::{now_secs, Ledger, LedgerError, ObjectRecord, Status};
+use s3_migrate_core::ledger::{now_secs, Done, Ledger, LedgerError, ObjectRecord, Status};
 use s3_migrate_core::regions::RegionalClients;
 use s3_migrate_core::rotation::{Reread, RotatingKeys};
 use s3_migrate_core::store::Store;
@@ -73,6 +73,16 @@ pub struct CopyReport {
     pub parts_uploaded: u32,
     pub parts_skipped: u32,
     pub seconds: f64,
+    /// The ledger record of a finished single-request copy of a pack, for the caller to write
+    /// with the pack's others (see [`Copier::copy_packed`]); `None` when it was written.
+    pub done: Option<Done>,
+}
+
+/// A copy that is one object of a pack: its record was read with the pack's others, and a
+/// single-request copy's result is handed back to be written with theirs.
+#[derive(Debug, Clone, Default)]
+pub struct Packed {
+    pub record: Option<ObjectRecord>,
 }
 
 /// The source object, fixed for the whole copy.
@@ -115,6 +125,16 @@ impl Copier {
     /// `s3_migrate_core::rotation`): new keys get the copy tried once more; the same keys
     /// leave the refusal standing, saying so.
     pub async fn copy(&self, job: &Job, deadline: Option<Instant>) -> Result<CopyReport, CopyError> {
+        self.copy_packed(job, deadline, None).await
+    }
+
+    /// [`Copier::copy`], for one object of a pack when `packed` is given.
+    pub async fn copy_packed(
+        &self,
+        job: &Job,
+        deadline: Option<Instant>,
+        packed: Option<&Packed>,
+    ) -> Result<CopyReport, CopyError> {
         // A store without versioning has no version to read (`versioning=false`).
         let unversioned;
         let job = if self.stores.0.versioning || job.version_id.is_none() {
@@ -124,7 +144,7 @@ impl Copier {
             &unversioned
         };
         let seen = self.keys.as_ref().map(RotatingKeys::generation);
-        let result = self.for_job(job).await.copy_in_region(job, deadline).await;
+        let result = self.for_job(job).await.copy_in_region(job, deadline, packed).await;
         let (Err(CopyError::KeysRefused { op, bucket, key, message }), Some(keys), Some(seen)) =
             (&result, &self.keys, seen)
         else {
@@ -136,7 +156,7 @@ impl Copier {
                 // Regions HeadBucket did not name under the refused keys are asked again.
                 self.regions.0.forget_unnamed();
                 self.regions.1.forget_unnamed();
-                return self.for_job(job).await.copy_in_region(job, deadline).await;
+                return self.for_job(job).await.copy_in_region(job, deadline, None).await;
             }
             Ok(Reread::Unchanged) => format!(
                 "; the keys in SSM parameter {} (ssm_parameter_credentials) were read again and are the same: if they were rotated, store the new ones there",
@@ -162,14 +182,21 @@ impl Copier {
         }
     }
 
-    async fn copy_in_region(&self, job: &Job, deadline: Option<Instant>) -> Result<CopyReport, CopyError> {
+    async fn copy_in_region(
+        &self,
+        job: &Job,
+        deadline: Option<Instant>,
+        packed: Option<&Packed>,
+    ) -> Result<CopyReport, CopyError> {
         let started = Instant::now();
         let owner = format!("{:016x}", rand::random::<u64>());
         // Started where a multipart copy takes the lease; single-request copies hold none.
         let mut heartbeat: Option<tokio::task::JoinHandle<()>> = None;
         let mut restarts = 0;
         let result = loop {
-            match self.copy_once(job, deadline, started, &owner, &mut heartbeat).await {
+            // A start over reads the record again.
+            let packed = packed.filter(|_| restarts == 0);
+            match self.copy_once(job, deadline, started, (&owner, packed), &mut heartbeat).await {
                 Err(e @ (CopyError::SourceChanged { .. } | CopyError::UploadGone { .. }))
                     if restarts < SOURCE_CHANGE_RESTARTS =>
                 {
@@ -208,7 +235,7 @@ impl Copier {
         job: &Job,
         deadline: Option<Instant>,
         started: Instant,
-        owner: &str,
+        (owner, packed): (&str, Option<&Packed>),
         heartbeat: &mut Option<tokio::task::JoinHandle<()>>,
     ) -> Result<CopyReport, CopyError> {
         let report = |outcome, bytes, up, skip| CopyReport {
@@ -217,13 +244,18 @@ impl Copier {
             parts_uploaded: up,
             parts_skipped: skip,
             seconds: started.elapsed().as_secs_f64(),
+            done: None,
         };
         let ledger_key = job.ledger_key();
-        let record = self.ledger.get(&ledger_key).await?;
+        let record = match packed {
+            Some(p) => p.record.clone(),
+            None => self.ledger.get(&ledger_key).await?,
+        };
+        let defer = packed.is_some();
         if let Some(r) = record.as_ref().filter(|r| r.leased_by_other(owner, now_secs())) {
             return Err(LedgerError::Busy { key: ledger_key, until: r.lease_until.unwrap_or(0) }.into());
         }
-        if let Some(done) = self.copy_listed(job, record.as_ref(), started, deadline).await? {
+        if let Some(done) = self.copy_listed(job, record.as_ref(), started, (deadline, defer)).await? {
             return Ok(done);
         }
         let Some(pinned) = self.pin_source(job).await? else {
@@ -257,8 +289,9 @@ impl Copier {
                 let Some(bytes) = until(deadline, copy).await.transpose()? else {
                     return Ok(report(OUT_OF_TIME_UNSTARTED, 0, 0, 0));
                 };
-                self.finish(job, head, started).await?;
-                return Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, bytes, 0, 0));
+                let done = self.finish(job, head, started, defer).await?;
+                let copied = Outcome::Copied { version_id: head.version_id.clone() };
+                return Ok(CopyReport { done, ..report(copied, bytes, 0, 0) });
             }
             Transfer::TooLarge { limit } => {
                 return Err(CopyError::TooLarge {
@@ -280,7 +313,8 @@ impl Copier {
                 m.skipped,
             ));
         }
-        self.finish(job, head, started).await?;
+        // A multipart copy changed the record since the pack read it: written now, as always.
+        self.finish(job, head, started, false).await?;
         Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, m.bytes, m.uploaded, m.skipped))
     }
 
@@ -342,23 +376,32 @@ impl Copier {
         Ok(Some(Pinned { head, read_version, tagging }))
     }
 
-    async fn finish(&self, job: &Job, head: &SourceObject, started: Instant) -> Result<(), CopyError> {
-        let recorded = self
-            .ledger
-            .done(
-                &job.ledger_key(),
-                (&job.des_bucket, &job.des_key),
-                head.size,
-                head.version_id.as_deref(),
-                head.etag.as_deref(),
-                head.last_modified,
-                started.elapsed().as_secs(),
-            )
-            .await?;
-        if !recorded {
+    /// Records a finished copy, or with `defer` hands the record back for the caller to write
+    /// with a pack's others.
+    async fn finish(
+        &self,
+        job: &Job,
+        head: &SourceObject,
+        started: Instant,
+        defer: bool,
+    ) -> Result<Option<Done>, CopyError> {
+        let done = Done {
+            key: job.ledger_key(),
+            des_bucket: job.des_bucket.clone(),
+            des_key: job.des_key.clone(),
+            size: head.size,
+            version_id: head.version_id.clone(),
+            etag: head.etag.clone(),
+            src_modified: head.last_modified,
+            spent_secs: started.elapsed().as_secs(),
+        };
+        self.stats.add_object();
+        if defer {
+            return Ok(Some(done));
+        }
+        if !self.ledger.done(&done).await? {
             info!(key = %job.src_key, "a copy of a newer source was recorded meanwhile; the ledger keeps it");
         }
-        self.stats.add_object();
-        Ok(())
+        Ok(None)
     }
 }

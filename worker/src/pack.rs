@@ -1,0 +1,107 @@
+//! A pack of small objects (`s3_migrate_core::pack`): their records read in one BatchGetItem,
+//! the objects copied concurrently (`MaxParallelFile`), the finished ones recorded 25 to a
+//! BatchWriteItem, and the message consumed. What is not finished is sent again on its own:
+//! objects the time budget left unstarted or cut, and objects that failed with a retryable
+//! error (their `failures` counted, after a backoff); an object that failed permanently or
+//! `MaxReceiveCount` times is parked alone in the dead-letter queue with its reason. One bad
+//! object never holds its neighbours back, and nothing is dropped: if any of this cannot be
+//! sent or recorded, the whole message comes back, and what was copied is then skipped.
+
+use crate::copy::Packed;
+use crate::message::{End, Processor};
+use futures::StreamExt;
+use s3_migrate_core::ledger::{Item, ObjectRecord};
+use s3_migrate_core::pack::{after_failure, regroup, AfterFailure, Pack};
+use s3_migrate_core::Job;
+use std::time::Instant;
+use tracing::{error, info, info_span, Instrument};
+
+impl Processor {
+    /// Works one pack until `deadline`; Err when the message must come back.
+    pub(crate) async fn copy_pack(&self, pack: Pack, deadline: Option<Instant>) -> Result<(), String> {
+        let total = pack.jobs.len();
+        let mut parked: Vec<(Job, String)> = Vec::new();
+        let mut todo = Vec::with_capacity(total);
+        for job in pack.jobs {
+            if self.ignore.is_ignored(&job.src_bucket, &job.src_key) {
+                info!(bucket = %job.src_bucket, key = %job.src_key, "on the ignore list, nothing to do");
+                continue;
+            }
+            match self.scope.check_job(&job) {
+                Ok(()) => todo.push(job),
+                Err(out) => {
+                    error!(reason = %out, key = %job.src_key, "job refused");
+                    parked.push((job, out.to_string()));
+                }
+            }
+        }
+        let keys: Vec<String> = todo.iter().map(Job::ledger_key).collect();
+        let records = self.copier.ledger.batch_get_items(&keys, true).await.map_err(|e| e.to_string())?;
+        let ends: Vec<(Job, Option<Item>, End)> = futures::stream::iter(todo)
+            .map(|job| {
+                let old = records.get(&job.ledger_key()).cloned();
+                async move {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        let again = End::Again { job: job.clone(), delay: 0, why: "time budget reached" };
+                        return (job, old, again);
+                    }
+                    let packed = Packed { record: old.as_ref().and_then(ObjectRecord::from_item) };
+                    let span = info_span!("object", bucket = %job.src_bucket, key = %job.src_key);
+                    let end = self.copy_end(&job, deadline, Some(&packed)).instrument(span).await;
+                    (job, old, end)
+                }
+            })
+            .buffer_unordered(self.copier.cfg.max_parallel_file)
+            .collect()
+            .await;
+        let mut finished = Vec::new();
+        let mut again = Vec::new();
+        for (job, old, end) in ends {
+            match end {
+                End::Finished(Some(done)) => finished.push((old, done)),
+                End::Finished(None) => {}
+                End::Again { job, delay, .. } => again.push((job, delay)),
+                End::Retryable { reason } => {
+                    let failures = job.failures + 1;
+                    let job = Job { failures, ..job };
+                    match after_failure(failures, self.copier.cfg.max_receive_count) {
+                        AfterFailure::Retry { delay_secs } => again.push((job, delay_secs)),
+                        AfterFailure::Park => parked.push((job, format!("{reason} (failed {failures} times)"))),
+                    }
+                }
+                End::Permanent { reason } => parked.push((job, reason)),
+            }
+        }
+        // Records first: if sending fails now, the message comes back and its copied objects
+        // are recognised by their records instead of being copied again.
+        if !finished.is_empty() {
+            self.copier.ledger.done_many(&finished).await.map_err(|e| e.to_string())?;
+        }
+        info!(
+            objects = total,
+            copied = finished.len(),
+            sent_again = again.len(),
+            parked = parked.len(),
+            "pack worked"
+        );
+        for (job, reason) in parked {
+            let span = info_span!("object", bucket = %job.src_bucket, key = %job.src_key);
+            self.park_alone(&job, &reason).instrument(span).await?;
+        }
+        for (pack, delay) in regroup(again) {
+            let why = if delay == 0 { "unfinished objects of a pack" } else { "objects of a pack to try again" };
+            self.send_again(pack.to_json(), delay, why).await?;
+        }
+        Ok(())
+    }
+
+    /// Parks one object of a pack in the dead-letter queue as a single job with its reason.
+    /// Without `DeadLetterQueueUrl`, it is sent alone as a single job instead, so that SQS's
+    /// redrive policy parks it after `maxReceiveCount` receives, holding no other object back.
+    async fn park_alone(&self, job: &Job, reason: &str) -> Result<(), String> {
+        if self.park(&job.to_json(), reason).await.is_ok() {
+            return Ok(());
+        }
+        self.send_again(job.to_json(), 0, "an object of a pack that cannot be copied").await
+    }
+}
