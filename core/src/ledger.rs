@@ -19,11 +19,11 @@ pub use record::{attr, nv, sv, Item, ObjectRecord, Status, DES_BUCKET_INDEX};
 use crate::retry::{classify, ErrorClass};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection,
     ProjectionType, ScalarAttributeType, WriteRequest,
 };
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -143,7 +143,11 @@ impl Ledger {
 
     /// Items of many keys, by key, 100 per request, unprocessed keys asked again. `consistent`
     /// asks for strongly consistent reads (twice the read units of eventually consistent ones).
-    pub async fn batch_get_items(&self, keys: &[String], consistent: bool) -> Result<HashMap<String, Item>, LedgerError> {
+    pub async fn batch_get_items(
+        &self,
+        keys: &[String],
+        consistent: bool,
+    ) -> Result<HashMap<String, Item>, LedgerError> {
         let mut found = HashMap::new();
         for chunk in keys.chunks(BATCH_GET_MAX_KEYS) {
             let mut request = KeysAndAttributes::builder().consistent_read(consistent);

@@ -177,8 +177,7 @@ pub fn pack_jobs(jobs: Vec<Job>, packing: Packing) -> Vec<Message> {
             continue;
         }
         let len = packed_len(&job);
-        let other_pair =
-            open.first().is_some_and(|f| f.src_bucket != job.src_bucket || f.des_bucket != job.des_bucket);
+        let other_pair = open.first().is_some_and(|f| f.src_bucket != job.src_bucket || f.des_bucket != job.des_bucket);
         let full = open.len() >= packing.max_objects || open_bytes + len > packing.max_body_bytes;
         if other_pair || full {
             close(&mut open, &mut out);

@@ -6,8 +6,8 @@ use crate::error::SendError;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use futures::StreamExt;
 use rand::Rng;
-use s3_migrate_core::retry::backoff;
 use s3_migrate_core::pack::{Message, SQS_MAX_MESSAGE_BYTES};
+use s3_migrate_core::retry::backoff;
 use std::time::Duration;
 use tracing::warn;
 

@@ -1,7 +1,6 @@
 //! Building the jobsender once: bucket pairs, ignore list, queue and ledger, each checked
 //! with an error that names it.
 
-use s3_migrate_core::pack::{Packing, PACK_MAX_BODY_BYTES};
 use crate::enqueue::Enqueuer;
 use crate::run::Sender;
 use anyhow::Context;
@@ -9,6 +8,7 @@ use s3_migrate_core::clients::{read_parameter, requester_pays, AwsClients};
 use s3_migrate_core::config::JobsenderConfig;
 use s3_migrate_core::ignore::IgnoreList;
 use s3_migrate_core::ledger::Ledger;
+use s3_migrate_core::pack::{Packing, PACK_MAX_BODY_BYTES};
 use s3_migrate_core::pairs::{parse_pairs, BucketPair};
 use std::path::Path;
 use std::sync::Arc;

@@ -94,3 +94,17 @@ pub fn dataset() -> Vec<(String, usize)> {
     ]);
     set
 }
+
+/// The jobs of one queue message body: a single job or a pack's.
+pub fn jobs_in(body: &str) -> anyhow::Result<Vec<s3_migrate_core::Job>> {
+    use s3_migrate_core::event::{parse_message, EventDestination, Incoming};
+    let mut jobs = Vec::new();
+    for item in parse_message(body, &EventDestination::default())? {
+        match item {
+            Incoming::Copy(job) => jobs.push(job),
+            Incoming::Pack(pack) => jobs.extend(pack.jobs),
+            other => anyhow::bail!("not a job message: {other:?} in {body}"),
+        }
+    }
+    Ok(jobs)
+}

@@ -48,6 +48,13 @@
 //! - **`revoke_key`**: a rotated key. IAM User Guide, "Rotating access keys": once the old
 //!   key is deactivated or deleted, S3 answers every request signed with it `403
 //!   InvalidAccessKeyId` ("Error responses"; a HEAD answer has the status only, no body).
+//! - **`kms_denied`**: an object encrypted with a KMS key the reader may not use. S3 User
+//!   Guide, "Troubleshooting access denied (403 Forbidden) errors" (KMS): GetObject and a copy
+//!   from it need `kms:Decrypt` and answer `403 AccessDenied` without it; HeadObject does not
+//!   decrypt and still answers. A permanent failure of one object.
+//! - **`failing_object`**: one object S3 cannot serve for a while (`500 InternalError`, "We
+//!   encountered an internal error. Please try again."): every GetObject and copy from it,
+//!   HEAD aside. A retryable failure that does not go away.
 //! - **Gateway rules** ([`Gateway`]: `base_path`, `no_multipart`, `no_versioning`,
 //!   `no_trailers`, `no_list_v2`, `timestamp_etags`): an S3-compatible store that lacks what
 //!   S3 has; see `gateway.rs`.
@@ -112,6 +119,8 @@ impl Archived {
 /// What the rules did, for assertions.
 #[derive(Debug, Default)]
 pub struct RuleCounts {
+    /// Object writes (PutObject, CopyObject, UploadPart, UploadPartCopy) per destination key.
+    pub writes_by_key: std::sync::Mutex<HashMap<String, u64>>,
     pub redirects: AtomicU64,
     pub payer_denied: AtomicU64,
     pub archive_denied: AtomicU64,
@@ -137,6 +146,8 @@ pub struct S3Rules {
     vanish_next_upload: bool,
     vanished: HashSet<String>,
     revoked_keys: HashSet<String>,
+    kms_denied: HashSet<(String, String)>,
+    failing: HashSet<(String, String)>,
     /// What the store behind the proxy lacks.
     pub gateway: Gateway,
 }
@@ -158,6 +169,13 @@ pub fn kms_etag(etag: &str) -> String {
         *b = std::char::from_digit(15 - v, 16).unwrap_or('0') as u8;
     }
     String::from_utf8(out).unwrap_or_default()
+}
+
+impl RuleCounts {
+    /// Object writes so far to `key` (any bucket).
+    pub fn writes_to(&self, key: &str) -> u64 {
+        self.writes_by_key.lock().map(|m| m.get(key).copied().unwrap_or(0)).unwrap_or(0)
+    }
 }
 
 impl S3Rules {
@@ -183,6 +201,14 @@ impl S3Rules {
 
     pub fn revoke_key(&mut self, access_key_id: &str) {
         self.revoked_keys.insert(access_key_id.to_owned());
+    }
+
+    pub fn kms_denied(&mut self, bucket: &str, key: &str) {
+        self.kms_denied.insert((bucket.to_owned(), key.to_owned()));
+    }
+
+    pub fn failing_object(&mut self, bucket: &str, key: &str) {
+        self.failing.insert((bucket.to_owned(), key.to_owned()));
     }
 
     pub fn vanish_next_upload(&mut self) {
@@ -238,6 +264,11 @@ impl S3Rules {
         if self.dead {
             return Some(Answer { status: "503 Slow Down", headers: vec![], code: Some("SlowDown") });
         }
+        if req.method == "PUT" && !req.key.is_empty() && !req.has_query("tagging") {
+            if let Ok(mut by_key) = counts.writes_by_key.lock() {
+                *by_key.entry(req.key.clone()).or_default() += 1;
+            }
+        }
         if req.is_object_write() {
             if req.header("content-md5").is_some() {
                 counts.writes_with_md5.fetch_add(1, Ordering::Relaxed);
@@ -284,6 +315,19 @@ impl S3Rules {
             (None, "GET") if !req.key.is_empty() && !req.has_query("tagging") => self.archived(&req.bucket, &req.key),
             _ => None,
         };
+        let object_read = match (&source, req.method.as_str()) {
+            (Some(bk), "PUT") => Some(bk.clone()),
+            (None, "GET") if !req.key.is_empty() && !req.has_query("tagging") && !req.has_query("uploadId") => {
+                Some((req.bucket.clone(), req.key.clone()))
+            }
+            _ => None,
+        };
+        if object_read.as_ref().is_some_and(|bk| self.kms_denied.contains(bk)) {
+            return Some(Answer { status: "403 Forbidden", headers: vec![], code: Some("AccessDenied") });
+        }
+        if object_read.as_ref().is_some_and(|bk| self.failing.contains(bk)) {
+            return Some(Answer { status: "500 Internal Server Error", headers: vec![], code: Some("InternalError") });
+        }
         if read.is_some_and(|a| !a.readable()) {
             counts.archive_denied.fetch_add(1, Ordering::Relaxed);
             return Some(Answer { status: "403 Forbidden", headers: vec![], code: Some("InvalidObjectState") });

@@ -320,7 +320,7 @@ impl World {
         let mut keys = std::collections::BTreeSet::new();
         for m in self.drain(&self.queue_url).await? {
             let body = m.body().unwrap_or_default();
-            keys.insert(Job::from_json(body)?.src_key);
+            keys.extend(crate::jobs_in(body)?.into_iter().map(|j| j.src_key));
             let d = p.process(m.message_id().unwrap_or_default(), body, None).await;
             assert_eq!(d, worker::message::Disposition::Consumed, "{body}");
             let receipt = m.receipt_handle().unwrap_or_default();

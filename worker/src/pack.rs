@@ -77,13 +77,7 @@ impl Processor {
         if !finished.is_empty() {
             self.copier.ledger.done_many(&finished).await.map_err(|e| e.to_string())?;
         }
-        info!(
-            objects = total,
-            copied = finished.len(),
-            sent_again = again.len(),
-            parked = parked.len(),
-            "pack worked"
-        );
+        info!(objects = total, copied = finished.len(), sent_again = again.len(), parked = parked.len(), "pack worked");
         for (job, reason) in parked {
             let span = info_span!("object", bucket = %job.src_bucket, key = %job.src_key);
             self.park_alone(&job, &reason).instrument(span).await?;

@@ -1,6 +1,8 @@
 //! The jobsender's writes: objects enqueued, and checkpoints of unfinished pairs.
 
-use super::{attr, now_secs, nv, sv, Ledger, LedgerError, Status, BATCH_WRITE_MAX_ITEMS, CHECKPOINT_PREFIX, PAIR_COUNTS_PREFIX};
+use super::{
+    attr, now_secs, nv, sv, Ledger, LedgerError, Status, BATCH_WRITE_MAX_ITEMS, CHECKPOINT_PREFIX, PAIR_COUNTS_PREFIX,
+};
 use crate::job::Job;
 use crate::ranges::Checkpoint;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;

@@ -20,7 +20,9 @@ fn shape(messages: &[Message]) -> Vec<String> {
         .iter()
         .map(|m| match m {
             Message::Single(j) => format!("single {}", j.src_key),
-            Message::Pack(p) => format!("pack {}", p.jobs.iter().map(|j| j.src_key.as_str()).collect::<Vec<_>>().join(",")),
+            Message::Pack(p) => {
+                format!("pack {}", p.jobs.iter().map(|j| j.src_key.as_str()).collect::<Vec<_>>().join(","))
+            }
         })
         .collect()
 }
@@ -101,10 +103,7 @@ fn a_bad_object_is_named_by_its_index() {
 fn unfinished_objects_are_regrouped_by_delay() {
     let (a, b, c, d) = (job("s", "a", 1), job("s", "b", 1), job("s", "c", 1), job("s", "d", 1));
     let packs = regroup(vec![(a.clone(), 0), (b.clone(), 30), (c.clone(), 0), (d.clone(), 60)]);
-    assert_eq!(
-        packs,
-        vec![(Pack { jobs: vec![a, c] }, 0), (Pack { jobs: vec![b] }, 30), (Pack { jobs: vec![d] }, 60)]
-    );
+    assert_eq!(packs, vec![(Pack { jobs: vec![a, c] }, 0), (Pack { jobs: vec![b] }, 30), (Pack { jobs: vec![d] }, 60)]);
     assert!(regroup(Vec::new()).is_empty());
 }
 
