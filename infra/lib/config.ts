@@ -56,7 +56,11 @@ export interface S3MigrateSettings {
   workerMemoryMiB: number;
   /** Worker reserved concurrency, protecting the rest of the account. Default 50. */
   workerReservedConcurrency: number;
-  /** Messages per worker invocation. Default 1: one object per invocation keeps each within its budget. */
+  /**
+   * Messages per worker invocation. Default 1: a message is one large object or a pack of up
+   * to 100 small ones (`JobsenderPackObjects`), which already amortises the invocation; more
+   * messages would share one 15-minute budget.
+   */
   workerBatchSize: number;
   /** Concurrent worker invocations the SQS event source starts (2..1000). Default 40, below the reserved concurrency so SQS is not throttled. */
   workerMaxConcurrency: number;

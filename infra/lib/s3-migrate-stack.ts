@@ -24,6 +24,8 @@ export const LEDGER = { partitionKey: 'Key', desBucketIndex: 'desBucket-index', 
 /** SSM standard parameters hold 4 KB; longer values need the advanced tier. */
 const SSM_STANDARD_MAX_BYTES = 4096;
 /** Lambda's longest timeout: the worker and jobsender both plan their budgets within it. */
+/** Worker `MaxParallelFile` the stack sets unless `workerEnvironment` does: objects of a pack copied at once. */
+const PACK_PARALLEL_FILES = 16;
 const LAMBDA_MAX_TIMEOUT = Duration.minutes(15);
 
 export interface S3MigrateStackProps extends StackProps {
@@ -104,9 +106,14 @@ export class S3MigrateStack extends Stack {
       role: workerRole,
       logGroup: workerLogs,
       environment: {
+        // A pack of small objects is copied this many at a time (the binary's default is the
+        // original's 5, sized for large files; small objects wait on latency, not bandwidth).
+        MaxParallelFile: String(PACK_PARALLEL_FILES),
         ...s.workerEnvironment,
         ...common,
         DeadLetterQueueUrl: this.deadLetterQueue.queueUrl,
+        // An object of a pack gets as many tries as a single job's message.
+        MaxReceiveCount: String(s.maxReceiveCount),
         ...(s.destinationKmsKeyArn
           ? { DestinationSSE: s.workerEnvironment.DestinationSSE ?? 'aws:kms', DestinationKMSKeyId: s.destinationKmsKeyArn }
           : {}),
@@ -175,6 +182,8 @@ export class S3MigrateStack extends Stack {
       environment: {
         ...s.jobsenderEnvironment,
         ...common,
+        // Objects the worker copies in one request are packed: both must use one threshold.
+        ...(s.workerEnvironment.ResumableThreshold ? { ResumableThreshold: s.workerEnvironment.ResumableThreshold } : {}),
         ssm_parameter_bucket: s.bucketParameterName,
         ssm_parameter_ignore_list: s.ignoreParameterName,
       },

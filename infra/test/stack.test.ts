@@ -110,6 +110,13 @@ test('worker: arm64 provided.al2023, 15 minutes, memory and reserved concurrency
   assert.equal(env.ssm_parameter_credentials, 's3_migration_credentials');
   assert.equal(env.MaxThread, '8');
   assert.equal(env.TransferMode, 'stream');
+  assert.equal(env.MaxReceiveCount, '5', 'a packed object gets the tries of a single message');
+  assert.equal(env.MaxParallelFile, '16', 'objects of a pack copied at once, by default');
+  const own = synth({ workerEnvironment: { MaxParallelFile: '4', ResumableThreshold: '1048576' } }).template;
+  const [, w2] = onlyResource(own, 'AWS::Lambda::Function', { Description: Match.stringLikeRegexp('worker') });
+  assert.equal(w2.Properties.Environment.Variables.MaxParallelFile, '4', 'the user setting wins');
+  const [, js2] = onlyResource(own, 'AWS::Lambda::Function', { FunctionName: 'S3MigrateTest-jobsender' });
+  assert.equal(js2.Properties.Environment.Variables.ResumableThreshold, '1048576', 'the jobsender packs by the worker threshold');
   onlyResource(template, 'AWS::Lambda::EventSourceMapping', {
     FunctionName: { Ref: workerId },
     BatchSize: 2,
