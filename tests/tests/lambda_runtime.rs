@@ -4,7 +4,6 @@
 //! its partial batch response; the jobsender gets a scheduled EventBridge event and its jobs
 //! land on the queue.
 
-use s3_migrate_core::Job;
 use s3_migrate_tests::bins::binary;
 use s3_migrate_tests::world::{Mode, World};
 use s3_migrate_tests::{data, unique};

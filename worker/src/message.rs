@@ -58,6 +58,9 @@ pub struct Processor {
     pub sqs: aws_sdk_sqs::Client,
     /// Queue for jobs handed on after the time budget ran out.
     pub requeue_url: Option<String>,
+    /// `MaxParallelFile`: objects the process copies at once, whether single jobs or objects
+    /// of packs, however many messages are being worked.
+    pub files: Arc<tokio::sync::Semaphore>,
 }
 
 impl Processor {
@@ -172,6 +175,13 @@ impl Processor {
     /// Copies one object (of a pack when `packed` is given) and says how that ended: logged,
     /// counted, and a permanent failure recorded in the ledger.
     pub(crate) async fn copy_end(&self, job: &Job, deadline: Option<Instant>, packed: Option<&Packed>) -> End {
+        // The semaphore is never closed; without a permit the copy would still be bounded by
+        // the callers' own concurrency.
+        let _slot = self.files.acquire().await.ok();
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            // Not started: handed on as it is.
+            return End::Again { job: job.clone(), delay: 0, why: "time budget reached" };
+        }
         match self.copier.copy_packed(job, deadline, packed).await {
             Ok(report) => match &report.outcome {
                 Outcome::Copied { version_id } => {

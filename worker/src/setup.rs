@@ -38,7 +38,9 @@ pub async fn processor(
         }
     };
     let (src, des) = (payer(&clients.src_s3, true), payer(&clients.des_s3, !stream));
+    let files = Arc::new(tokio::sync::Semaphore::new(cfg.max_parallel_file));
     Ok(Processor {
+        files,
         copier: Copier {
             cfg: Arc::new(cfg),
             regions: Arc::new((RegionalClients::new(src.clone()), RegionalClients::new(des.clone()))),
