@@ -7,6 +7,7 @@
 pub mod bins;
 pub mod fault_proxy;
 pub mod lambda_api;
+pub mod listing_server;
 pub mod s3_rules;
 pub mod world;
 

@@ -164,6 +164,7 @@ impl Processor {
     }
 
     async fn copy_job(&self, job: &Job, deadline: Option<Instant>) -> Result<(), String> {
+        let _slot = self.file_slot().await;
         match self.copy_end(job, deadline, None).await {
             End::Finished(_) => Ok(()),
             End::Again { job, delay, why } => self.send_again(job.to_json(), delay, why).await,
@@ -172,16 +173,16 @@ impl Processor {
         }
     }
 
+    /// Waits for one of the `MaxParallelFile` copies the process may run at once. The
+    /// semaphore is never closed; were it, the copy would still be bounded by its caller's
+    /// own concurrency.
+    pub(crate) async fn file_slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.files.acquire().await.ok()
+    }
+
     /// Copies one object (of a pack when `packed` is given) and says how that ended: logged,
     /// counted, and a permanent failure recorded in the ledger.
     pub(crate) async fn copy_end(&self, job: &Job, deadline: Option<Instant>, packed: Option<&Packed>) -> End {
-        // The semaphore is never closed; without a permit the copy would still be bounded by
-        // the callers' own concurrency.
-        let _slot = self.files.acquire().await.ok();
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            // Not started: handed on as it is.
-            return End::Again { job: job.clone(), delay: 0, why: "time budget reached" };
-        }
         match self.copier.copy_packed(job, deadline, packed).await {
             Ok(report) => match &report.outcome {
                 Outcome::Copied { version_id } => {

@@ -41,6 +41,12 @@ impl Processor {
             .map(|job| {
                 let old = records.get(&job.ledger_key()).cloned();
                 async move {
+                    let _slot = self.file_slot().await;
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        // Not started: sent again as it is.
+                        let again = End::Again { job: job.clone(), delay: 0, why: "time budget reached" };
+                        return (job, old, again);
+                    }
                     let packed = Packed { record: old.as_ref().and_then(ObjectRecord::from_item) };
                     let span = info_span!("object", bucket = %job.src_bucket, key = %job.src_key);
                     let end = self.copy_end(&job, deadline, Some(&packed)).instrument(span).await;
