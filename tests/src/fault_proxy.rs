@@ -51,9 +51,79 @@ pub struct FaultCounts {
     pub upload_parts: AtomicU64,
     /// HEAD requests seen (HeadObject).
     pub heads: AtomicU64,
+    /// Requests per operation: `dynamodb:BatchWriteItem`, `sqs:SendMessage` (from the JSON
+    /// protocols' `X-Amz-Target`), `s3:GET`, `s3:PUT`, `s3:PUT-copy`, `s3:LIST`...
+    pub operations: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    /// DynamoDB items written (PutItem, UpdateItem, DeleteItem: one; BatchWriteItem: each put
+    /// or delete), for write units.
+    pub items_written: AtomicU64,
+    /// DynamoDB items asked for (GetItem: one; BatchGetItem: each key), for read units.
+    pub items_read: AtomicU64,
 }
 
 impl FaultCounts {
+    /// The counts as JSON: `{"requests":N,"items_written":W,"operations":{...}}`.
+    pub fn to_json(&self) -> String {
+        let ops = self.operations.lock().map(|m| m.clone()).unwrap_or_default();
+        serde_json::json!({
+            "requests": self.requests.load(Ordering::Relaxed),
+            "items_written": self.items_written.load(Ordering::Relaxed),
+            "items_read": self.items_read.load(Ordering::Relaxed),
+            "operations": ops,
+        })
+        .to_string()
+    }
+
+    /// Counts one request by its operation; reads a DynamoDB write's body to count its items.
+    async fn count_operation(&self, client: &mut TcpStream, head: &[u8], rest: &mut Vec<u8>) -> std::io::Result<()> {
+        let target = header_lines(head).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case("x-amz-target").then(|| v.trim().to_owned())
+        });
+        let op = match &target {
+            Some(t) => {
+                let (service, action) = t.split_once('.').unwrap_or(("", t));
+                let service = if service.starts_with("DynamoDB") { "dynamodb" } else { "sqs" };
+                if service == "dynamodb" {
+                    let items = match action {
+                        "PutItem" | "UpdateItem" | "DeleteItem" => 1,
+                        "BatchWriteItem" => {
+                            read_body(client, head, rest).await?;
+                            let body = String::from_utf8_lossy(rest);
+                            (body.matches("\"PutRequest\"").count() + body.matches("\"DeleteRequest\"").count()) as u64
+                        }
+                        _ => 0,
+                    };
+                    self.items_written.fetch_add(items, Ordering::Relaxed);
+                    let read = match action {
+                        "GetItem" => 1,
+                        "BatchGetItem" => {
+                            read_body(client, head, rest).await?;
+                            // Each key is `{"Key":{"S":...}}` (the ledger's key attribute).
+                            String::from_utf8_lossy(rest).matches("{\"Key\":").count() as u64
+                        }
+                        _ => 0,
+                    };
+                    self.items_read.fetch_add(read, Ordering::Relaxed);
+                }
+                format!("{service}:{action}")
+            }
+            None => {
+                let req = Request::parse(head);
+                let kind = match req.method.as_str() {
+                    "PUT" if req.header("x-amz-copy-source").is_some() => "PUT-copy",
+                    "GET" if req.key.is_empty() => "LIST",
+                    m => m,
+                };
+                format!("s3:{kind}")
+            }
+        };
+        if let Ok(mut m) = self.operations.lock() {
+            *m.entry(op).or_default() += 1;
+        }
+        Ok(())
+    }
+
     pub fn get(&self) -> (u64, u64, u64) {
         (
             self.requests.load(Ordering::Relaxed),
@@ -148,6 +218,7 @@ async fn serve(
 ) -> std::io::Result<()> {
     let (head, mut rest) = read_head(&mut client).await?;
     counts.requests.fetch_add(1, Ordering::Relaxed);
+    counts.count_operation(&mut client, &head, &mut rest).await?;
     let stripped = rules.rules.lock().expect("rules lock").gateway.strip_base_path(&head);
     let Some(head) = stripped else {
         // Outside the store's base path: nothing there.

@@ -5,9 +5,13 @@
 //!                 create everything and print `export` lines for the binaries; `gateway URL`:
 //!                 the source is the gateway-like store at URL (see `gateway-proxy`), reached
 //!                 with JobType=GET
-//!   demo latency-proxy UPSTREAM MS
+//!   demo latency-proxy UPSTREAM MS [COUNTS_FILE]
 //!                 serve UPSTREAM with MS milliseconds before every request until stopped;
-//!                 prints its URL (the bench's latency model)
+//!                 prints its URL (the bench's latency model); writes request counts to
+//!                 COUNTS_FILE
+//!   demo listing-server MS
+//!                 serve synthetic buckets of any size (ListObjectsV2, HeadBucket; see
+//!                 `s3_migrate_tests::listing_server`), MS milliseconds per page; prints its URL
 //!   demo gateway-proxy
 //!                 serve moto as a gateway-like store (base path /api/v1/s3, no multipart, no
 //!                 versions) until stopped; prints its URL
@@ -46,22 +50,38 @@ async fn main() -> anyhow::Result<()> {
         Some("latency-proxy") => {
             let mut args = std::env::args().skip(2);
             let (upstream, ms) = (args.next(), args.next().and_then(|m| m.parse().ok()));
-            latency_proxy(&upstream.context("latency-proxy UPSTREAM MS")?, ms.context("latency-proxy UPSTREAM MS")?).await
+            let counts_file = args.next();
+            latency_proxy(
+                &upstream.context("latency-proxy UPSTREAM MS [COUNTS_FILE]")?,
+                ms.context("latency-proxy UPSTREAM MS [COUNTS_FILE]")?,
+                counts_file,
+            )
+            .await
         }
         Some("event") => event().await,
         Some("verify") => verify().await,
         Some("cleanup") => cleanup().await,
         Some("bench-setup") => {
             let mut args = std::env::args().skip(2);
-            let (src, mode) = (args.next(), args.next());
+            let (src, mode, des) = (args.next(), args.next(), args.next());
             bench_setup(
-                src.as_deref().context("bench-setup SRC_BUCKET stream|server")?,
+                src.as_deref().context("bench-setup SRC_BUCKET stream|server [DES_BUCKET]")?,
                 mode.as_deref() == Some("stream"),
+                des,
             )
             .await
         }
+        Some("listing-server") => {
+            let ms = std::env::args().nth(2).and_then(|m| m.parse().ok()).context("listing-server MS")?;
+            let server = s3_migrate_tests::listing_server::ListingServer::start(std::time::Duration::from_millis(ms)).await?;
+            println!("{}", server.url);
+            use std::io::Write;
+            std::io::stdout().flush()?;
+            tokio::signal::ctrl_c().await?;
+            Ok(())
+        }
         _ => bail!(
-            "usage: demo setup [gateway URL]|gateway-proxy|latency-proxy UPSTREAM MS|event|verify|cleanup|bench-setup SRC_BUCKET stream|server"
+            "usage: demo setup [gateway URL]|gateway-proxy|latency-proxy UPSTREAM MS|event|verify|cleanup|bench-setup SRC_BUCKET stream|server [DES_BUCKET]|listing-server MS"
         ),
     }
 }
@@ -155,12 +175,26 @@ async fn gateway_proxy() -> anyhow::Result<()> {
 
 /// Serves `upstream` (any HTTP service: S3, SQS, DynamoDB) with `ms` milliseconds added before
 /// every request until stopped; prints its URL. The bench's model of a real endpoint's distance.
-async fn latency_proxy(upstream: &str, ms: u64) -> anyhow::Result<()> {
+/// With `counts_file`, writes its request counts there (JSON, see `FaultCounts::to_json`) every
+/// 200 ms, for the bench's cost per object.
+async fn latency_proxy(upstream: &str, ms: u64, counts_file: Option<String>) -> anyhow::Result<()> {
     let proxy = s3_migrate_tests::fault_proxy::FaultProxy::rules_only(upstream).await?;
     proxy.rules.latency(std::time::Duration::from_millis(ms));
     println!("{}", proxy.url);
     use std::io::Write;
     std::io::stdout().flush()?;
+    if let Some(path) = counts_file {
+        let counts = proxy.counts.clone();
+        tokio::spawn(async move {
+            loop {
+                let tmp = format!("{path}.tmp");
+                if std::fs::write(&tmp, counts.to_json()).is_ok() {
+                    let _ = std::fs::rename(&tmp, &path);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        });
+    }
     tokio::signal::ctrl_c().await?;
     Ok(())
 }
@@ -300,8 +334,11 @@ async fn cleanup() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn bench_setup(src_bucket: &str, stream: bool) -> anyhow::Result<()> {
-    let w = World::new(if stream { Mode::Stream } else { Mode::Server }, false).await?;
+async fn bench_setup(src_bucket: &str, stream: bool, des_bucket: Option<String>) -> anyhow::Result<()> {
+    let mut w = World::new(if stream { Mode::Stream } else { Mode::Server }, false).await?;
+    if let Some(des) = des_bucket {
+        w.des_bucket = des;
+    }
     let pairs_param = s3_migrate_tests::unique("bench-bucket-pairs");
     let ignore_param = s3_migrate_tests::unique("bench-ignore-list");
     let pairs = serde_json::json!([{ "src_bucket": src_bucket, "src_prefix": "", "des_bucket": w.des_bucket, "des_prefix": "" }]);
