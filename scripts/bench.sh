@@ -4,6 +4,12 @@
 #   scripts/bench.sh jobsender [RUNS]  merge-join diff of 10 million synthetic keys per side (no
 #                                      network); then listing+diff of 100,000 objects on the
 #                                      emulator beside `rclone sync --dry-run`
+#   scripts/bench.sh listing [RUNS]    `jobsender run --dry-run` over 10 million synthetic keys per
+#                                      side at 30 ms per page (BENCH_KEYS, BENCH_PAGE_MS,
+#                                      BENCH_RANGES="1 8 32"): equal sides and a destination
+#                                      missing 1%, log-shaped and hashed flat keys
+#   scripts/bench.sh status [RUNS]     `jobsender status` on a ledger of 1,000,000 records
+#                                      (BENCH_RECORDS): per-pair counters, and `--scan`
 #   scripts/bench.sh worker [RUNS]     whole migrations (jobsender run + worker poll --until-empty)
 #                                      beside rclone sync and s5cmd sync on the same data and
 #                                      emulator, every copy checked byte for byte:
@@ -279,8 +285,86 @@ jobsender_bench() {
   report "rclone sync --dry-run" $n 0
 }
 
+# Ten million keys per side (BENCH_KEYS), served by a synthetic listing server with
+# BENCH_PAGE_MS (default 30) per page: `jobsender run --dry-run` on equal sides and on a
+# destination missing 1% of the keys, log-shaped and flat hashed keys, 1, 8 and 32 ranges.
+listing_bench() {
+  emulator
+  build
+  local n=${BENCH_KEYS:-10000000} ms=${BENCH_PAGE_MS:-30} url
+  "$BIN/demo" listing-server "$ms" >"$WORK/listing-url" &
+  local server=$!
+  trap 'kill $server 2>/dev/null; rm -rf "$WORK"' EXIT
+  for _ in $(seq 1 50); do [ -s "$WORK/listing-url" ] && break; sleep 0.2; done
+  url=$(cat "$WORK/listing-url")
+  pages() { curl -s "$url/__stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pages"])'; }
+  say "synthetic listing at $url: $n keys per side, $ms ms per page"
+  printf '\n%-44s %10s %14s %15s %14s %12s %10s\n' "median of $RUNS runs" wall "" "keys/s" CPU "peak RSS" pages | tee "$WORK/results"
+  local shape des ranges p0 p1
+  for shape in logs flat; do
+    for des in "$shape-$n-des" "$shape-$n-miss100-des"; do
+      for ranges in ${BENCH_RANGES:-1 8 32}; do
+        : >"$WORK/trials"
+        for _ in $(seq 1 "$RUNS"); do
+          : >"$WORK/measure"
+          local exports
+          exports=$("$BIN/demo" bench-setup "$shape-$n-src" server "$des")
+          p0=$(pages)
+          (
+            eval "$exports"
+            export RUST_LOG=warn JobsenderParallelRanges=$ranges AWS_ENDPOINT_URL_S3="$url"
+            measure "$BIN/jobsender" run --dry-run >/dev/null
+          )
+          p1=$(pages)
+          trial_figures >>"$WORK/trials"
+        done
+        local label="$shape ${des#"$shape-$n-"} ($ranges ranges)"
+        report "$label" $((2 * n)) 0 | tr -d '\n' >/dev/null
+        sed -i '$ s/$/ '"$((p1 - p0))"' pages/' "$WORK/results"
+        tail -n1 "$WORK/results" >&2
+      done
+    done
+  done
+  say "results"
+  cat "$WORK/results"
+}
+
+# `jobsender status` on a ledger of BENCH_RECORDS (default 1,000,000) records: the default
+# (per-pair counters) and `--scan` (every record).
+status_bench() {
+  emulator
+  build
+  local n=${BENCH_RECORDS:-1000000} exports
+  exports=$("$BIN/demo" bench-setup bench-src server bench-des)
+  (
+    eval "$exports"
+    say "writing $n ledger records to $table_queue_name"
+    time "$BIN/demo" ledger-fill "$table_queue_name" bench-src "$n"
+  )
+  printf '\n%-44s %10s %14s %15s %14s %12s\n' "median of $RUNS runs" wall "" records/s CPU "peak RSS" | tee "$WORK/results"
+  local mode
+  for mode in counters scan; do
+    : >"$WORK/trials"
+    for _ in $(seq 1 "$RUNS"); do
+      : >"$WORK/measure"
+      (
+        eval "$exports"
+        export RUST_LOG=warn
+        if [ "$mode" = scan ]; then measure "$BIN/jobsender" status --scan; else measure "$BIN/jobsender" status; fi
+      ) >"$WORK/status-$mode.txt"
+      trial_figures >>"$WORK/trials"
+    done
+    report "jobsender status ($mode, $n records)" "$n" 0
+    cat "$WORK/status-$mode.txt" >&2
+  done
+  say "results"
+  cat "$WORK/results"
+}
+
 case "$WHAT" in
   worker) worker_bench ;;
+  status) status_bench ;;
   jobsender) jobsender_bench ;;
-  *) echo "usage: $0 worker|jobsender [RUNS]" >&2; exit 2 ;;
+  listing) listing_bench ;;
+  *) echo "usage: $0 worker|jobsender|listing|status [RUNS]" >&2; exit 2 ;;
 esac

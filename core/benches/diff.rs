@@ -43,7 +43,7 @@ fn main() {
         mj.drain(|c| match c {
             Compared::Missing(_) => missing += 1,
             Compared::SizeDiffers { .. } => differs += 1,
-            Compared::Equal(_) => equal += 1,
+            Compared::Equal(_) | Compared::Identical(_) => equal += 1,
         });
         match mj.need() {
             Need::Finished => break,

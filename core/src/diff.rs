@@ -37,8 +37,12 @@ pub enum Compared {
     Missing(Entry),
     /// At the destination with another size.
     SizeDiffers { src: Entry, des_size: u64 },
-    /// At the destination with the same size.
+    /// At the destination with the same size (and not known to be identical).
     Equal(Entry),
+    /// At the destination with the same size and the same listed ETag: the same bytes (an
+    /// ETag is a digest of the content, or of its parts and their layout; S3 API reference,
+    /// "Object"), so no ledger lookup can say more about it.
+    Identical(Entry),
 }
 
 /// Which listing the merge-join needs another page of before it can decide more.
@@ -89,7 +93,9 @@ impl MergeJoin {
                     std::cmp::Ordering::Equal => {
                         let src = self.src.pop_front().expect("front exists");
                         let des = self.des.pop_front().expect("front exists");
-                        if src.size == des.size {
+                        if src.size == des.size && src.etag.is_some() && src.etag == des.etag {
+                            emit(Compared::Identical(src));
+                        } else if src.size == des.size {
                             emit(Compared::Equal(src));
                         } else {
                             emit(Compared::SizeDiffers { src, des_size: des.size });

@@ -1,28 +1,32 @@
 //! The DynamoDB ledger: per source object, what is being copied, how far, and what was copied.
 //!
-//! Table `table_queue_name`, partition key `Key` = `src_bucket/src_key`, global secondary
-//! index `desBucket-index` on `desBucket` projecting `desKey` and `versionId`. Jobsender
-//! checkpoints live in the same table under keys starting with `#checkpoint#`, which no
-//! `bucket/key` can (bucket names have no `#`).
+//! Table `table_queue_name`, partition key `Key` = `src_bucket/src_key`, no secondary index.
+//! The original's `desBucket-index` (on `desBucket`) is not made: nothing queries it and it
+//! doubled the write units of every ledger write. A table that has it works as it is; deleting
+//! the index (`aws dynamodb update-table --table-name T --global-secondary-index-updates
+//! '[{"Delete":{"IndexName":"desBucket-index"}}]'`) halves the cost of its writes. Jobsender
+//! checkpoints, pair figures and progress counters live in the same table under keys starting
+//! with `#`, which no `bucket/key` can (bucket names have no `#`).
 
 mod claim;
 mod done;
+mod progress;
 mod queue;
 mod record;
 
 pub use claim::Begin;
 pub use done::{done_item, Done, DoneWrite};
+pub use progress::Progress;
 pub use queue::{PairCounts, QUEUE_RECORD_TTL_SECS};
 
-pub use record::{attr, nv, sv, Item, ObjectRecord, Status, DES_BUCKET_INDEX};
+pub use record::{attr, nv, sv, Item, ObjectRecord, Status};
 
 use crate::retry::{classify, ErrorClass};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection,
-    ProjectionType, ScalarAttributeType, WriteRequest,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes, ScalarAttributeType, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
@@ -230,27 +234,13 @@ impl Ledger {
             message: e.to_string(),
             class: ErrorClass::Permanent,
         };
-        let index = GlobalSecondaryIndex::builder()
-            .index_name(DES_BUCKET_INDEX)
-            .key_schema(hash(attr::DES_BUCKET).map_err(build_err)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::Include)
-                    .non_key_attributes(attr::DES_KEY)
-                    .non_key_attributes(attr::VERSION_ID)
-                    .build(),
-            )
-            .build()
-            .map_err(build_err)?;
         let res = self
             .client
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
             .attribute_definitions(s(attr::KEY).map_err(build_err)?)
-            .attribute_definitions(s(attr::DES_BUCKET).map_err(build_err)?)
             .key_schema(hash(attr::KEY).map_err(build_err)?)
-            .global_secondary_indexes(index)
             .send()
             .await;
         match res {

@@ -20,7 +20,7 @@ import { Observability } from './observability';
 import * as perms from './permissions';
 
 /** The ledger's attribute names (core/src/ledger/record.rs). */
-export const LEDGER = { partitionKey: 'Key', desBucketIndex: 'desBucket-index', desBucket: 'desBucket', ttl: 'expireAt' } as const;
+export const LEDGER = { partitionKey: 'Key', ttl: 'expireAt' } as const;
 /** SSM standard parameters hold 4 KB; longer values need the advanced tier. */
 const SSM_STANDARD_MAX_BYTES = 4096;
 /** Lambda's longest timeout: the worker and jobsender both plan their budgets within it. */
@@ -73,12 +73,9 @@ export class S3MigrateStack extends Stack {
       timeToLiveAttribute: LEDGER.ttl,
       removalPolicy: s.retainTable ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
-    this.table.addGlobalSecondaryIndex({
-      indexName: LEDGER.desBucketIndex,
-      partitionKey: { name: LEDGER.desBucket, type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: ['desKey', 'versionId'],
-    });
+    // No global secondary index: the original's desBucket-index was never queried and
+    // doubled the write units of every ledger write. An update from a stack that had it
+    // deletes it (one index deletion is a plain CloudFormation update).
 
     // Parameters: bucket pairs and the ignore list; the credentials SecureString is made by hand.
     const bucketParameter = this.parameter('BucketPairs', s.bucketParameterName, JSON.stringify(s.bucketPairs), 'Bucket pairs of s3-migrate');
@@ -263,7 +260,7 @@ export class S3MigrateStack extends Stack {
           'dynamodb:Query',
           'dynamodb:Scan',
         ],
-        resources: [this.table.tableArn, `${this.table.tableArn}/index/${LEDGER.desBucketIndex}`],
+        resources: [this.table.tableArn],
       }),
     );
   }

@@ -55,6 +55,10 @@ enum Command {
         /// Bucket pairs JSON file instead of the SSM parameter `ssm_parameter_bucket`.
         #[arg(long)]
         bucket_pairs: Option<PathBuf>,
+        /// Read every ledger record (exact counts per status; time and read units grow with
+        /// the table) instead of the per-pair counters.
+        #[arg(long)]
+        scan: bool,
     },
 }
 
@@ -122,12 +126,13 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<bool> {
             print!("{}", report::table(&reports, dry_run));
             Ok(reports.iter().all(|r| r.error.is_none()))
         }
-        Command::Status { bucket_pairs } => {
+        Command::Status { bucket_pairs, scan } => {
             let pairs = setup::bucket_pairs(&cfg, &clients, bucket_pairs.as_deref()).await?;
             let url = clients::queue_url(&clients.sqs, &cfg.common.queue).await?;
             let ledger = s3_migrate_core::ledger::Ledger::new(clients.dynamodb.clone(), cfg.common.table.clone());
             ledger.check().await?;
-            print!("{}", status::status(&ledger, &clients.sqs, &url, &pairs).await?);
+            let source = if scan { status::Source::Scan } else { status::Source::Counters };
+            print!("{}", status::status(&ledger, &clients.sqs, &url, &pairs, source).await?);
             Ok(true)
         }
     }

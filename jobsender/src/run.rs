@@ -138,7 +138,22 @@ impl Sender {
         }
         report.complete = unfinished.is_empty();
         if !opts.dry_run && report.complete {
-            let counts = PairCounts { archived: report.archived, failed_unchanged: report.failed, at: now_secs() };
+            let copied_at_run = match self.ledger.progress(&pair.src_bucket, &pair.des_bucket).await {
+                Ok(p) => p.copied,
+                Err(e) => {
+                    warn!(pair = %id, error = %e, "could not read the pair's progress for status");
+                    0
+                }
+            };
+            let counts = PairCounts {
+                archived: report.archived,
+                failed_unchanged: report.failed,
+                at: now_secs(),
+                equal: report.equal,
+                to_copy: report.enqueued + report.already_queued,
+                bytes_to_copy: report.bytes_to_copy,
+                copied_at_run,
+            };
             if let Err(e) = self.ledger.set_pair_counts(&id, counts).await {
                 warn!(pair = %id, error = %e, "could not save the pair's figures for status");
             }
@@ -217,7 +232,10 @@ impl Sender {
         loop {
             mj.drain(|c| {
                 let entry = match &c {
-                    Compared::Missing(e) | Compared::Equal(e) | Compared::SizeDiffers { src: e, .. } => e,
+                    Compared::Missing(e)
+                    | Compared::Equal(e)
+                    | Compared::Identical(e)
+                    | Compared::SizeDiffers { src: e, .. } => e,
                 };
                 last_decided = Some(entry.key.clone());
                 if self.ignore.is_ignored(&pair.src_bucket, &entry.key) {
@@ -229,7 +247,9 @@ impl Sender {
                     Compared::Equal(e) if self.compare_versions || (self.compare_etags && e.etag.is_some()) => {
                         batch.version_checks.push(e)
                     }
-                    Compared::Equal(_) => report.equal += 1,
+                    // Same bytes on both sides: a changed version only matters when asked.
+                    Compared::Identical(e) if self.compare_versions => batch.version_checks.push(e),
+                    Compared::Equal(_) | Compared::Identical(_) => report.equal += 1,
                 }
             });
             if batch.len() >= FLUSH_AT {

@@ -1,8 +1,12 @@
 //! `jobsender status`: where the migration stands, from the ledger and the queues.
+//!
+//! By default it reads a few items per pair (the last complete run's figures and the
+//! workers' counters, `s3_migrate_core::ledger::Progress`), so it answers in the same time on
+//! a ledger of a thousand records or a hundred million; `--scan` reads every record instead.
 
 use anyhow::Context;
 use aws_sdk_sqs::types::QueueAttributeName;
-use s3_migrate_core::ledger::{now_secs, Ledger, ObjectRecord, Status};
+use s3_migrate_core::ledger::{now_secs, Ledger, ObjectRecord, PairCounts, Progress, Status};
 use s3_migrate_core::pairs::BucketPair;
 use std::collections::HashMap;
 
@@ -96,13 +100,126 @@ async fn queue_counts(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<(H
     Ok((attrs, dlq))
 }
 
-/// The report printed by `jobsender status`.
+/// How `jobsender status` reads the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The per-pair figures of the last complete run and the workers' counters: a few items
+    /// per pair, whatever the table holds (the default).
+    Counters,
+    /// Every record of the table (`--scan`): exact per status, but its time and read units
+    /// grow with the table (a 100-million-object ledger takes hours).
+    Scan,
+}
+
+/// One pair's line of the counters report (pure: see [`counters_row`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CountersRow {
+    pub pair: String,
+    /// Seconds since the last complete run, if there was one.
+    pub run_age: Option<u64>,
+    pub equal: u64,
+    pub to_copy: u64,
+    /// Copied since the last complete run (by the workers' counter).
+    pub copied_since: u64,
+    /// To copy less copied since (never below 0).
+    pub remaining: u64,
+    /// Failed permanently since the table was made; unchanged failures at the last run.
+    pub failed: u64,
+    pub failed_unchanged: u64,
+    pub archived: u64,
+    pub bytes_copied: u64,
+}
+
+/// A pair's line from its last run's figures and its bucket pair's counters, at `now`.
+pub fn counters_row(pair: &str, run: Option<&PairCounts>, progress: &Progress, now: u64) -> CountersRow {
+    let run = run.copied();
+    let copied_since = progress.copied.saturating_sub(run.map_or(0, |r| r.copied_at_run));
+    let to_copy = run.map_or(0, |r| r.to_copy);
+    CountersRow {
+        pair: pair.to_owned(),
+        run_age: run.map(|r| now.saturating_sub(r.at)),
+        equal: run.map_or(0, |r| r.equal),
+        to_copy,
+        copied_since,
+        remaining: to_copy.saturating_sub(copied_since),
+        failed: progress.failed,
+        failed_unchanged: run.map_or(0, |r| r.failed_unchanged),
+        archived: run.map_or(0, |r| r.archived),
+        bytes_copied: progress.bytes,
+    }
+}
+
+fn age(secs: Option<u64>) -> String {
+    match secs {
+        None => "never".into(),
+        Some(s) if s < 120 => format!("{s} s ago"),
+        Some(s) if s < 7200 => format!("{} min ago", s / 60),
+        Some(s) => format!("{} h ago", s / 3600),
+    }
+}
+
+/// The report printed by `jobsender status`: one line per pair, the queues, and failures.
 pub async fn status(
     ledger: &Ledger,
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
     pairs: &[BucketPair],
+    source: Source,
 ) -> anyhow::Result<String> {
+    let (mut out, failures) = match source {
+        Source::Counters => counters_table(ledger, pairs).await?,
+        Source::Scan => scan_table(ledger, pairs).await?,
+    };
+    let (attrs, dlq) = queue_counts(sqs, queue_url).await?;
+    let get = |k: &str| attrs.get(k).map(String::as_str).unwrap_or("?").to_owned();
+    out.push_str(&format!(
+        "queue {queue_url}: {} waiting, {} in flight, {} delayed; dead-letter queue: {}\n",
+        get("ApproximateNumberOfMessages"),
+        get("ApproximateNumberOfMessagesNotVisible"),
+        get("ApproximateNumberOfMessagesDelayed"),
+        dlq.map_or("none configured".to_owned(), |n| format!("{n} messages")),
+    ));
+    for (key, reason) in failures {
+        out.push_str(&format!("failed: {key}: {reason}\n"));
+    }
+    Ok(out)
+}
+
+/// Two reads per pair: its last run's figures and its bucket pair's counters. Pairs of one
+/// bucket pair (different prefixes) share the counters.
+async fn counters_table(ledger: &Ledger, pairs: &[BucketPair]) -> anyhow::Result<(String, Vec<(String, String)>)> {
+    let now = now_secs();
+    let mut out = format!(
+        "{:<50} {:>12} {:>10} {:>10} {:>12} {:>10} {:>8} {:>8} {:>14}\n",
+        "pair", "last run", "equal", "to copy", "copied since", "remaining", "failed", "archived", "bytes copied"
+    );
+    let mut failures = Vec::new();
+    for pair in pairs {
+        let run = ledger.pair_counts(&pair.id()).await?;
+        let progress = ledger.progress(&pair.src_bucket, &pair.des_bucket).await?;
+        let r = counters_row(&pair.id(), run.as_ref(), &progress, now);
+        out.push_str(&format!(
+            "{:<50} {:>12} {:>10} {:>10} {:>12} {:>10} {:>8} {:>8} {:>14}\n",
+            r.pair,
+            age(r.run_age),
+            r.equal,
+            r.to_copy,
+            r.copied_since,
+            r.remaining,
+            r.failed.max(r.failed_unchanged),
+            r.archived,
+            r.bytes_copied
+        ));
+        if let Some(last) = progress.last_failure {
+            let (key, reason) = last.split_once(": ").unwrap_or(("", &last));
+            failures.push((s3_migrate_core::job::object_key(&pair.src_bucket, key), reason.to_owned()));
+        }
+    }
+    Ok((out, failures))
+}
+
+/// Every record of the table, summed per pair (`--scan`).
+async fn scan_table(ledger: &Ledger, pairs: &[BucketPair]) -> anyhow::Result<(String, Vec<(String, String)>)> {
     let records = ledger.scan().await?;
     let now = now_secs();
     let mut out = format!(
@@ -128,19 +245,7 @@ pub async fn status(
         ));
         failures.extend(s.failures);
     }
-    let (attrs, dlq) = queue_counts(sqs, queue_url).await?;
-    let get = |k: &str| attrs.get(k).map(String::as_str).unwrap_or("?").to_owned();
-    out.push_str(&format!(
-        "queue {queue_url}: {} waiting, {} in flight, {} delayed; dead-letter queue: {}\n",
-        get("ApproximateNumberOfMessages"),
-        get("ApproximateNumberOfMessagesNotVisible"),
-        get("ApproximateNumberOfMessagesDelayed"),
-        dlq.map_or("none configured".to_owned(), |n| format!("{n} messages")),
-    ));
-    for (key, reason) in failures {
-        out.push_str(&format!("failed: {key}: {reason}\n"));
-    }
-    Ok(out)
+    Ok((out, failures))
 }
 
 #[cfg(test)]
@@ -175,5 +280,43 @@ mod tests {
         let s = summarize(&pair, &records, 10_000);
         assert_eq!((s.done, s.failed, s.in_progress, s.bytes_copied, s.bytes_last_hour), (2, 1, 1, 150, 100));
         assert_eq!(s.failures, vec![("src/p/c".to_owned(), "NoSuchBucket".to_owned())]);
+    }
+
+    #[test]
+    fn a_row_counts_copies_since_the_last_run() {
+        let run = PairCounts {
+            at: 1_000,
+            equal: 50,
+            to_copy: 30,
+            copied_at_run: 100,
+            failed_unchanged: 2,
+            archived: 1,
+            ..Default::default()
+        };
+        let progress = Progress { copied: 112, bytes: 9, failed: 3, last_failure: None };
+        let r = counters_row("p", Some(&run), &progress, 1_600);
+        assert_eq!(
+            r,
+            CountersRow {
+                pair: "p".into(),
+                run_age: Some(600),
+                equal: 50,
+                to_copy: 30,
+                copied_since: 12,
+                remaining: 18,
+                failed: 3,
+                failed_unchanged: 2,
+                archived: 1,
+                bytes_copied: 9,
+            }
+        );
+        let never = counters_row("p", None, &Progress::default(), 5);
+        assert_eq!((never.run_age, never.remaining, never.copied_since), (None, 0, 0));
+        let over = counters_row("p", Some(&run), &Progress { copied: 500, ..Default::default() }, 1_000);
+        assert_eq!(over.remaining, 0, "copies of objects from later events do not go below zero");
+        assert_eq!(
+            (age(None), age(Some(30)), age(Some(600)), age(Some(7200))),
+            ("never".into(), "30 s ago".into(), "10 min ago".into(), "2 h ago".into())
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! until its source changes or `--retry-failed` asks for it.
 
 use jobsender::run::{PairReport, RunOptions, Sender};
+use jobsender::status::Source;
 use s3_migrate_core::ledger::Status;
 use s3_migrate_tests::fault_proxy::FaultProxy;
 use s3_migrate_tests::s3_rules::Archived;
@@ -55,7 +56,7 @@ async fn archived_objects_are_counted_never_enqueued_and_restored_ones_are_copie
     assert!(w.drain(&w.dlq_url).await?.is_empty(), "the dead-letter queue stays empty");
     assert_eq!(proxy.rules.counts.archive_denied.load(Ordering::Relaxed), 0, "no archived object was read");
     // `jobsender status` shows them too: 3 done (the restored two and the plain one), 3 archived.
-    let status = jobsender::status::status(&w.ledger, &w.own.sqs, &w.queue_url, &[w.pair()]).await?;
+    let status = jobsender::status::status(&w.ledger, &w.own.sqs, &w.queue_url, &[w.pair()], Source::Scan).await?;
     let row = status.lines().nth(1).unwrap_or_default();
     let cols: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(
@@ -108,7 +109,7 @@ async fn a_failed_object_is_enqueued_again_only_on_request_or_when_its_source_ch
     let second = run(&w, &s, &RunOptions::default()).await?;
     assert_eq!((second.enqueued, second.failed), (0, 1), "{second:?}");
     assert!(w.drain(&w.queue_url).await?.is_empty());
-    let status = jobsender::status::status(&w.ledger, &w.own.sqs, &w.queue_url, &[w.pair()]).await?;
+    let status = jobsender::status::status(&w.ledger, &w.own.sqs, &w.queue_url, &[w.pair()], Source::Counters).await?;
     assert!(
         status.lines().any(|l| l.starts_with("failed:") && l.contains("tiered") && l.contains("InvalidObjectState")),
         "{status}"

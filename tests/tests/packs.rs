@@ -84,6 +84,12 @@ async fn a_mixed_pair_is_sent_as_exact_packs_and_single_jobs_then_copied() -> an
         assert_eq!(p.process("m", body, None).await, Disposition::Consumed, "{body}");
     }
     assert_copied(&w, &objects).await?;
+    // What `jobsender status` reads: the run's figures and the workers' counters.
+    let run = w.ledger.pair_counts(&w.pair().id()).await?.expect("figures of the complete run");
+    assert_eq!((run.to_copy, run.copied_at_run), (6, 0));
+    let progress = w.ledger.progress(&w.src_bucket, &w.des_bucket).await?;
+    let bytes: usize = objects.values().map(Vec::len).sum();
+    assert_eq!((progress.copied, progress.bytes, progress.failed), (6, bytes as u64, 0));
     assert!(w.drain(&w.dlq_url).await?.is_empty() && w.drain(&w.queue_url).await?.is_empty());
     Ok(())
 }
@@ -129,6 +135,9 @@ async fn poison_objects_of_a_pack_end_alone_in_the_dlq_and_the_rest_are_copied()
     let rec = w.ledger.get(&jobs[1].ledger_key()).await?.expect("record");
     assert_eq!(rec.status, Some(Status::Failed));
     assert!(w.drain(&w.queue_url).await?.is_empty(), "nothing sent again");
+    let progress = w.ledger.progress(&w.src_bucket, &w.des_bucket).await?;
+    assert_eq!((progress.copied, progress.failed), (4, 2), "{progress:?}");
+    assert!(progress.last_failure.is_some_and(|f| f.starts_with("poison/")));
 
     // With tries left, the failing object alone is sent again, later, its failure counted.
     let p = w.processor_via(&[("DeadLetterQueueUrl", w.dlq_url.as_str()), ("MaxReceiveCount", "3")], &proxy).await?;

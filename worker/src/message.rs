@@ -10,7 +10,7 @@ use crate::error::CopyError;
 use crate::metrics::{emit, ObjectMetrics};
 use s3_migrate_core::event::{parse_message, Incoming};
 use s3_migrate_core::ignore::IgnoreList;
-use s3_migrate_core::ledger::{now_secs, Done, LedgerError};
+use s3_migrate_core::ledger::{now_secs, Done, LedgerError, Progress};
 use s3_migrate_core::scope::{JobScope, OutOfScope};
 use s3_migrate_core::Job;
 use std::sync::Arc;
@@ -247,9 +247,19 @@ impl Processor {
                 {
                     warn!(error = %le, "could not record the failure");
                 }
+                self.count_failure(job, &e.to_string()).await;
                 // Retrying cannot help: straight to the dead-letter queue when there is one.
                 End::Permanent { reason: e.to_string() }
             }
+        }
+    }
+
+    /// Counts a failed object in its bucket pair's progress (`jobsender status`).
+    pub(crate) async fn count_failure(&self, job: &Job, reason: &str) {
+        let failed =
+            Progress { failed: 1, last_failure: Some(format!("{}: {reason}", job.src_key)), ..Default::default() };
+        if let Err(e) = self.copier.ledger.add_progress(&job.src_bucket, &job.des_bucket, &failed).await {
+            warn!(error = %e, "could not count the failure for status");
         }
     }
 

@@ -10,16 +10,18 @@
 use crate::copy::Packed;
 use crate::message::{End, Processor};
 use futures::StreamExt;
-use s3_migrate_core::ledger::{Item, ObjectRecord};
+use s3_migrate_core::ledger::{Item, ObjectRecord, Progress};
 use s3_migrate_core::pack::{after_failure, regroup, AfterFailure, Pack};
 use s3_migrate_core::Job;
 use std::time::Instant;
-use tracing::{error, info, info_span, Instrument};
+use tracing::{error, info, info_span, warn, Instrument};
 
 impl Processor {
     /// Works one pack until `deadline`; Err when the message must come back.
     pub(crate) async fn copy_pack(&self, pack: Pack, deadline: Option<Instant>) -> Result<(), String> {
         let total = pack.jobs.len();
+        // A pack is of one bucket pair.
+        let buckets = pack.jobs.first().map(|j| (j.src_bucket.clone(), j.des_bucket.clone())).unwrap_or_default();
         let mut parked: Vec<(Job, String)> = Vec::new();
         let mut todo = Vec::with_capacity(total);
         for job in pack.jobs {
@@ -68,7 +70,11 @@ impl Processor {
                     let job = Job { failures, ..job };
                     match after_failure(failures, self.copier.cfg.max_receive_count) {
                         AfterFailure::Retry { delay_secs } => again.push((job, delay_secs)),
-                        AfterFailure::Park => parked.push((job, format!("{reason} (failed {failures} times)"))),
+                        AfterFailure::Park => {
+                            let reason = format!("{reason} (failed {failures} times)");
+                            self.count_failure(&job, &reason).await;
+                            parked.push((job, reason));
+                        }
                     }
                 }
                 End::Permanent { reason } => parked.push((job, reason)),
@@ -78,6 +84,16 @@ impl Processor {
         // are recognised by their records instead of being copied again.
         if !finished.is_empty() {
             self.copier.ledger.done_many(&finished).await.map_err(|e| e.to_string())?;
+            // One counter update for all the pack's copies.
+            let (src_bucket, des_bucket) = &buckets;
+            let copied = Progress {
+                copied: finished.len() as u64,
+                bytes: finished.iter().map(|(_, d)| d.size).sum(),
+                ..Default::default()
+            };
+            if let Err(e) = self.copier.ledger.add_progress(src_bucket, des_bucket, &copied).await {
+                warn!(error = %e, "could not count the pack's copies for status");
+            }
         }
         info!(objects = total, copied = finished.len(), sent_again = again.len(), parked = parked.len(), "pack worked");
         for (job, reason) in parked {

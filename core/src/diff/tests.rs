@@ -99,3 +99,20 @@ proptest! {
         prop_assert_eq!(out, expected);
     }
 }
+
+#[test]
+fn the_same_listed_etag_is_identical_and_another_or_none_only_equal() {
+    let tagged = |key: &str, etag: Option<&str>| Entry { etag: etag.map(str::to_owned), ..e(key, 1) };
+    let src = [tagged("a", Some("\"x\"")), tagged("b", Some("\"x\"")), tagged("c", None), tagged("d", Some("\"y\""))];
+    let des = [tagged("a", Some("\"x\"")), tagged("b", Some("\"z\"")), tagged("c", None), tagged("d", None)];
+    let (out, _) = run(&src, &des, 2);
+    assert_eq!(
+        out,
+        vec![
+            Compared::Identical(src[0].clone()),
+            Compared::Equal(src[1].clone()),
+            Compared::Equal(src[2].clone()),
+            Compared::Equal(src[3].clone()),
+        ]
+    );
+}

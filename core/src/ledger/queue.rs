@@ -22,6 +22,15 @@ pub struct PairCounts {
     pub failed_unchanged: u64,
     /// When the run ended (seconds since the epoch).
     pub at: u64,
+    /// Source objects already at the destination.
+    pub equal: u64,
+    /// Source objects to copy: enqueued by the run, or still queued from an earlier one.
+    pub to_copy: u64,
+    /// Their bytes (those the run enqueued).
+    pub bytes_to_copy: u64,
+    /// The bucket pair's [`crate::ledger::Progress::copied`] when the run ended: what was
+    /// copied since is the counter now less this.
+    pub copied_at_run: u64,
 }
 
 impl Ledger {
@@ -111,6 +120,10 @@ impl Ledger {
             .item(attr::ARCHIVED, nv(counts.archived))
             .item(attr::FAILED_UNCHANGED, nv(counts.failed_unchanged))
             .item(attr::END_TIME, nv(counts.at))
+            .item(attr::EQUAL, nv(counts.equal))
+            .item(attr::TO_COPY, nv(counts.to_copy))
+            .item(attr::BYTES_TO_COPY, nv(counts.bytes_to_copy))
+            .item(attr::COPIED_AT_RUN, nv(counts.copied_at_run))
             .send()
             .await
             .map_err(|e| self.err("PutItem", e))?;
@@ -128,6 +141,10 @@ impl Ledger {
             archived: n(&i, attr::ARCHIVED),
             failed_unchanged: n(&i, attr::FAILED_UNCHANGED),
             at: n(&i, attr::END_TIME),
+            equal: n(&i, attr::EQUAL),
+            to_copy: n(&i, attr::TO_COPY),
+            bytes_to_copy: n(&i, attr::BYTES_TO_COPY),
+            copied_at_run: n(&i, attr::COPIED_AT_RUN),
         }))
     }
 

@@ -36,10 +36,14 @@ pub mod attr {
     pub const SRC_MODIFIED: &str = "srcModified";
     pub const COMPLETING_AT: &str = "completingAt";
     pub const FAILED_UNCHANGED: &str = "failedUnchanged";
+    pub const COPIED: &str = "copied";
+    pub const FAILED: &str = "failed";
+    pub const LAST_FAILURE: &str = "lastFailure";
+    pub const EQUAL: &str = "equal";
+    pub const TO_COPY: &str = "toCopy";
+    pub const BYTES_TO_COPY: &str = "bytesToCopy";
+    pub const COPIED_AT_RUN: &str = "copiedAtRun";
 }
-
-/// Name of the global secondary index on `desBucket`.
-pub const DES_BUCKET_INDEX: &str = "desBucket-index";
 
 /// Where an object stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

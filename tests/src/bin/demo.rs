@@ -12,6 +12,9 @@
 //!   demo listing-server MS
 //!                 serve synthetic buckets of any size (ListObjectsV2, HeadBucket; see
 //!                 `s3_migrate_tests::listing_server`), MS milliseconds per page; prints its URL
+//!   demo ledger-fill TABLE SRC_BUCKET N
+//!                 write N records of copied objects of SRC_BUCKET into the ledger TABLE, as
+//!                 packs record them (the bench of `jobsender status` on a large ledger)
 //!   demo gateway-proxy
 //!                 serve moto as a gateway-like store (base path /api/v1/s3, no multipart, no
 //!                 versions) until stopped; prints its URL
@@ -71,6 +74,16 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
+        Some("ledger-fill") => {
+            let mut args = std::env::args().skip(2);
+            let (table, bucket, n) = (args.next(), args.next(), args.next().and_then(|n| n.parse().ok()));
+            ledger_fill(
+                table.as_deref().context("ledger-fill TABLE SRC_BUCKET N")?,
+                bucket.as_deref().context("ledger-fill TABLE SRC_BUCKET N")?,
+                n.context("ledger-fill TABLE SRC_BUCKET N")?,
+            )
+            .await
+        }
         Some("listing-server") => {
             let ms = std::env::args().nth(2).and_then(|m| m.parse().ok()).context("listing-server MS")?;
             let server = s3_migrate_tests::listing_server::ListingServer::start(std::time::Duration::from_millis(ms)).await?;
@@ -81,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: demo setup [gateway URL]|gateway-proxy|latency-proxy UPSTREAM MS|event|verify|cleanup|bench-setup SRC_BUCKET stream|server [DES_BUCKET]|listing-server MS"
+            "usage: demo setup [gateway URL]|gateway-proxy|latency-proxy UPSTREAM MS|event|verify|cleanup|bench-setup SRC_BUCKET stream|server [DES_BUCKET]|listing-server MS|ledger-fill TABLE SRC_BUCKET N"
         ),
     }
 }
@@ -356,5 +369,45 @@ async fn bench_setup(src_bucket: &str, stream: bool, des_bucket: Option<String>)
     for (k, v) in exports {
         println!("export {k}='{v}'");
     }
+    Ok(())
+}
+
+/// N records of finished copies, as packs write them: 25 to a BatchWriteItem, 16 at once.
+async fn ledger_fill(table: &str, src_bucket: &str, n: u64) -> anyhow::Result<()> {
+    use futures::StreamExt;
+    use s3_migrate_core::ledger::{Done, Ledger};
+    let own = AwsClients::build(None, "unused").await?;
+    let ledger = Ledger::new(own.dynamodb.clone(), table);
+    let chunk = 400u64;
+    let written: Vec<anyhow::Result<usize>> = futures::stream::iter((0..n).step_by(chunk as usize))
+        .map(|start| {
+            let ledger = ledger.clone();
+            async move {
+                let finished: Vec<_> = (start..(start + chunk).min(n))
+                    .map(|i| {
+                        let done = Done {
+                            key: s3_migrate_core::job::object_key(src_bucket, &format!("obj-{i:09}")),
+                            des_bucket: "bench-des".into(),
+                            des_key: format!("obj-{i:09}"),
+                            size: 16_384,
+                            version_id: None,
+                            etag: Some(format!("\"{i:032x}\"")),
+                            src_modified: Some(1_764_000_000),
+                            spent_secs: 0,
+                        };
+                        (None, done)
+                    })
+                    .collect();
+                Ok(ledger.done_many(&finished).await?)
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let total: usize = written.into_iter().collect::<anyhow::Result<Vec<_>>>()?.iter().sum();
+    let progress =
+        s3_migrate_core::ledger::Progress { copied: total as u64, bytes: total as u64 * 16_384, ..Default::default() };
+    ledger.add_progress(src_bucket, "bench-des", &progress).await?;
+    eprintln!("demo: {total} records written to {table}");
     Ok(())
 }

@@ -27,7 +27,7 @@ use crate::s3::{check_source_bucket, head_destination, head_source, source_taggi
 use crate::stats::Stats;
 use decide::Transfer;
 use s3_migrate_core::config::WorkerConfig;
-use s3_migrate_core::ledger::{now_secs, Done, Ledger, LedgerError, ObjectRecord, Status};
+use s3_migrate_core::ledger::{now_secs, Done, Ledger, LedgerError, ObjectRecord, Progress, Status};
 use s3_migrate_core::regions::RegionalClients;
 use s3_migrate_core::rotation::{Reread, RotatingKeys};
 use s3_migrate_core::store::Store;
@@ -401,6 +401,10 @@ impl Copier {
         }
         if !self.ledger.done(&done).await? {
             info!(key = %job.src_key, "a copy of a newer source was recorded meanwhile; the ledger keeps it");
+        }
+        let copied = Progress { copied: 1, bytes: head.size, ..Default::default() };
+        if let Err(e) = self.ledger.add_progress(&job.src_bucket, &job.des_bucket, &copied).await {
+            warn!(key = %job.src_key, error = %e, "could not count the copy for status");
         }
         Ok(None)
     }
