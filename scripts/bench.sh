@@ -7,7 +7,8 @@
 #   scripts/bench.sh listing [RUNS]    `jobsender run --dry-run` over 10 million synthetic keys per
 #                                      side at 30 ms per page (BENCH_KEYS, BENCH_PAGE_MS,
 #                                      BENCH_RANGES="1 8 32"): equal sides and a destination
-#                                      missing 1%, log-shaped and hashed flat keys
+#                                      missing 1% (BENCH_CASES="des miss100-des"), log-shaped
+#                                      and hashed flat keys (BENCH_SHAPES="logs flat")
 #   scripts/bench.sh status [RUNS]     `jobsender status` on a ledger of 1,000,000 records
 #                                      (BENCH_RECORDS): per-pair counters, and `--scan`
 #   scripts/bench.sh worker [RUNS]     whole migrations (jobsender run + worker poll --until-empty)
@@ -301,8 +302,10 @@ listing_bench() {
   say "synthetic listing at $url: $n keys per side, $ms ms per page"
   printf '\n%-44s %10s %14s %15s %14s %12s %10s\n' "median of $RUNS runs" wall "" "keys/s" CPU "peak RSS" pages | tee "$WORK/results"
   local shape des ranges p0 p1
-  for shape in logs flat; do
-    for des in "$shape-$n-des" "$shape-$n-miss100-des"; do
+  local case
+  for shape in ${BENCH_SHAPES:-logs flat}; do
+    for case in ${BENCH_CASES:-des miss100-des}; do
+      des="$shape-$n-$case"
       for ranges in ${BENCH_RANGES:-1 8 32}; do
         : >"$WORK/trials"
         for _ in $(seq 1 "$RUNS"); do
