@@ -294,8 +294,8 @@ listing_bench() {
   build
   local n=${BENCH_KEYS:-10000000} ms=${BENCH_PAGE_MS:-30} url
   "$BIN/demo" listing-server "$ms" >"$WORK/listing-url" &
-  local server=$!
-  trap 'kill $server 2>/dev/null; rm -rf "$WORK"' EXIT
+  LISTING_PID=$!
+  trap 'kill "$LISTING_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
   for _ in $(seq 1 50); do [ -s "$WORK/listing-url" ] && break; sleep 0.2; done
   url=$(cat "$WORK/listing-url")
   pages() { curl -s "$url/__stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pages"])'; }
