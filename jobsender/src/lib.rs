@@ -4,6 +4,7 @@
 
 pub mod enqueue;
 pub mod error;
+mod flush;
 pub mod lambda;
 pub mod listing;
 pub mod report;
