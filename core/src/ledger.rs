@@ -253,6 +253,13 @@ impl Ledger {
     /// Every object record of the table (status reports); checkpoints are left out.
     pub async fn scan(&self) -> Result<Vec<ObjectRecord>, LedgerError> {
         let mut out = Vec::new();
+        self.scan_each(|r| out.push(r)).await?;
+        Ok(out)
+    }
+
+    /// Calls `each` with every object record of the table, page by page, holding one page at
+    /// a time; bookkeeping items (checkpoints, pair figures, counters) are left out.
+    pub async fn scan_each(&self, mut each: impl FnMut(ObjectRecord)) -> Result<(), LedgerError> {
         let mut start: Option<Item> = None;
         loop {
             let page = self
@@ -263,17 +270,15 @@ impl Ledger {
                 .send()
                 .await
                 .map_err(|e| self.err("Scan", e))?;
-            out.extend(
-                page.items()
-                    .iter()
-                    .filter_map(ObjectRecord::from_item)
-                    // Bookkeeping items (checkpoints, pair figures) start with `#`, which no
-                    // bucket name can.
-                    .filter(|r| !r.key.starts_with('#')),
-            );
+            // Bookkeeping items start with `#`, which no bucket name can.
+            page.items()
+                .iter()
+                .filter_map(ObjectRecord::from_item)
+                .filter(|r| !r.key.starts_with('#'))
+                .for_each(&mut each);
             match page.last_evaluated_key() {
                 Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(out),
+                _ => return Ok(()),
             }
         }
     }

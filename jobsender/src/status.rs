@@ -31,30 +31,37 @@ pub struct PairStatus {
 
 /// Sums the records that belong to `pair` (pure).
 pub fn summarize(pair: &BucketPair, records: &[ObjectRecord], now: u64) -> PairStatus {
-    let prefix = s3_migrate_core::job::object_key(&pair.src_bucket, &pair.src_prefix);
     let mut s = PairStatus { pair: pair.id(), ..Default::default() };
+    let prefix = s3_migrate_core::job::object_key(&pair.src_bucket, &pair.src_prefix);
     for r in records.iter().filter(|r| r.key.starts_with(&prefix)) {
+        s.add(r, now);
+    }
+    s
+}
+
+impl PairStatus {
+    /// Counts one record of the pair.
+    pub fn add(&mut self, r: &ObjectRecord, now: u64) {
         match r.status {
             Some(Status::Done) => {
-                s.done += 1;
-                s.bytes_copied += r.bytes.unwrap_or(0);
+                self.done += 1;
+                self.bytes_copied += r.bytes.unwrap_or(0);
                 if r.end_time.is_some_and(|t| now.saturating_sub(t) < RECENT_SECS) {
-                    s.bytes_last_hour += r.bytes.unwrap_or(0);
+                    self.bytes_last_hour += r.bytes.unwrap_or(0);
                 }
             }
-            Some(Status::InProgress) => s.in_progress += 1,
-            Some(Status::Queued) => s.queued += 1,
-            Some(Status::Skipped) => s.skipped += 1,
+            Some(Status::InProgress) => self.in_progress += 1,
+            Some(Status::Queued) => self.queued += 1,
+            Some(Status::Skipped) => self.skipped += 1,
             Some(Status::Failed) => {
-                s.failed += 1;
-                if s.failures.len() < REASONS_SHOWN {
-                    s.failures.push((r.key.clone(), r.reason.clone().unwrap_or_default()));
+                self.failed += 1;
+                if self.failures.len() < REASONS_SHOWN {
+                    self.failures.push((r.key.clone(), r.reason.clone().unwrap_or_default()));
                 }
             }
             None => {}
         }
     }
-    s
 }
 
 /// Visible, in-flight and delayed message counts, and the dead-letter queue's count.
@@ -220,15 +227,28 @@ async fn counters_table(ledger: &Ledger, pairs: &[BucketPair]) -> anyhow::Result
 
 /// Every record of the table, summed per pair (`--scan`).
 async fn scan_table(ledger: &Ledger, pairs: &[BucketPair]) -> anyhow::Result<(String, Vec<(String, String)>)> {
-    let records = ledger.scan().await?;
     let now = now_secs();
+    // Summed page by page: memory stays at one page and a line per pair.
+    let mut sums: Vec<(String, PairStatus)> = pairs
+        .iter()
+        .map(|p| {
+            let prefix = s3_migrate_core::job::object_key(&p.src_bucket, &p.src_prefix);
+            (prefix, PairStatus { pair: p.id(), ..Default::default() })
+        })
+        .collect();
+    ledger
+        .scan_each(|r| {
+            for (_, s) in sums.iter_mut().filter(|(prefix, _)| r.key.starts_with(prefix.as_str())) {
+                s.add(&r, now);
+            }
+        })
+        .await?;
     let mut out = format!(
         "{:<50} {:>8} {:>11} {:>8} {:>8} {:>8} {:>8} {:>14} {:>12}\n",
         "pair", "done", "in progress", "queued", "failed", "skipped", "archived", "bytes copied", "MB/s (1 h)"
     );
     let mut failures = Vec::new();
-    for pair in pairs {
-        let s = summarize(pair, &records, now);
+    for (pair, (_, s)) in pairs.iter().zip(sums) {
         // Archived objects are never enqueued, so only the last complete run counted them.
         let archived = ledger.pair_counts(&pair.id()).await?.map_or("-".to_owned(), |c| c.archived.to_string());
         out.push_str(&format!(
