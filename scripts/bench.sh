@@ -200,6 +200,9 @@ bench_dataset() { # label dir objects bytes
       trial_figures >>"$WORK/trials"
       case "$tool" in
         "s3-migrate"* | "baseline"*)
+          # Where the wall time went: the jobsender's run, then the worker's.
+          awk -v t="$label $tool" 'NR==1{j=$1} NR==2{w=$1} END{printf "%s: jobsender %.2f s, worker %.2f s\n", t, j, w}' \
+            "$WORK/measure" >>"$WORK/phases"
           [ -d "$WORK/counts-after" ] || continue
           # Packs: one message per 100 small objects, one invocation at MaxParallelFile;
           # the baseline: a message and an invocation per object, 8 invocations at once.
@@ -238,6 +241,7 @@ worker_bench() {
   rm -rf "$WORK/a" "$WORK/b" "$WORK/c"
   say "results"
   cat "$WORK/results"
+  [ -s "$WORK/phases" ] && { say "phases of each s3-migrate run"; cat "$WORK/phases"; }
   if ls "$WORK"/cost-* >/dev/null 2>&1; then
     say "cost per object (last run of each; requests counted at the latency proxies)"
     printf '%-34s %6s %6s %6s %6s %6s   %8s %7s %7s %7s   %5s\n' "" S3 SQS DDB WRU RRU \
