@@ -27,8 +27,8 @@ LAMBDA_GB_SECOND = 0.0000133334  # arm64
 LAMBDA_PER_MILLION = 0.20
 
 # DynamoDB: every ledger item is under 1 KiB, so a write is one unit, plus one for the
-# desBucket-index when the table has it (S3M_GSI=0 models a table without it).
-GSI_WRITES = float(os.environ.get("S3M_GSI", "1"))
+# original's desBucket-index when the table has it (S3M_GSI=1; this release makes none).
+GSI_WRITES = float(os.environ.get("S3M_GSI", "0"))
 
 
 def delta(before, after, name):
