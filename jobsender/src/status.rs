@@ -217,9 +217,8 @@ async fn counters_table(ledger: &Ledger, pairs: &[BucketPair]) -> anyhow::Result
             r.archived,
             r.bytes_copied
         ));
-        if let Some(last) = progress.last_failure {
-            let (key, reason) = last.split_once(": ").unwrap_or(("", &last));
-            failures.push((s3_migrate_core::job::object_key(&pair.src_bucket, key), reason.to_owned()));
+        if let Some((key, reason)) = progress.last_failure {
+            failures.push((s3_migrate_core::job::object_key(&pair.src_bucket, &key), reason));
         }
     }
     Ok((out, failures))

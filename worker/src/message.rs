@@ -257,7 +257,7 @@ impl Processor {
     /// Counts a failed object in its bucket pair's progress (`jobsender status`).
     pub(crate) async fn count_failure(&self, job: &Job, reason: &str) {
         let failed =
-            Progress { failed: 1, last_failure: Some(format!("{}: {reason}", job.src_key)), ..Default::default() };
+            Progress { failed: 1, last_failure: Some((job.src_key.clone(), reason.to_owned())), ..Default::default() };
         if let Err(e) = self.copier.ledger.add_progress(&job.src_bucket, &job.des_bucket, &failed).await {
             warn!(error = %e, "could not count the failure for status");
         }

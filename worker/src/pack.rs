@@ -24,7 +24,13 @@ impl Processor {
         let buckets = pack.jobs.first().map(|j| (j.src_bucket.clone(), j.des_bucket.clone())).unwrap_or_default();
         let mut parked: Vec<(Job, String)> = Vec::new();
         let mut todo = Vec::with_capacity(total);
+        let mut seen = std::collections::HashSet::new();
         for job in pack.jobs {
+            // An object named twice is copied once (and BatchWriteItem refuses a key twice).
+            if !seen.insert(job.ledger_key()) {
+                info!(key = %job.src_key, "named twice in the pack, copied once");
+                continue;
+            }
             if self.ignore.is_ignored(&job.src_bucket, &job.src_key) {
                 info!(bucket = %job.src_bucket, key = %job.src_key, "on the ignore list, nothing to do");
                 continue;

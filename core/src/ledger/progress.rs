@@ -20,8 +20,8 @@ pub struct Progress {
     pub bytes: u64,
     /// Objects whose copy failed permanently (or too often, in a pack).
     pub failed: u64,
-    /// The last such failure: `key: reason`.
-    pub last_failure: Option<String>,
+    /// The last such failure: the source key and the reason.
+    pub last_failure: Option<(String, String)>,
 }
 
 /// The counters' key of a bucket pair.
@@ -45,11 +45,14 @@ impl Ledger {
             .expression_attribute_values(":c", nv(add.copied))
             .expression_attribute_values(":b", nv(add.bytes))
             .expression_attribute_values(":f", nv(add.failed));
-        if let Some(failure) = &add.last_failure {
-            update = format!("SET #lf = :lf {update}");
-            let kept: String = failure.chars().take(REASON_CHARS).collect();
-            req =
-                req.expression_attribute_names("#lf", attr::LAST_FAILURE).expression_attribute_values(":lf", sv(kept));
+        if let Some((key, reason)) = &add.last_failure {
+            update = format!("SET #lk = :lk, #lf = :lf {update}");
+            let kept: String = reason.chars().take(REASON_CHARS).collect();
+            req = req
+                .expression_attribute_names("#lk", attr::LAST_FAILURE_KEY)
+                .expression_attribute_values(":lk", sv(key))
+                .expression_attribute_names("#lf", attr::LAST_FAILURE)
+                .expression_attribute_values(":lf", sv(kept));
         }
         req.update_expression(update).send().await.map_err(|e| self.err("UpdateItem", e))?;
         Ok(())
@@ -68,8 +71,8 @@ impl Ledger {
             copied: n(attr::COPIED),
             bytes: n(attr::BYTES),
             failed: n(attr::FAILED),
-            last_failure: match item.get(attr::LAST_FAILURE) {
-                Some(AttributeValue::S(v)) => Some(v.clone()),
+            last_failure: match (item.get(attr::LAST_FAILURE_KEY), item.get(attr::LAST_FAILURE)) {
+                (Some(AttributeValue::S(k)), Some(AttributeValue::S(r))) => Some((k.clone(), r.clone())),
                 _ => None,
             },
         })

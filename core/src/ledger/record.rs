@@ -39,6 +39,7 @@ pub mod attr {
     pub const COPIED: &str = "copied";
     pub const FAILED: &str = "failed";
     pub const LAST_FAILURE: &str = "lastFailure";
+    pub const LAST_FAILURE_KEY: &str = "lastFailureKey";
     pub const EQUAL: &str = "equal";
     pub const TO_COPY: &str = "toCopy";
     pub const BYTES_TO_COPY: &str = "bytesToCopy";
