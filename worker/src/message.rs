@@ -10,15 +10,13 @@ use crate::error::CopyError;
 use crate::metrics::{emit, ObjectMetrics};
 use s3_migrate_core::event::{parse_message, Incoming};
 use s3_migrate_core::ignore::IgnoreList;
+use s3_migrate_core::pack::SQS_MAX_DELAY_SECS;
 use s3_migrate_core::ledger::{now_secs, Done, LedgerError, Progress};
 use s3_migrate_core::scope::{JobScope, OutOfScope};
 use s3_migrate_core::Job;
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::{error, info, info_span, warn, Instrument};
-
-/// Longest delay SQS gives a message (SendMessage `DelaySeconds`).
-pub(crate) const SQS_MAX_DELAY_SECS: u64 = 900;
 
 /// Longest part of a bad body written to the log.
 const LOGGED_BODY_CHARS: usize = 1024;
@@ -115,7 +113,7 @@ impl Processor {
     }
 
     /// A job or delete outside the configured scope: parked with its reason, never tried.
-    pub(crate) async fn refuse(&self, body: &str, out: &OutOfScope) -> Result<(), String> {
+    async fn refuse(&self, body: &str, out: &OutOfScope) -> Result<(), String> {
         error!(reason = %out, "job refused");
         self.park(body, &out.to_string()).await
     }
