@@ -192,9 +192,19 @@ impl Ledger {
         Ok(found)
     }
 
-    /// Writes up to 25 requests with BatchWriteItem, sending again what DynamoDB left
-    /// unprocessed (throttling); `what` names the items in the error.
-    async fn batch_write(&self, mut pending: Vec<WriteRequest>, what: &str) -> Result<(), LedgerError> {
+    /// Writes the requests 25 to a BatchWriteItem (DynamoDB's limit), one batch after another;
+    /// `what` names the items in the error.
+    async fn batch_write(&self, requests: Vec<WriteRequest>, what: &str) -> Result<(), LedgerError> {
+        let mut requests = requests.into_iter().peekable();
+        while requests.peek().is_some() {
+            self.batch_write_once(requests.by_ref().take(BATCH_WRITE_MAX_ITEMS).collect(), what).await?;
+        }
+        Ok(())
+    }
+
+    /// One BatchWriteItem of up to 25 requests, sending again what DynamoDB left unprocessed
+    /// (throttling).
+    async fn batch_write_once(&self, mut pending: Vec<WriteRequest>, what: &str) -> Result<(), LedgerError> {
         let mut round = 0;
         while !pending.is_empty() {
             if round > BATCH_RETRY_ROUNDS {

@@ -9,7 +9,7 @@
 //! it can do is record the older of two copies, which the next jobsender run sees as a
 //! changed ETag and copies again, never the reverse.
 
-use super::{attr, now_secs, nv, sv, Item, Ledger, LedgerError, Status, BATCH_WRITE_MAX_ITEMS};
+use super::{attr, now_secs, nv, sv, Item, Ledger, LedgerError, Status};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 
 /// Attributes a finished copy removes: upload, lease, failure reason, queue TTL, completion.
@@ -149,10 +149,7 @@ impl Ledger {
             }
         }
         written += puts.len();
-        while !puts.is_empty() {
-            let rest = puts.split_off(puts.len().min(BATCH_WRITE_MAX_ITEMS));
-            self.batch_write(std::mem::replace(&mut puts, rest), "records of finished copies").await?;
-        }
+        self.batch_write(puts, "records of finished copies").await?;
         Ok(written)
     }
 }

@@ -1,8 +1,6 @@
 //! The jobsender's writes: objects enqueued, and checkpoints of unfinished pairs.
 
-use super::{
-    attr, now_secs, nv, sv, Ledger, LedgerError, Status, BATCH_WRITE_MAX_ITEMS, CHECKPOINT_PREFIX, PAIR_COUNTS_PREFIX,
-};
+use super::{attr, now_secs, nv, sv, Ledger, LedgerError, Status, CHECKPOINT_PREFIX, PAIR_COUNTS_PREFIX};
 use crate::job::Job;
 use crate::ranges::Checkpoint;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
@@ -67,24 +65,21 @@ impl Ledger {
     /// only for keys just read as absent and not yet enqueued (no worker of ours can hold
     /// them); `queued_at` is what [`Ledger::unmark_queued`] checks.
     pub async fn put_queued(&self, jobs: &[&Job], queued_at: u64) -> Result<(), LedgerError> {
-        for chunk in jobs.chunks(BATCH_WRITE_MAX_ITEMS) {
-            let mut pending: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
-            for j in chunk {
-                let put = PutRequest::builder()
-                    .item(attr::KEY, sv(j.ledger_key()))
-                    .item(attr::QUEUED_TIME, nv(queued_at))
-                    .item(attr::DES_BUCKET, sv(&j.des_bucket))
-                    .item(attr::DES_KEY, sv(&j.des_key))
-                    .item(attr::STATUS, sv(Status::Queued.as_str()))
-                    .item(attr::SIZE, nv(j.size))
-                    .item(attr::EXPIRE_AT, nv(queued_at + QUEUE_RECORD_TTL_SECS))
-                    .build()
-                    .map_err(|e| self.request_error("BatchWriteItem", e))?;
-                pending.push(WriteRequest::builder().put_request(put).build());
-            }
-            self.batch_write(pending, "queue records").await?;
+        let mut puts: Vec<WriteRequest> = Vec::with_capacity(jobs.len());
+        for j in jobs {
+            let put = PutRequest::builder()
+                .item(attr::KEY, sv(j.ledger_key()))
+                .item(attr::QUEUED_TIME, nv(queued_at))
+                .item(attr::DES_BUCKET, sv(&j.des_bucket))
+                .item(attr::DES_KEY, sv(&j.des_key))
+                .item(attr::STATUS, sv(Status::Queued.as_str()))
+                .item(attr::SIZE, nv(j.size))
+                .item(attr::EXPIRE_AT, nv(queued_at + QUEUE_RECORD_TTL_SECS))
+                .build()
+                .map_err(|e| self.request_error("BatchWriteItem", e))?;
+            puts.push(WriteRequest::builder().put_request(put).build());
         }
-        Ok(())
+        self.batch_write(puts, "queue records").await
     }
 
     /// Takes back a [`Ledger::put_queued`] record whose job could not be sent, so the next run
