@@ -23,6 +23,23 @@ async fn put(w: &World, key: &str, body: &[u8]) -> anyhow::Result<Job> {
     Ok(Job { etag: put.e_tag().map(quoted_etag), checksum_algorithm, ..w.job(key, body.len() as u64) })
 }
 
+/// Puts `n` objects `PREFIX/I.bin` of `size(i)` bytes; their jobs and their bodies by key.
+async fn put_objects(
+    w: &World,
+    prefix: &str,
+    n: usize,
+    size: impl Fn(usize) -> usize,
+) -> anyhow::Result<(Vec<Job>, BTreeMap<String, Vec<u8>>)> {
+    let (mut jobs, mut objects) = (Vec::new(), BTreeMap::new());
+    for i in 0..n {
+        let key = format!("{prefix}/{i}.bin");
+        let body = data(size(i), i as u64);
+        jobs.push(put(w, &key, &body).await?);
+        objects.insert(key, body);
+    }
+    Ok((jobs, objects))
+}
+
 /// Every message body now in `url`, each received and deleted.
 async fn take_all(w: &World, url: &str) -> anyhow::Result<Vec<aws_sdk_sqs::types::Message>> {
     let messages = w.drain(url).await?;
@@ -101,14 +118,7 @@ async fn a_mixed_pair_is_sent_as_exact_packs_and_single_jobs_then_copied() -> an
 async fn poison_objects_of_a_pack_end_alone_in_the_dlq_and_the_rest_are_copied() -> anyhow::Result<()> {
     let w = World::new(Mode::Server, false).await?;
     let proxy = FaultProxy::rules_only(&std::env::var("AWS_ENDPOINT_URL")?).await?;
-    let mut objects = BTreeMap::new();
-    let mut jobs = Vec::new();
-    for i in 0..6 {
-        let key = format!("poison/{i}.bin");
-        let body = data(KIB + i, i as u64);
-        jobs.push(put(&w, &key, &body).await?);
-        objects.insert(key, body);
-    }
+    let (jobs, mut objects) = put_objects(&w, "poison", 6, |i| KIB + i).await?;
     proxy.set().kms_denied(&w.src_bucket, "poison/1.bin");
     proxy.set().failing_object(&w.src_bucket, "poison/4.bin");
     objects.remove("poison/1.bin");
@@ -166,14 +176,7 @@ async fn a_pack_cut_by_the_time_budget_sends_the_rest_again_and_copies_nothing_t
     let w = World::new(Mode::Stream, false).await?;
     let proxy = FaultProxy::rules_only(&std::env::var("AWS_ENDPOINT_URL")?).await?;
     proxy.rules.latency(Duration::from_millis(300));
-    let mut objects = BTreeMap::new();
-    let mut jobs = Vec::new();
-    for i in 0..8 {
-        let key = format!("cut/{i}.bin");
-        let body = data(2 * KIB, i);
-        jobs.push(put(&w, &key, &body).await?);
-        objects.insert(key, body);
-    }
+    let (jobs, objects) = put_objects(&w, "cut", 8, |_| 2 * KIB).await?;
     let p = w.processor_via(&[("MaxParallelFile", "1")], &proxy).await?;
     let deadline = Instant::now() + Duration::from_millis(2000);
     let body = Pack { jobs: jobs.clone() }.to_json();
@@ -216,14 +219,7 @@ async fn a_pack_cut_by_the_time_budget_sends_the_rest_again_and_copies_nothing_t
 async fn a_pack_delivered_twice_is_copied_once() -> anyhow::Result<()> {
     let w = World::new(Mode::Stream, false).await?;
     let proxy = FaultProxy::rules_only(&std::env::var("AWS_ENDPOINT_URL")?).await?;
-    let mut objects = BTreeMap::new();
-    let mut jobs = Vec::new();
-    for i in 0..10 {
-        let key = format!("twice/{i}.bin");
-        let body = data(3 * KIB, i);
-        jobs.push(put(&w, &key, &body).await?);
-        objects.insert(key, body);
-    }
+    let (jobs, objects) = put_objects(&w, "twice", 10, |_| 3 * KIB).await?;
     let p = w.processor_via(&[], &proxy).await?;
     let body = Pack { jobs: jobs[..5].to_vec() }.to_json();
     assert_eq!(p.process("m1", &body, None).await, Disposition::Consumed);
