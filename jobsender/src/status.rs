@@ -29,10 +29,15 @@ pub struct PairStatus {
     pub failures: Vec<(String, String)>,
 }
 
+/// The ledger key prefix of `pair`'s records.
+fn pair_prefix(pair: &BucketPair) -> String {
+    s3_migrate_core::job::object_key(&pair.src_bucket, &pair.src_prefix)
+}
+
 /// Sums the records that belong to `pair` (pure).
 pub fn summarize(pair: &BucketPair, records: &[ObjectRecord], now: u64) -> PairStatus {
     let mut s = PairStatus { pair: pair.id(), ..Default::default() };
-    let prefix = s3_migrate_core::job::object_key(&pair.src_bucket, &pair.src_prefix);
+    let prefix = pair_prefix(pair);
     for r in records.iter().filter(|r| r.key.starts_with(&prefix)) {
         s.add(r, now);
     }
@@ -228,13 +233,8 @@ async fn counters_table(ledger: &Ledger, pairs: &[BucketPair]) -> anyhow::Result
 async fn scan_table(ledger: &Ledger, pairs: &[BucketPair]) -> anyhow::Result<(String, Vec<(String, String)>)> {
     let now = now_secs();
     // Summed page by page: memory stays at one page and a line per pair.
-    let mut sums: Vec<(String, PairStatus)> = pairs
-        .iter()
-        .map(|p| {
-            let prefix = s3_migrate_core::job::object_key(&p.src_bucket, &p.src_prefix);
-            (prefix, PairStatus { pair: p.id(), ..Default::default() })
-        })
-        .collect();
+    let mut sums: Vec<(String, PairStatus)> =
+        pairs.iter().map(|p| (pair_prefix(p), PairStatus { pair: p.id(), ..Default::default() })).collect();
     ledger
         .scan_each(|r| {
             for (_, s) in sums.iter_mut().filter(|(prefix, _)| r.key.starts_with(prefix.as_str())) {
