@@ -22,11 +22,21 @@ pub struct Entry {
     pub access: Access,
     /// Additional checksum algorithm as listed (source side).
     pub checksum_algorithm: Option<String>,
+    /// Last modified, as listed (seconds since the epoch).
+    pub last_modified: Option<u64>,
 }
 
 impl Entry {
     pub fn new(key: impl Into<String>, size: u64) -> Self {
-        Self { key: key.into(), size, version_id: None, etag: None, access: Access::Readable, checksum_algorithm: None }
+        Self {
+            key: key.into(),
+            size,
+            version_id: None,
+            etag: None,
+            access: Access::Readable,
+            checksum_algorithm: None,
+            last_modified: None,
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! no I/O; [`config`] reads the environment once; [`clients`] builds the SDK clients at the edge.
 
 pub mod archive;
+pub mod backlog;
 pub mod clients;
 pub mod config;
 pub mod diff;

@@ -1,10 +1,11 @@
 //! One batch of a range's decisions: the ledger asked once (versions copied, jobs already
-//! queued or failed), the jobs made, packed and sent, then recorded as queued.
+//! queued or failed), the jobs made, packed and sent, and those that need it recorded as queued.
 
 use crate::error::SendError;
 use crate::run::{Batch, PairReport, RunOptions, Sender, MARKS_IN_FLIGHT};
 use futures::StreamExt;
 use s3_migrate_core::archive::{Access, ArchivedObjects};
+use s3_migrate_core::backlog::needs_queue_record;
 use s3_migrate_core::diff::{DestinationMapping, Entry};
 use s3_migrate_core::ledger::now_secs;
 use s3_migrate_core::pack::pack_jobs;
@@ -20,6 +21,7 @@ impl Sender {
         pair: &BucketPair,
         mapping: &DestinationMapping,
         batch: Batch,
+        last_run_at: Option<u64>,
         report: &mut PairReport,
         opts: &RunOptions,
     ) -> Result<(), SendError> {
@@ -54,6 +56,9 @@ impl Sender {
         let keys: Vec<String> = candidates.iter().map(ledger_key).collect();
         let records = self.ledger.batch_get(&keys).await?;
         let now = now_secs();
+        // New objects the last complete run may have enqueued too get queue records, so a later
+        // run does not enqueue them a third time; the others need none (`backlog` module).
+        let mut to_record: HashSet<String> = HashSet::new();
         let jobs: Vec<Job> = candidates
             .into_iter()
             .filter(|e| {
@@ -66,6 +71,11 @@ impl Sender {
                 report.failed += u64::from(failed);
                 report.already_queued += u64::from(queued);
                 !failed && !queued
+            })
+            .inspect(|e| {
+                if !records.contains_key(&ledger_key(e)) && needs_queue_record(last_run_at, e.last_modified) {
+                    to_record.insert(ledger_key(e));
+                }
             })
             .map(|e| Job {
                 src_bucket: pair.src_bucket.clone(),
@@ -91,10 +101,11 @@ impl Sender {
         if opts.dry_run || jobs.is_empty() {
             return Ok(());
         }
-        // Objects the ledger has no record of get theirs in batches, before their jobs exist
-        // (a put replaces the whole item, so it must not race a worker on one of them); the
-        // others are updated one by one after sending, keeping what a worker wrote.
-        let (new, known): (Vec<&Job>, Vec<&Job>) = jobs.iter().partition(|j| !records.contains_key(&j.ledger_key()));
+        // Objects the ledger has no record of get theirs (when they need one) in batches, before
+        // their jobs exist (a put replaces the whole item, so it must not race a worker on one
+        // of them); the others are updated one by one after sending, keeping what a worker wrote.
+        let (known, new): (Vec<&Job>, Vec<&Job>) = jobs.iter().partition(|j| records.contains_key(&j.ledger_key()));
+        let new: Vec<&Job> = new.into_iter().filter(|j| to_record.contains(&j.ledger_key())).collect();
         if let Err(e) = self.ledger.put_queued(&new, now).await {
             warn!(error = %e, "could not record some new jobs as queued");
         }

@@ -133,6 +133,7 @@ struct Listed<'a> {
     storage_class: Option<&'a str>,
     restore: Option<&'a RestoreStatus>,
     checksum_algorithm: Option<&'a str>,
+    last_modified: Option<&'a aws_sdk_s3::primitives::DateTime>,
 }
 
 fn to_entry(spec: &ListSpec, o: Listed<'_>) -> Option<Entry> {
@@ -155,6 +156,7 @@ fn to_entry(spec: &ListSpec, o: Listed<'_>) -> Option<Entry> {
         etag: listed_etag(o.etag),
         access: archive::access(o.storage_class, restore),
         checksum_algorithm: o.checksum_algorithm.map(str::to_owned),
+        last_modified: o.last_modified.and_then(|t| u64::try_from(t.secs()).ok()),
     })
 }
 
@@ -294,6 +296,7 @@ async fn list_objects(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Sende
                     storage_class: o.storage_class().map(|c| c.as_str()),
                     restore: o.restore_status(),
                     checksum_algorithm: o.checksum_algorithm().first().map(|a| a.as_str()),
+                    last_modified: o.last_modified(),
                 };
                 to_entry(spec, listed)
             })
@@ -339,6 +342,7 @@ async fn list_versions(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Send
                     storage_class: v.storage_class().map(|c| c.as_str()),
                     restore: v.restore_status(),
                     checksum_algorithm: v.checksum_algorithm().first().map(|a| a.as_str()),
+                    last_modified: v.last_modified(),
                 };
                 to_entry(spec, listed)
             })

@@ -25,6 +25,9 @@ pub struct PairReport {
     /// Objects whose copy failed permanently and whose source has not changed since (not
     /// enqueued; `--retry-failed` enqueues them).
     pub failed: u64,
+    /// Jobs of the pair's last complete run still being copied: the pair was not listed now
+    /// (0 when it was). See `s3_migrate_core::backlog`.
+    pub waiting: u64,
     /// False when the time budget stopped the pair at a checkpoint.
     pub complete: bool,
     pub error: Option<String>,
@@ -58,7 +61,7 @@ pub async fn run_all(sender: &Sender, pairs: &[BucketPair], opts: &RunOptions) -
                         pair = %r.pair, to_copy = r.to_copy, bytes_to_copy = r.bytes_to_copy, equal = r.equal,
                         ignored = r.ignored, already_queued = r.already_queued, enqueued = r.enqueued,
                         archived = r.archived, restores_requested = r.restores_requested, failed = r.failed,
-                        complete = r.complete, "pair compared"
+                        waiting = r.waiting, complete = r.complete, "pair compared"
                     );
                     r
                 }
@@ -91,6 +94,9 @@ pub fn table(reports: &[PairReport], dry_run: bool) -> String {
     for r in reports {
         let state = match (&r.error, r.complete) {
             (Some(e), _) => format!("FAILED: {e}"),
+            (None, true) if r.waiting > 0 => {
+                format!("not listed: {} jobs of the last run still being copied", r.waiting)
+            }
             (None, true) => "complete".into(),
             (None, false) => "checkpoint saved, continues next run".into(),
         };
@@ -127,6 +133,7 @@ pub fn emf_lines(reports: &[PairReport]) -> Vec<String> {
                     ("ObjectsEqual", "Count", r.equal as f64),
                     ("ObjectsIgnored", "Count", r.ignored as f64),
                     ("ObjectsAlreadyQueued", "Count", r.already_queued as f64),
+                    ("JobsOfLastRunWaiting", "Count", r.waiting as f64),
                     ("ObjectsArchived", "Count", r.archived as f64),
                     ("RestoresRequested", "Count", r.restores_requested as f64),
                     ("ObjectsFailedUnchanged", "Count", r.failed as f64),

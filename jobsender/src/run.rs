@@ -1,9 +1,11 @@
 //! One bucket pair: list both sides, merge-join them, and enqueue what must be copied.
 //!
 //! The pair's key space is split into ranges listed concurrently (see `s3_migrate_core::ranges`).
-//! In each range, decisions are flushed in batches of [`FLUSH_AT`]: the ledger is asked once per
-//! batch (for versions copied and jobs already queued), the jobs are sent, then marked as
-//! queued. When the time budget runs out, each range's last source key whose job is safely
+//! A pair whose last complete run's jobs are still being copied is not listed until they are
+//! (see `s3_migrate_core::backlog`). In each range, decisions are flushed in batches of
+//! [`FLUSH_AT`]: the ledger is asked once per batch (for versions copied and jobs already
+//! queued), the jobs are sent, and those the last complete run may have sent too are marked
+//! as queued. When the time budget runs out, each range's last source key whose job is safely
 //! enqueued bounds what is left of it; the unfinished ranges become the pair's checkpoint, and
 //! the next run continues them.
 
@@ -12,6 +14,7 @@ use crate::error::SendError;
 use crate::listing::{self, check_bucket, ListSpec, Page};
 pub use crate::report::PairReport;
 use s3_migrate_core::archive::{ArchivedObjects, RestoreRequest};
+use s3_migrate_core::backlog::{backlog, Backlog};
 use s3_migrate_core::diff::{Compared, DestinationMapping, Entry, MergeJoin, Need};
 use s3_migrate_core::ignore::IgnoreList;
 use s3_migrate_core::ledger::{now_secs, Ledger, PairCounts};
@@ -115,6 +118,24 @@ impl Sender {
         let id = pair.id();
         let mapping = DestinationMapping::new(&pair.des_prefix);
         let saved = if opts.dry_run { None } else { self.ledger.checkpoint(&id).await? };
+        let last = self.ledger.pair_counts(&id).await?;
+        let last_run_at = last.as_ref().map(|c| c.at);
+        if saved.is_none() && !opts.requeue_queued {
+            let progress = self.ledger.progress(&pair.src_bucket, &pair.des_bucket).await?;
+            let done = progress.copied + progress.failed;
+            let now = now_secs();
+            if let Backlog::Wait { left } =
+                backlog(last.as_ref().map(PairCounts::last_run).as_ref(), done, now, self.requeue_after_secs)
+            {
+                info!(pair = %id, left, "the last run's jobs are still being copied: the pair is listed once they are");
+                if !opts.dry_run {
+                    if let Err(e) = self.ledger.set_pair_look(&id, now, done).await {
+                        warn!(pair = %id, error = %e, "could not record that the pair's backlog was seen moving");
+                    }
+                }
+                return Ok(PairReport { pair: id, waiting: left, complete: true, ..Default::default() });
+            }
+        }
         let ranges = match &saved {
             Some(c) => {
                 info!(pair = %id, ranges = c.ranges.len(), "continuing from checkpoint");
@@ -123,7 +144,8 @@ impl Sender {
             None => self.plan_ranges(pair, &mapping).await?,
         };
         let outcomes =
-            futures::future::join_all(ranges.into_iter().map(|r| self.run_range(pair, &mapping, r, opts))).await;
+            futures::future::join_all(ranges.into_iter().map(|r| self.run_range(pair, &mapping, r, last_run_at, opts)))
+                .await;
         let mut report = PairReport { pair: id.clone(), ..Default::default() };
         let mut unfinished = Vec::new();
         for outcome in outcomes {
@@ -135,21 +157,25 @@ impl Sender {
         }
         report.complete = unfinished.is_empty();
         if !opts.dry_run && report.complete {
-            let copied_at_run = match self.ledger.progress(&pair.src_bucket, &pair.des_bucket).await {
-                Ok(p) => p.copied,
+            let progress = match self.ledger.progress(&pair.src_bucket, &pair.des_bucket).await {
+                Ok(p) => p,
                 Err(e) => {
                     warn!(pair = %id, error = %e, "could not read the pair's progress for status");
-                    0
+                    Default::default()
                 }
             };
+            let at = now_secs();
             let counts = PairCounts {
                 archived: report.archived,
                 failed_unchanged: report.failed,
-                at: now_secs(),
+                at,
                 equal: report.equal,
                 to_copy: report.enqueued + report.already_queued,
                 bytes_to_copy: report.bytes_to_copy,
-                copied_at_run,
+                copied_at_run: progress.copied,
+                failed_at_run: progress.failed,
+                looked_at: at,
+                done_at_look: progress.copied + progress.failed,
             };
             if let Err(e) = self.ledger.set_pair_counts(&id, counts).await {
                 warn!(pair = %id, error = %e, "could not save the pair's figures for status");
@@ -198,6 +224,7 @@ impl Sender {
         pair: &BucketPair,
         mapping: &DestinationMapping,
         range: KeyRange,
+        last_run_at: Option<u64>,
         opts: &RunOptions,
     ) -> Result<RangeOutcome, SendError> {
         let mut report = PairReport::default();
@@ -250,7 +277,7 @@ impl Sender {
                 }
             });
             if batch.len() >= FLUSH_AT {
-                self.flush(pair, mapping, std::mem::take(&mut batch), &mut report, opts).await?;
+                self.flush(pair, mapping, std::mem::take(&mut batch), last_run_at, &mut report, opts).await?;
             }
             let need = mj.need();
             if need == Need::Finished {
@@ -259,7 +286,7 @@ impl Sender {
             // The budget is honoured only once this run decided something, so every run
             // moves the checkpoint forward.
             if let Some(last) = last_decided.as_deref().filter(|_| opts.deadline.is_some_and(|d| Instant::now() >= d)) {
-                self.flush(pair, mapping, std::mem::take(&mut batch), &mut report, opts).await?;
+                self.flush(pair, mapping, std::mem::take(&mut batch), last_run_at, &mut report, opts).await?;
                 return Ok(RangeOutcome { report, remaining: Some(range.continuing_after(last)) });
             }
             match need {
@@ -274,7 +301,7 @@ impl Sender {
                 Need::Finished => unreachable!("handled above"),
             }
         }
-        self.flush(pair, mapping, batch, &mut report, opts).await?;
+        self.flush(pair, mapping, batch, last_run_at, &mut report, opts).await?;
         Ok(RangeOutcome { report, remaining: None })
     }
 }

@@ -1,5 +1,5 @@
 //! The jobsender against the emulator: the queue holds exactly the expected jobs; a second
-//! run does not repeat them; a run cut short by its time budget continues from a checkpoint;
+//! run waits for them, and a backlog that stops moving is sent once more, with queue records; a run cut short by its time budget continues from a checkpoint;
 //! versions are compared through the ledger.
 
 use futures::StreamExt;
@@ -22,13 +22,15 @@ async fn sender(w: &World, ignore: &str, extra: &[(&str, &str)]) -> anyhow::Resu
     w.sender(ignore, extra).await
 }
 
-/// Every job in the queue; panics on a duplicate.
+/// Every job in the queue, taken from it (deleted); panics on a duplicate.
 async fn queued_jobs(w: &World) -> anyhow::Result<BTreeSet<JobKey>> {
     let mut set = BTreeSet::new();
     for m in w.drain(&w.queue_url).await? {
         for job in s3_migrate_tests::jobs_in(m.body().unwrap_or_default())? {
             assert!(set.insert(key_of(&job)), "job enqueued twice: {job:?}");
         }
+        let receipt = m.receipt_handle().unwrap_or_default();
+        w.own.sqs.delete_message().queue_url(&w.queue_url).receipt_handle(receipt).send().await?;
     }
     Ok(set)
 }
@@ -50,7 +52,7 @@ async fn put_many(w: &World, keys: &[(String, usize)], destination: bool) -> any
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn queue_holds_exactly_the_expected_jobs_and_a_second_run_adds_only_new_ones() -> anyhow::Result<()> {
+async fn queue_holds_exactly_the_expected_jobs_and_later_runs_wait_for_them() -> anyhow::Result<()> {
     let w = World::new(Mode::Stream, false).await?;
     // Pair 1: "bulk/" -> "copy/": 1,100 source keys (two listing pages), 1,050 at the
     // destination, ten of them with another size; keys ending in 7 ignored.
@@ -104,15 +106,56 @@ async fn queue_holds_exactly_the_expected_jobs_and_a_second_run_adds_only_new_on
     assert_eq!(jobs, expected);
     assert_eq!(reports.iter().map(|r| r.enqueued).sum::<u64>(), expected.len() as u64);
 
-    // A second run while those jobs wait enqueues nothing; a new object is enqueued.
-    w.put_src("odd/brand new", b"12345").await?;
+    // A second run while those jobs wait lists nothing: each pair waits for its backlog, and
+    // the first run left no queue records (the ledger has none of these objects).
     let again = run_all(&s, &pairs, &RunOptions::default()).await;
-    assert_eq!(again.iter().map(|r| r.already_queued).sum::<u64>(), expected.len() as u64);
-    let jobs = queued_jobs(&w).await?;
-    let new_only: BTreeSet<JobKey> =
-        [(w.src_bucket.clone(), "odd/brand new".to_owned(), w.des_bucket.clone(), "odd/brand new".to_owned(), 5)]
-            .into();
-    assert_eq!(jobs, new_only);
+    let waiting: Vec<u64> = again.iter().map(|r| r.waiting).collect();
+    assert_eq!(waiting, reports.iter().map(|r| r.enqueued).collect::<Vec<_>>(), "{again:?}");
+    assert!(again.iter().all(|r| r.enqueued == 0 && r.complete), "{again:?}");
+    assert!(queued_jobs(&w).await?.is_empty());
+    for (src, key, ..) in expected.iter().take(3) {
+        assert!(w.ledger.get(&format!("{src}/{key}")).await?.is_none(), "{key}: a first run writes no queue record");
+    }
+
+    // Those messages were taken (by this test), so the backlog never moves: once it has shown
+    // no progress for the stall time, the pairs are listed again and every job sent once more,
+    // now with a queue record; a new object, modified after the first run, needs none.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    w.put_src("odd/brand new", b"12345").await?;
+    for r in &reports {
+        w.age_pair_look(&r.pair, s3_migrate_core::backlog::STALL_AFTER_SECS).await?;
+    }
+    let third = run_all(&s, &pairs, &RunOptions::default()).await;
+    assert_eq!(third.iter().map(|r| r.enqueued).sum::<u64>(), expected.len() as u64 + 1, "{third:?}");
+    let brand_new =
+        (w.src_bucket.clone(), "odd/brand new".to_owned(), w.des_bucket.clone(), "odd/brand new".to_owned(), 5);
+    let mut with_new = expected.clone();
+    with_new.insert(brand_new);
+    assert_eq!(queued_jobs(&w).await?, with_new);
+    for (src, key, ..) in &expected {
+        let rec = w.ledger.get(&format!("{src}/{key}")).await?;
+        assert!(rec.is_some_and(|r| r.queued_time.is_some()), "{key}: sent again without a queue record");
+    }
+    assert!(w.ledger.get(&format!("{}/odd/brand new", w.src_bucket)).await?.is_none());
+
+    // A fourth run, once that backlog stalls too, sends only the new object again: the others'
+    // records say their messages may still exist.
+    for r in &third {
+        w.age_pair_look(&r.pair, s3_migrate_core::backlog::STALL_AFTER_SECS).await?;
+    }
+    let fourth = run_all(&s, &pairs, &RunOptions::default()).await;
+    assert_eq!(fourth.iter().map(|r| r.already_queued).sum::<u64>(), expected.len() as u64, "{fourth:?}");
+    assert_eq!(fourth.iter().map(|r| r.enqueued).sum::<u64>(), 1, "{fourth:?}");
+    Ok(())
+}
+
+/// Records a complete run of `pair` that ended now and whose jobs are finished, so the next
+/// run lists the pair and records the objects modified until now as queued (a first run
+/// records none: see `s3_migrate_core::backlog`).
+async fn an_earlier_run_may_have_sent_them(w: &World, pair: &BucketPair) -> anyhow::Result<()> {
+    let now = s3_migrate_core::ledger::now_secs();
+    let counts = s3_migrate_core::ledger::PairCounts { at: now, looked_at: now, ..Default::default() };
+    w.ledger.set_pair_counts(&pair.id(), counts).await?;
     Ok(())
 }
 
@@ -295,6 +338,7 @@ async fn queue_records_expire_unless_a_worker_takes_them() -> anyhow::Result<()>
         ..Default::default()
     };
     let s = sender(&w, "", &[]).await?;
+    an_earlier_run_may_have_sent_them(&w, &pair).await?;
     assert_eq!(s.run_pair(&pair, &RunOptions::default()).await?.enqueued, 2);
     let now = s3_migrate_core::ledger::now_secs();
     let ttl = s3_migrate_core::ledger::QUEUE_RECORD_TTL_SECS;
@@ -327,6 +371,7 @@ async fn jobs_that_could_not_be_sent_leave_no_queue_record() -> anyhow::Result<(
         ..Default::default()
     };
     let good = sender(&w, "", &[]).await?;
+    an_earlier_run_may_have_sent_them(&w, &pair).await?;
     let mut broken = good.clone();
     broken.enqueuer.queue_url = format!("{}-deleted", w.queue_url);
     let err = broken.run_pair(&pair, &RunOptions::default()).await.expect_err("the queue does not exist");

@@ -245,7 +245,18 @@ async fn a_backlog_is_not_enqueued_again_while_its_messages_can_exist() -> anyho
         .await?;
     w.put_src("waiting", b"in the backlog").await?;
     let s = w.sender("", &[]).await?;
+    // Sent by a first run (no queue record), then again by a run that found that backlog
+    // stalled: now with a queue record, which is what this test is about.
     assert_eq!(s.run_pair(&w.pair(), &RunOptions::default()).await?.enqueued, 1);
+    let pair_id = w.pair().id();
+    let stall = || w.age_pair_look(&pair_id, s3_migrate_core::backlog::STALL_AFTER_SECS);
+    stall().await?;
+    assert_eq!(s.run_pair(&w.pair(), &RunOptions::default()).await?.enqueued, 1);
+    assert!(w
+        .ledger
+        .get(&format!("{}/waiting", w.src_bucket))
+        .await?
+        .is_some_and(|r| r.status == Some(Status::Queued)));
     let queued_ago = |days: u64| {
         let w = &w;
         async move {
@@ -263,6 +274,7 @@ async fn a_backlog_is_not_enqueued_again_while_its_messages_can_exist() -> anyho
     };
     // Two days later the first message may still wait in the queue (retention: four days).
     queued_ago(2).await?;
+    stall().await?;
     let r = s.run_pair(&w.pair(), &RunOptions::default()).await?;
     assert_eq!((r.enqueued, r.already_queued), (0, 1), "a message that can still exist: {r:?}");
     // On request it is enqueued at once.
@@ -270,6 +282,7 @@ async fn a_backlog_is_not_enqueued_again_while_its_messages_can_exist() -> anyho
     assert_eq!(r.enqueued, 1, "{r:?}");
     // Five days after its last enqueue no message of it can exist: enqueued again.
     queued_ago(5).await?;
+    stall().await?;
     let r = s.run_pair(&w.pair(), &RunOptions::default()).await?;
     assert_eq!(r.enqueued, 1, "{r:?}");
     Ok(())

@@ -29,6 +29,25 @@ pub struct PairCounts {
     /// The bucket pair's [`crate::ledger::Progress::copied`] when the run ended: what was
     /// copied since is the counter now less this.
     pub copied_at_run: u64,
+    /// The counter's [`crate::ledger::Progress::failed`] when the run ended.
+    pub failed_at_run: u64,
+    /// The last time a run looked at the pair (this run's end, or a later run that waited for
+    /// its backlog), and the workers' finished count (copied + failed) then.
+    pub looked_at: u64,
+    pub done_at_look: u64,
+}
+
+impl PairCounts {
+    /// What [`crate::backlog::backlog`] needs of it.
+    pub fn last_run(&self) -> crate::backlog::LastRun {
+        crate::backlog::LastRun {
+            at: self.at,
+            to_copy: self.to_copy,
+            done_at_run: self.copied_at_run + self.failed_at_run,
+            looked_at: self.looked_at,
+            done_at_look: self.done_at_look,
+        }
+    }
 }
 
 impl Ledger {
@@ -119,6 +138,9 @@ impl Ledger {
             .item(attr::TO_COPY, nv(counts.to_copy))
             .item(attr::BYTES_TO_COPY, nv(counts.bytes_to_copy))
             .item(attr::COPIED_AT_RUN, nv(counts.copied_at_run))
+            .item(attr::FAILED_AT_RUN, nv(counts.failed_at_run))
+            .item(attr::LOOKED_AT, nv(counts.looked_at))
+            .item(attr::DONE_AT_LOOK, nv(counts.done_at_look))
             .send()
             .await
             .map_err(|e| self.err("PutItem", e))?;
@@ -140,7 +162,31 @@ impl Ledger {
             to_copy: n(&i, attr::TO_COPY),
             bytes_to_copy: n(&i, attr::BYTES_TO_COPY),
             copied_at_run: n(&i, attr::COPIED_AT_RUN),
+            failed_at_run: n(&i, attr::FAILED_AT_RUN),
+            // Saved by a release before backlogs were tracked: the run's end.
+            looked_at: i.get(attr::LOOKED_AT).map_or(n(&i, attr::END_TIME), |_| n(&i, attr::LOOKED_AT)),
+            done_at_look: n(&i, attr::DONE_AT_LOOK),
         }))
+    }
+
+    /// Records that a run looked at `pair` at `at` and waited for its backlog, the workers'
+    /// finished count being `done` (the rest of the last complete run's figures stay).
+    pub async fn set_pair_look(&self, pair: &str, at: u64, done: u64) -> Result<(), LedgerError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::KEY, sv(format!("{PAIR_COUNTS_PREFIX}{pair}")))
+            .update_expression("SET #la = :la, #dl = :dl")
+            .condition_expression("attribute_exists(#k)")
+            .expression_attribute_names("#k", attr::KEY)
+            .expression_attribute_names("#la", attr::LOOKED_AT)
+            .expression_attribute_names("#dl", attr::DONE_AT_LOOK)
+            .expression_attribute_values(":la", nv(at))
+            .expression_attribute_values(":dl", nv(done))
+            .send()
+            .await
+            .map_err(|e| self.err("UpdateItem", e))?;
+        Ok(())
     }
 
     /// The key ranges a jobsender run left unfinished for `pair`, if a run stopped early.

@@ -44,6 +44,9 @@ pub mod attr {
     pub const TO_COPY: &str = "toCopy";
     pub const BYTES_TO_COPY: &str = "bytesToCopy";
     pub const COPIED_AT_RUN: &str = "copiedAtRun";
+    pub const FAILED_AT_RUN: &str = "failedAtRun";
+    pub const LOOKED_AT: &str = "lookedAt";
+    pub const DONE_AT_LOOK: &str = "doneAtLook";
 }
 
 /// Where an object stands.

@@ -1,0 +1,88 @@
+//! A pair whose last run's jobs are still being copied is not listed again until the workers
+//! have copied them (`s3_migrate_core::backlog`), and a first run's jobs cost no queue record:
+//! the real worker drains the queue here, so the counters the jobsender reads are the
+//! workers' own.
+
+use jobsender::run::RunOptions;
+use s3_migrate_core::ledger::Status;
+use s3_migrate_tests::world::{Mode, World};
+use std::time::Duration;
+use worker::message::{Disposition, Processor};
+
+/// Receives one message and works it with `p` (consumed, then deleted); its job count.
+async fn work_one(w: &World, p: &Processor) -> anyhow::Result<usize> {
+    let out = w
+        .own
+        .sqs
+        .receive_message()
+        .queue_url(&w.queue_url)
+        .max_number_of_messages(1)
+        .wait_time_seconds(2)
+        .send()
+        .await?;
+    let m = out.messages().first().ok_or_else(|| anyhow::anyhow!("no message in the queue"))?;
+    let body = m.body().unwrap_or_default();
+    assert_eq!(p.process(m.message_id().unwrap_or_default(), body, None).await, Disposition::Consumed, "{body}");
+    let receipt = m.receipt_handle().unwrap_or_default();
+    w.own.sqs.delete_message().queue_url(&w.queue_url).receipt_handle(receipt).send().await?;
+    Ok(s3_migrate_tests::jobs_in(body)?.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pair_is_listed_again_once_the_workers_have_copied_its_backlog() -> anyhow::Result<()> {
+    let w = World::new(Mode::Server, false).await?;
+    let keys: Vec<String> = (0..30).map(|i| format!("logs/{i:02}.txt")).collect();
+    for k in &keys {
+        w.put_src(k, k.as_bytes()).await?;
+    }
+    let s = w.sender("", &[("JobsenderPackObjects", "10")]).await?;
+    let p = w.processor(&[]).await?;
+    let (pair, opts) = (w.pair(), RunOptions::default());
+    let run = || s.run_pair(&pair, &opts);
+
+    // A first run sends three packs and records none of their objects.
+    let first = run().await?;
+    assert_eq!((first.enqueued, first.waiting), (30, 0), "{first:?}");
+    for k in &keys {
+        assert!(w.ledger.get(&format!("{}/{k}", w.src_bucket)).await?.is_none(), "{k}: a first run records nothing");
+    }
+
+    // While the workers copy them, later runs wait: not one page is listed, nothing is sent.
+    let second = run().await?;
+    assert_eq!((second.enqueued, second.waiting, second.equal), (0, 30, 0), "{second:?}");
+    assert_eq!(work_one(&w, &p).await?, 10);
+    let third = run().await?;
+    assert_eq!((third.enqueued, third.waiting, third.equal), (0, 20, 0), "the counters moved by one pack: {third:?}");
+
+    // Once they are copied, the pair is listed again: the copies are equal, and an object
+    // written since the first run is sent, with no queue record (no run may have sent it).
+    assert_eq!(work_one(&w, &p).await? + work_one(&w, &p).await?, 20);
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    w.put_src("logs/new.txt", b"new").await?;
+    let fourth = run().await?;
+    assert_eq!((fourth.enqueued, fourth.waiting, fourth.equal), (1, 0, 30), "{fourth:?}");
+    assert!(w.ledger.get(&format!("{}/logs/new.txt", w.src_bucket)).await?.is_none());
+    for k in &keys {
+        let rec = w.ledger.get(&format!("{}/{k}", w.src_bucket)).await?.expect("the worker's record");
+        assert_eq!(rec.status, Some(Status::Done), "{k}");
+        assert_eq!(w.get_des(k).await?.as_deref(), Some(k.as_bytes()), "{k}");
+    }
+    assert_eq!(work_one(&w, &p).await?, 1);
+    assert_eq!(w.get_des("logs/new.txt").await?.as_deref(), Some(&b"new"[..]));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requeue_queued_lists_a_pair_whose_backlog_is_still_being_copied() -> anyhow::Result<()> {
+    let w = World::new(Mode::Server, false).await?;
+    w.put_src("a.txt", b"a").await?;
+    let s = w.sender("", &[]).await?;
+    assert_eq!(s.run_pair(&w.pair(), &RunOptions::default()).await?.enqueued, 1);
+    assert_eq!(s.run_pair(&w.pair(), &RunOptions::default()).await?.waiting, 1);
+    let forced = s.run_pair(&w.pair(), &RunOptions { requeue_queued: true, ..Default::default() }).await?;
+    assert_eq!((forced.enqueued, forced.waiting), (1, 0), "{forced:?}");
+    // Sent again on request, it now has a queue record: it may be in the queue twice.
+    let rec = w.ledger.get(&format!("{}/a.txt", w.src_bucket)).await?.expect("queue record");
+    assert_eq!(rec.status, Some(Status::Queued));
+    Ok(())
+}
