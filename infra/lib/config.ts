@@ -87,6 +87,12 @@ export interface S3MigrateSettings {
   workerEnvironment: Record<string, string>;
   /** Extra jobsender environment variables (JobsenderCompareVersionId, ...), passed as they are. */
   jobsenderEnvironment: Record<string, string>;
+  /**
+   * S3 events reach the queue from outside this stack: notifications of a bucket in another
+   * account, forwarded to the queue by hand (docs/deployment.md). Default false: then
+   * `PropagateDeletes` needs `eventSourceBuckets`, the only events the stack wires.
+   */
+  forwardedEvents: boolean;
   /** Keep the ledger table when the stack is destroyed. Default true: it records what was copied. */
   retainTable: boolean;
 }
@@ -98,6 +104,7 @@ export const DEFAULTS: Omit<S3MigrateSettings, 'bucketPairs' | 'ignoreList'> = {
   bucketParameterName: 's3_migration_bucket_para',
   ignoreParameterName: 's3_migrate_ignore_list',
   eventSourceBuckets: [],
+  forwardedEvents: false,
   eventDestinationPrefix: '',
   sourceKmsKeyArns: [],
   workerMemoryMiB: 1024,
@@ -160,6 +167,7 @@ export function validate(s: S3MigrateSettings): S3MigrateSettings {
   if (s.eventSourceBuckets.length > 0 && s.jobType === 'GET') {
     fail('eventSourceBuckets are buckets of this account, but jobType GET puts the source in another account');
   }
+  for (const mistake of configurationMistakes(s)) fail(mistake);
   if (s.workerMaxConcurrency < 2 || s.workerMaxConcurrency > 1000) fail('workerMaxConcurrency must be 2..1000 (SQS event source limit)');
   if (s.workerReservedConcurrency < s.workerMaxConcurrency) {
     fail('workerReservedConcurrency must be at least workerMaxConcurrency, or SQS invocations are throttled');
@@ -182,6 +190,86 @@ export function validate(s: S3MigrateSettings): S3MigrateSettings {
     if (RESERVED_ENV.includes(k)) fail(`${k} is set by the stack; use the matching setting instead`);
   }
   return s;
+}
+
+/** A key area: a bucket and a key prefix ('' for the whole bucket). */
+interface Area {
+  bucket: string;
+  prefix: string;
+}
+
+/** A prefix as the worker joins it to a key: `p/`, or '' (`core/src/keys.rs`). */
+const joined = (prefix: string | undefined) => (prefix ? `${prefix.replace(/\/+$/, '')}/` : '');
+
+/** True when some key lies in both areas. */
+const overlap = (a: Area, b: Area) => a.bucket === b.bucket && (a.prefix.startsWith(b.prefix) || b.prefix.startsWith(a.prefix));
+
+/** Where a pair writes the objects of its source area: `des_bucket/des_prefix/` + the source key. */
+const written = (p: BucketPair): Area => ({ bucket: p.des_bucket, prefix: joined(p.des_prefix) + (p.src_prefix ?? '') });
+
+/**
+ * Combinations that synthesize but cannot work in production, each naming the settings:
+ * copies that land where they are listed or notified again (a pair or a chain of pairs whose
+ * copies are a source again; an event destination inside its own event source), one source
+ * object sent to two places (the ledger keeps one record per source object), delete events
+ * asked for but never delivered, and events from a bucket of the other account.
+ */
+export function configurationMistakes(s: S3MigrateSettings): string[] {
+  const out: string[] = [];
+  const pairs = s.bucketPairs;
+  const name = (i: number) => `bucketPairs[${i}] (${pairs[i].src_bucket}/${pairs[i].src_prefix ?? ''} -> ${pairs[i].des_bucket}/${joined(pairs[i].des_prefix)})`;
+  const source = (p: BucketPair): Area => ({ bucket: p.src_bucket, prefix: p.src_prefix ?? '' });
+  // A pair whose copies land in a source area of a pair that leads back to it copies forever.
+  const next = pairs.map((p) => pairs.flatMap((q, j) => (overlap(written(p), source(q)) ? [j] : [])));
+  const reaches = (from: number, to: number): boolean => {
+    const seen = new Set<number>();
+    const walk = (i: number): boolean => next[i].some((j) => j === to || (!seen.has(j) && (seen.add(j), walk(j))));
+    return walk(from);
+  };
+  pairs.forEach((p, i) => {
+    if (next[i].includes(i)) {
+      out.push(`${name(i)} writes its copies inside its own source (${written(p).bucket}/${written(p).prefix}): each run would copy the copies again`);
+    } else if (reaches(i, i)) {
+      out.push(`${name(i)} is part of a loop of pairs: its copies become the source of a pair whose copies come back to its source`);
+    }
+  });
+  // One record per source object: overlapping sources must send each object to one place.
+  pairs.forEach((p, i) =>
+    pairs.forEach((q, j) => {
+      if (j > i && overlap(source(p), source(q))) {
+        const same = p.des_bucket === q.des_bucket && joined(p.des_prefix) === joined(q.des_prefix);
+        if (!same) out.push(`${name(i)} and ${name(j)} share source objects but send them to different places; the ledger keeps one record per source object`);
+      }
+    }),
+  );
+  // Event copies that are notified again: the event destination inside a notified prefix.
+  if (s.eventDestinationBucket !== undefined && s.eventSourceBuckets.includes(s.eventDestinationBucket)) {
+    const bucket = s.eventDestinationBucket;
+    const notified = notificationPrefixes(s, bucket);
+    for (const n of notified) {
+      const copies: Area = { bucket, prefix: joined(s.eventDestinationPrefix) + n };
+      if (notified.some((m) => overlap(copies, { bucket, prefix: m }))) {
+        out.push(`eventDestinationBucket ${bucket} is also in eventSourceBuckets: events of ${bucket}/${n} are copied to ${bucket}/${copies.prefix}, which fires ObjectCreated events again, without end`);
+        break;
+      }
+    }
+  }
+  const flag = (v: string | undefined) => /^(true|1|yes)$/i.test(v ?? '');
+  if (flag(s.workerEnvironment.PropagateDeletes) && s.eventSourceBuckets.length === 0 && !s.forwardedEvents) {
+    out.push('workerEnvironment.PropagateDeletes acts on ObjectRemoved events, but no eventSourceBuckets send any: set eventSourceBuckets, set forwardedEvents when another account forwards its events, or leave PropagateDeletes unset');
+  }
+  if (s.jobType === 'PUT') {
+    for (const b of s.eventSourceBuckets.filter((b) => pairs.some((p) => p.des_bucket === b))) {
+      out.push(`eventSourceBuckets names ${b}, a destination bucket; with jobType PUT destinations are in the other account, and this stack can only wire events of its own account's buckets`);
+    }
+  }
+  return out;
+}
+
+/** The prefixes of `bucket` whose ObjectCreated (and, with PropagateDeletes, ObjectRemoved) events the stack wires: its pairs' source prefixes, or the whole bucket. */
+export function notificationPrefixes(s: S3MigrateSettings, bucket: string): string[] {
+  const prefixes = [...new Set(s.bucketPairs.filter((p) => p.src_bucket === bucket).map((p) => p.src_prefix ?? ''))];
+  return prefixes.length > 0 && !prefixes.includes('') ? prefixes : [''];
 }
 
 /** Settings from a JSON file (see `config/s3-migrate.json`), defaults filled in, the ignore list read from the repo. */

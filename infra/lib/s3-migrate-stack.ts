@@ -14,7 +14,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { S3MigrateSettings, validate } from './config';
+import { S3MigrateSettings, notificationPrefixes, validate } from './config';
 import { addNagSuppressions } from './nag';
 import { Observability } from './observability';
 import * as perms from './permissions';
@@ -214,13 +214,15 @@ export class S3MigrateStack extends Stack {
       this.runAfterDeploy(props.deployStamp ?? new Date().toISOString(), [bucketParameter, ignoreParameter, this.worker]);
     }
 
-    // ObjectCreated events of same-account source buckets go to the queue, limited by source ARN and account.
+    // ObjectCreated events of same-account source buckets go to the queue, limited by source ARN
+    // and account; with PropagateDeletes, ObjectRemoved events too.
     for (const name of s.eventSourceBuckets) {
-      const prefixes = [...new Set(s.bucketPairs.filter((p) => p.src_bucket === name).map((p) => p.src_prefix ?? ''))];
       const bucket = s3.Bucket.fromBucketName(this, `EventSource-${name}`, name);
       const destination = new AccountScopedQueueDestination(this.queue, this.account);
-      for (const prefix of prefixes.length > 0 && !prefixes.includes('') ? prefixes : ['']) {
-        bucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, ...(prefix ? [{ prefix }] : []));
+      for (const prefix of notificationPrefixes(s, name)) {
+        const filters = prefix ? [{ prefix }] : [];
+        bucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, ...filters);
+        if (propagateDeletes) bucket.addEventNotification(s3.EventType.OBJECT_REMOVED, destination, ...filters);
       }
     }
 

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,7 +11,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DEFAULTS, REPO_ROOT, S3MigrateSettings, loadSettings, validate } from '../lib/config';
+import { DEFAULTS, REPO_ROOT, S3MigrateSettings, configurationMistakes, loadSettings, validate } from '../lib/config';
 import { S3MigrateStack } from '../lib/s3-migrate-stack';
 
 const PAIRS = [
@@ -32,12 +33,12 @@ const fakePackage = (() => {
   };
 })();
 
-function synth(over: Partial<S3MigrateSettings> = {}) {
+function synth(over: Partial<S3MigrateSettings> = {}, code?: { worker: lambda.Code; jobsender: lambda.Code }) {
   const app = new App();
   const stack = new S3MigrateStack(app, 'S3MigrateTest', {
     settings: settings(over),
-    workerCode: fakePackage(),
-    jobsenderCode: fakePackage(),
+    workerCode: code?.worker ?? fakePackage(),
+    jobsenderCode: code?.jobsender ?? fakePackage(),
     deployStamp: '2026-01-01T00:00:00Z',
     env: { account: '111122223333', region: 'eu-west-1' },
   });
@@ -245,7 +246,7 @@ test('IAM: only the S3 actions each function uses, on named buckets and prefixes
   assert.ok(allActions(jobsender).has('s3:ListBucket'));
   assert.ok(!allActions(worker).has('s3:DeleteObject'), 'no deletes unless PropagateDeletes');
   // GET: this account writes the destinations.
-  const get = synth({ jobType: 'GET', workerEnvironment: { PropagateDeletes: 'true' } }).template;
+  const get = synth({ jobType: 'GET', forwardedEvents: true, workerEnvironment: { PropagateDeletes: 'true' } }).template;
   const getWorker = statementsOf(get, 'WorkerRole');
   const write = getWorker.find((s) => s.Sid === 'WriteDestinationObjects');
   assert.ok(actionsOf(write).includes('s3:PutObject') && actionsOf(write).includes('s3:AbortMultipartUpload') && actionsOf(write).includes('s3:DeleteObject'));
@@ -349,4 +350,98 @@ test('settings: bad values are named; the sample config loads', () => {
   assert.ok(sample.bucketPairs.length > 0);
   assert.equal(sample.ignoreList, IGNORE, 'the ignore list defaults to the repo file');
   assert.throws(() => loadSettings('/nonexistent.json'), /cannot read \/nonexistent.json/);
+});
+
+test('configuration mistakes are caught at synth, each naming its settings', () => {
+  const pair = (src_bucket: string, src_prefix: string, des_bucket: string, des_prefix: string) => ({ src_bucket, src_prefix, des_bucket, des_prefix });
+  const mistakes: [string, Partial<S3MigrateSettings>, RegExp][] = [
+    ['copies written into their own source, whole bucket', { bucketPairs: [pair('b', '', 'b', 'backup')] }, /bucketPairs\[0\] \(b\/ -> b\/backup\/\) writes its copies inside its own source \(b\/backup\/\)/],
+    ['copies written under their own source prefix', { bucketPairs: [pair('b', 'data/', 'b', 'data/copy')] }, /bucketPairs\[0\].*inside its own source \(b\/data\/copy\/data\/\)/],
+    ['a pair onto itself', { bucketPairs: [pair('b', 'x/', 'b', '')] }, /bucketPairs\[0\].*inside its own source/],
+    ['two pairs copying into each other', { bucketPairs: [pair('x', '', 'y', ''), pair('y', '', 'x', '')] }, /bucketPairs\[0\].*loop of pairs/],
+    ['one source object sent to two places', { bucketPairs: [pair('a', 'logs/', 'd1', ''), pair('a', 'logs/2024/', 'd2', '')] }, /bucketPairs\[0\].*and bucketPairs\[1\].*share source objects/],
+    [
+      'event copies notified again',
+      { eventSourceBuckets: ['drop'], eventDestinationBucket: 'drop', eventDestinationPrefix: 'copied' },
+      /eventDestinationBucket drop is also in eventSourceBuckets: events of drop\/ are copied to drop\/copied\//,
+    ],
+    ['deletes asked for, none delivered', { workerEnvironment: { PropagateDeletes: 'true' } }, /workerEnvironment.PropagateDeletes .* no eventSourceBuckets/],
+    ['events from the other account', { eventSourceBuckets: ['des-b'], eventDestinationBucket: 'elsewhere' }, /eventSourceBuckets names des-b, a destination bucket; with jobType PUT/],
+  ];
+  for (const [what, over, msg] of mistakes) {
+    assert.throws(() => synth(over), msg, what);
+  }
+  // What is close to those mistakes but works: a copy beside its source in one bucket, a chain
+  // of pairs (staging), overlapping sources with one destination, events copied elsewhere.
+  const fine: Partial<S3MigrateSettings>[] = [
+    { bucketPairs: [pair('b', 'data/', 'b', 'archive')] },
+    { bucketPairs: [pair('x', 'in/', 'y', 'stage'), pair('y', 'stage/', 'z', '')] },
+    { bucketPairs: [pair('a', 'logs/', 'd', 'c'), pair('a', 'logs/2024/', 'd', 'c/')] },
+    { eventSourceBuckets: ['drop'], eventDestinationBucket: 'kept', workerEnvironment: { PropagateDeletes: 'true' } },
+    { jobType: 'GET', forwardedEvents: true, workerEnvironment: { PropagateDeletes: 'true' } },
+  ];
+  for (const over of fine) assert.deepEqual(configurationMistakes(settings(over)), [], JSON.stringify(over));
+});
+
+test('PropagateDeletes wires ObjectRemoved events beside ObjectCreated', () => {
+  const { template } = synth({
+    eventSourceBuckets: ['src-a'],
+    eventDestinationBucket: 'des-a',
+    eventDestinationPrefix: 'copy',
+    workerEnvironment: { PropagateDeletes: 'true' },
+  });
+  const [, n] = onlyResource(template, 'Custom::S3BucketNotifications');
+  const events = n.Properties.NotificationConfiguration.QueueConfigurations.map((c: any) => c.Events).flat().sort();
+  assert.deepEqual(events, ['s3:ObjectCreated:*', 's3:ObjectRemoved:*']);
+});
+
+// The packages scripts/package.sh builds (S3M_LAMBDA_DIR, else target/lambda). scripts/test.sh
+// builds them first and sets S3M_REQUIRE_PACKAGES=1, so there they cannot be missing.
+const LAMBDA_DIR = process.env.S3M_LAMBDA_DIR ?? path.join(REPO_ROOT, 'target', 'lambda');
+const packageZip = (name: string) => path.join(LAMBDA_DIR, name, 'bootstrap.zip');
+const packagesBuilt = ['worker', 'jobsender'].every((n) => fs.existsSync(packageZip(n)));
+
+test('the real Lambda packages: each function deploys the bytes of its own zip, arm64 provided.al2023', (t) => {
+  if (!packagesBuilt) {
+    assert.ok(!process.env.S3M_REQUIRE_PACKAGES, `the Lambda packages are missing under ${LAMBDA_DIR}: run scripts/package.sh`);
+    t.skip(`no packages under ${LAMBDA_DIR} (scripts/package.sh builds them)`);
+    return;
+  }
+  const { app, template } = synth({}, { worker: lambda.Code.fromAsset(packageZip('worker')), jobsender: lambda.Code.fromAsset(packageZip('jobsender')) });
+  const assembly = app.synth();
+  const sha = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  const manifest = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'S3MigrateTest.assets.json'), 'utf8'));
+  const keys = new Set<string>();
+  const functions: [string, Record<string, unknown>][] = [
+    ['worker', { Description: Match.stringLikeRegexp('worker') }],
+    ['jobsender', { FunctionName: 'S3MigrateTest-jobsender' }],
+  ];
+  for (const [name, props] of functions) {
+    const [, fn] = onlyResource(template, 'AWS::Lambda::Function', props);
+    assert.equal(fn.Properties.Runtime, 'provided.al2023', name);
+    assert.deepEqual(fn.Properties.Architectures, ['arm64'], name);
+    assert.equal(fn.Properties.Handler, 'bootstrap', name);
+    const key: string = fn.Properties.Code.S3Key;
+    const hash = key.replace(/\.zip$/, '');
+    keys.add(key);
+    const asset = manifest.files[hash];
+    assert.ok(asset, `${name}: asset ${hash} in the assembly`);
+    assert.equal(asset.source.packaging, 'file', `${name}: the zip is deployed as it is, not zipped again`);
+    assert.equal(sha(path.join(assembly.directory, asset.source.path)), sha(packageZip(name)), `${name}: the deployed bytes are its zip's`);
+  }
+  assert.equal(keys.size, 2, 'two packages, not one deployed twice');
+});
+
+test('sam validate --lint: SAM CLI accepts the synthesized template', () => {
+  const sam = process.env.SAM_CLI ?? [path.join(__dirname, '..', '..', '.sam-venv', 'bin', 'sam')].find(fs.existsSync) ?? 'sam';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's3m-sam-'));
+  const file = path.join(dir, 'template.json');
+  const { template } = synth({ eventSourceBuckets: ['src-a'], eventDestinationBucket: 'des-a', eventDestinationPrefix: 'copy', alarmEmail: 'a@example.com' });
+  fs.writeFileSync(file, JSON.stringify(template.toJSON(), null, 1));
+  const env = { ...process.env, AWS_DEFAULT_REGION: 'eu-west-1', SAM_CLI_TELEMETRY: '0' };
+  // From infra/, whose .cfnlintrc says which cfn-lint warning the CDK's own output may raise.
+  const r = spawnSync(sam, ['validate', '--lint', '--template-file', file], { encoding: 'utf8', env, cwd: path.join(__dirname, '..', '..') });
+  assert.ok(!r.error, `sam could not run (${r.error?.message}); scripts/test.sh installs aws-sam-cli into infra/.sam-venv`);
+  assert.equal(r.status, 0, `sam validate --lint:\n${r.stdout}${r.stderr}`);
+  assert.match(r.stdout + r.stderr, /is a valid SAM Template/);
 });

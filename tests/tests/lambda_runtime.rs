@@ -2,7 +2,8 @@
 //! emulator (`cargo lambda watch --only-lambda-apis`, cargo-lambda from PyPI; scripts/test.sh
 //! installs it): the worker gets an SQS batch read from the emulator's queue and answers with
 //! its partial batch response; the jobsender gets a scheduled EventBridge event and its jobs
-//! land on the queue.
+//! land on the queue. Each runs twice: the x86_64 debug build, and the exact arm64 `bootstrap`
+//! of the zip the stack deploys (`scripts/package.sh`), under qemu user-mode emulation.
 
 use s3_migrate_tests::bins::binary;
 use s3_migrate_tests::world::{Mode, World};
@@ -38,6 +39,55 @@ impl Drop for Running {
     }
 }
 
+/// How a function process is started: the x86_64 debug binary, or the arm64 `bootstrap` of its
+/// Lambda package under qemu.
+#[derive(Clone, Copy, Debug)]
+enum Build {
+    Native,
+    Arm64Package,
+}
+
+/// The directory of the Lambda packages (`scripts/package.sh`): `S3M_LAMBDA_DIR`, else
+/// `target/lambda`.
+fn lambda_dir() -> PathBuf {
+    std::env::var_os("S3M_LAMBDA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/lambda"))
+}
+
+/// The `bootstrap` of `bin`'s arm64 zip, extracted into a directory of its own.
+fn arm64_bootstrap(bin: &str) -> anyhow::Result<PathBuf> {
+    let zip = lambda_dir().join(bin).join("bootstrap.zip");
+    anyhow::ensure!(zip.exists(), "{} is missing: run scripts/package.sh first", zip.display());
+    let dir = std::env::temp_dir().join(unique("pkg"));
+    let out = Command::new("python3").args(["-m", "zipfile", "-e"]).arg(&zip).arg(&dir).output()?;
+    anyhow::ensure!(out.status.success(), "cannot unzip {}: {}", zip.display(), String::from_utf8_lossy(&out.stderr));
+    let bootstrap = dir.join("bootstrap");
+    let header = std::fs::read(&bootstrap)?;
+    // ELF, 64-bit, little-endian, e_machine 183 (EM_AARCH64).
+    anyhow::ensure!(
+        header.len() > 20 && header[..4] == *b"\x7fELF" && header[4] == 2 && header[18] == 183 && header[19] == 0,
+        "{}: the bootstrap is not an arm64 ELF binary",
+        zip.display()
+    );
+    std::fs::set_permissions(&bootstrap, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    Ok(bootstrap)
+}
+
+/// The command that runs `bin` as built by `build`.
+fn function_command(bin: &str, build: Build) -> anyhow::Result<Command> {
+    Ok(match build {
+        Build::Native => Command::new(binary(bin)),
+        Build::Arm64Package => {
+            // qemu-user-static and libc6-arm64-cross (Debian; scripts/test.sh installs them).
+            let qemu = std::env::var("QEMU_AARCH64").unwrap_or_else(|_| "qemu-aarch64-static".into());
+            let mut c = Command::new(qemu);
+            c.args(["-L", "/usr/aarch64-linux-gnu"]).arg(arm64_bootstrap(bin)?);
+            c
+        }
+    })
+}
+
 /// The runtime API emulator and one function binary polling it.
 struct LambdaUnderTest {
     port: u16,
@@ -46,7 +96,7 @@ struct LambdaUnderTest {
 }
 
 impl LambdaUnderTest {
-    fn start(bin: &str, env: Vec<(String, String)>) -> anyhow::Result<Self> {
+    fn start(bin: &str, build: Build, env: Vec<(String, String)>) -> anyhow::Result<Self> {
         let port = free_port();
         let emulator = Command::new(cargo_lambda())
             .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
@@ -62,7 +112,7 @@ impl LambdaUnderTest {
             anyhow::ensure!(started.elapsed() < Duration::from_secs(60), "cargo lambda watch did not listen on {port}");
             std::thread::sleep(Duration::from_millis(100));
         }
-        let function = Command::new(binary(bin))
+        let function = function_command(bin, build)?
             .envs(env)
             .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
             .env("AWS_LAMBDA_FUNCTION_NAME", "_")
@@ -96,6 +146,17 @@ impl LambdaUnderTest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_lambda_answers_a_real_sqs_batch_with_its_failures() -> anyhow::Result<()> {
+    worker_answers_a_real_sqs_batch(Build::Native).await
+}
+
+/// The arm64 package: run by scripts/test.sh after scripts/package.sh (`--include-ignored`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the arm64 zips of scripts/package.sh and qemu; scripts/test.sh runs it"]
+async fn arm64_worker_package_answers_a_real_sqs_batch_with_its_failures() -> anyhow::Result<()> {
+    worker_answers_a_real_sqs_batch(Build::Arm64Package).await
+}
+
+async fn worker_answers_a_real_sqs_batch(build: Build) -> anyhow::Result<()> {
     let w = World::new(Mode::Stream, false).await?;
     let objects: Vec<(String, Vec<u8>)> =
         (0..3u64).map(|i| (format!("lambda/obj-{i}"), data(2000 + i as usize, i))).collect();
@@ -159,7 +220,7 @@ async fn worker_lambda_answers_a_real_sqs_batch_with_its_failures() -> anyhow::R
         .collect();
     assert_eq!(failing.len(), 2);
 
-    let lambda = LambdaUnderTest::start("worker", w.env_vars(&[]))?;
+    let lambda = LambdaUnderTest::start("worker", build, w.env_vars(&[]))?;
     let answer = tokio::task::block_in_place(|| lambda.invoke(&serde_json::json!({ "Records": records })))?;
     let reported: BTreeSet<String> = answer["batchItemFailures"]
         .as_array()
@@ -174,6 +235,37 @@ async fn worker_lambda_answers_a_real_sqs_batch_with_its_failures() -> anyhow::R
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobsender_lambda_runs_on_a_scheduled_event() -> anyhow::Result<()> {
+    jobsender_runs_on_a_scheduled_event(Build::Native).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the arm64 zips of scripts/package.sh and qemu; scripts/test.sh runs it"]
+async fn arm64_jobsender_package_runs_on_a_scheduled_event() -> anyhow::Result<()> {
+    jobsender_runs_on_a_scheduled_event(Build::Arm64Package).await
+}
+
+/// The packaged binaries need no newer glibc than provided.al2023's (Amazon Linux 2023: 2.34),
+/// as `scripts/lib/elf_glibc.py` reads them from each zip (the check `scripts/package.sh` makes).
+#[test]
+#[ignore = "needs the arm64 zips of scripts/package.sh; scripts/test.sh runs it"]
+fn arm64_packages_need_no_newer_glibc_than_al2023() -> anyhow::Result<()> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/lib/elf_glibc.py");
+    for bin in ["worker", "jobsender"] {
+        arm64_bootstrap(bin)?; // an arm64 ELF binary
+        let zip = lambda_dir().join(bin).join("bootstrap.zip");
+        let out = Command::new("python3").arg(&script).arg(&zip).output()?;
+        anyhow::ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let newest = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let version: Vec<u32> = newest.split('.').filter_map(|p| p.parse().ok()).collect();
+        assert!(
+            newest == "none" || (version.len() >= 2 && (version[0], version[1]) <= (2, 34)),
+            "{bin} needs glibc {newest}, provided.al2023 has 2.34"
+        );
+    }
+    Ok(())
+}
+
+async fn jobsender_runs_on_a_scheduled_event(build: Build) -> anyhow::Result<()> {
     let w = World::new(Mode::Server, false).await?;
     let keys = ["sched/a.txt", "sched/b c.txt", "sched/skip.tmp"];
     for k in keys {
@@ -187,7 +279,7 @@ async fn jobsender_lambda_runs_on_a_scheduled_event() -> anyhow::Result<()> {
     env.push(("ssm_parameter_bucket".into(), pairs_param));
     env.push(("ssm_parameter_ignore_list".into(), ignore_param));
 
-    let lambda = LambdaUnderTest::start("jobsender", env)?;
+    let lambda = LambdaUnderTest::start("jobsender", build, env)?;
     let scheduled = serde_json::json!({
         "version": "0",
         "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",

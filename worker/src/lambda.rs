@@ -12,13 +12,21 @@ use tracing::{info_span, warn, Instrument};
 /// Time kept back before the Lambda deadline to save progress and hand jobs on.
 pub const LAMBDA_SAFETY_MARGIN: Duration = Duration::from_secs(30);
 
+/// How far in the past a Lambda deadline must lie to be no deadline at all (see [`deadline`]).
+const NOT_A_DEADLINE: Duration = Duration::from_secs(86_400);
+
 /// When to stop starting parts: `JobTimeout` after now, and never later than the Lambda's
 /// own deadline minus a safety margin.
 pub fn deadline(job_timeout: Duration, lambda_deadline: Option<SystemTime>) -> Instant {
     let now = Instant::now();
     let by_timeout = now + job_timeout;
-    match lambda_deadline.and_then(|d| d.duration_since(SystemTime::now()).ok()) {
-        Some(left) => by_timeout.min(now + left.saturating_sub(LAMBDA_SAFETY_MARGIN)),
+    match lambda_deadline.map(|d| d.duration_since(SystemTime::now())) {
+        Some(Ok(left)) => by_timeout.min(now + left.saturating_sub(LAMBDA_SAFETY_MARGIN)),
+        // Not a deadline Lambda gives (epoch milliseconds): a runtime emulator's relative
+        // timeout, such as cargo-lambda's 600000, reads as 1970. `JobTimeout` alone bounds it.
+        Some(Err(past)) if past.duration() > NOT_A_DEADLINE => by_timeout,
+        // A deadline already past leaves no time at all (not: no deadline).
+        Some(Err(_)) => now,
         None => by_timeout,
     }
 }
@@ -64,14 +72,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deadline_respects_job_timeout_and_lambda_limit() {
-        let now = Instant::now();
+    fn deadline_is_job_timeout_off_lambda() {
+        let before = Instant::now();
         let d = deadline(Duration::from_secs(870), None);
-        assert!(d >= now + Duration::from_secs(869) && d <= now + Duration::from_secs(871));
-        let lambda_end = SystemTime::now() + Duration::from_secs(100);
-        let d = deadline(Duration::from_secs(870), Some(lambda_end));
-        assert!(d <= now + Duration::from_secs(71), "100 s left minus the 30 s margin");
-        let d = deadline(Duration::from_secs(10), Some(lambda_end));
-        assert!(d <= now + Duration::from_secs(11), "JobTimeout is the tighter bound");
+        let after = Instant::now();
+        assert!(d >= before + Duration::from_secs(870) && d <= after + Duration::from_secs(870), "{:?}", d - before);
+    }
+
+    #[test]
+    fn deadline_keeps_the_margin_before_the_lambda_deadline() {
+        let before = Instant::now();
+        let d = deadline(Duration::from_secs(870), Some(SystemTime::now() + Duration::from_secs(100)));
+        let after = Instant::now();
+        // 100 s left minus the 30 s margin: 70 s, give or take the time the test took.
+        assert!(d >= before + Duration::from_secs(69), "{:?}: not cut short", d - before);
+        assert!(d <= after + Duration::from_secs(70), "{:?}: the margin is kept", d - before);
+    }
+
+    #[test]
+    fn deadline_is_the_job_timeout_when_it_is_tighter() {
+        let before = Instant::now();
+        let d = deadline(Duration::from_secs(10), Some(SystemTime::now() + Duration::from_secs(100)));
+        let after = Instant::now();
+        assert!(d >= before + Duration::from_secs(10) && d <= after + Duration::from_secs(10), "{:?}", d - before);
+    }
+
+    #[test]
+    fn deadline_is_now_when_the_lambda_deadline_is_within_the_margin_or_past() {
+        let before = Instant::now();
+        for left in [Duration::from_secs(20), Duration::ZERO] {
+            let d = deadline(Duration::from_secs(870), Some(SystemTime::now() + left));
+            assert!(d >= before && d <= Instant::now() + Duration::from_millis(50), "{left:?}: {:?}", d - before);
+        }
+        let past = deadline(Duration::from_secs(870), Some(SystemTime::now() - Duration::from_secs(5)));
+        assert!(
+            past <= Instant::now() + Duration::from_millis(50),
+            "a past deadline is now, not no deadline: {:?}",
+            past - before
+        );
+    }
+
+    #[test]
+    fn a_runtime_emulators_relative_deadline_is_no_deadline() {
+        // cargo-lambda's runtime API sends `Lambda-Runtime-Deadline-Ms: 600000`.
+        let before = Instant::now();
+        let d = deadline(Duration::from_secs(870), Some(SystemTime::UNIX_EPOCH + Duration::from_millis(600_000)));
+        assert!(d >= before + Duration::from_secs(870) && d <= Instant::now() + Duration::from_secs(870));
     }
 }
