@@ -10,7 +10,7 @@ mod worker;
 pub use destination::{DestinationOptions, CANNED_ACLS, DESTINATION_SSE};
 pub use env::{ConfigError, Env};
 pub use jobsender::JobsenderConfig;
-pub use worker::{TransferMode, WorkerConfig};
+pub use worker::{CopyPath, TransferMode, WorkerConfig};
 
 /// Which side of the copy uses the credentials from the SSM SecureString (`JobType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,16 +8,19 @@
 //! checkpoints, pair figures and progress counters live in the same table under keys starting
 //! with `#`, which no `bucket/key` can (bucket names have no `#`).
 
-mod claim;
+mod copying;
 mod done;
+mod pair;
 mod progress;
-mod queue;
+mod queued;
 mod record;
+mod update;
 
-pub use claim::Begin;
+pub use copying::Begin;
 pub use done::{done_item, Done, DoneWrite};
+pub use pair::PairCounts;
 pub use progress::Progress;
-pub use queue::{PairCounts, QUEUE_RECORD_TTL_SECS};
+pub use queued::QUEUE_RECORD_TTL_SECS;
 
 pub use record::{attr, nv, sv, Item, ObjectRecord, Status};
 
@@ -105,6 +108,11 @@ impl Ledger {
         LedgerError::Request { op, table: self.table.clone(), message: e.to_string(), class: ErrorClass::Permanent }
     }
 
+    /// An UpdateItem of the item under `key`, for an [`Update`] to fill in.
+    fn update(&self, key: &str) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client.update_item().table_name(&self.table).key(attr::KEY, sv(key))
+    }
+
     /// Ok(true) when a conditional UpdateItem was applied, Ok(false) when its condition failed.
     fn updated(&self, res: Result<UpdateItemOutput, SdkError<UpdateItemError>>) -> Result<bool, LedgerError> {
         match res {
@@ -158,34 +166,25 @@ impl Ledger {
             for k in chunk {
                 request = request.keys(HashMap::from([(attr::KEY.to_owned(), sv(k.clone()))]));
             }
-            let mut pending = Some(request.build().map_err(|e| self.request_error("BatchGetItem", e))?);
-            let mut round = 0u32;
-            while let Some(req) = pending.take() {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, req)
-                    .send()
-                    .await
-                    .map_err(|e| self.err("BatchGetItem", e))?;
-                for item in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
-                    if let Some(AttributeValue::S(key)) = item.get(attr::KEY) {
-                        found.insert(key.clone(), item.clone());
-                    }
-                }
-                pending =
-                    out.unprocessed_keys().and_then(|u| u.get(&self.table)).cloned().filter(|k| !k.keys().is_empty());
-                if let Some(left) = &pending {
-                    round += 1;
-                    if round > BATCH_RETRY_ROUNDS {
-                        return Err(LedgerError::Request {
-                            op: "BatchGetItem",
-                            table: self.table.clone(),
-                            message: format!("{} keys still unprocessed after {round} rounds", left.keys().len()),
-                            class: ErrorClass::Retryable,
-                        });
-                    }
-                    tokio_sleep_backoff(round).await;
+            let first = Some(request.build().map_err(|e| self.request_error("BatchGetItem", e))?);
+            let left = |k: &Option<KeysAndAttributes>| k.as_ref().map_or(0, |k| k.keys().len());
+            let items = self
+                .until_processed("BatchGetItem", "keys", first, left, |req| async move {
+                    let Some(req) = req else { return Ok((Vec::new(), None)) };
+                    let out = self
+                        .client
+                        .batch_get_item()
+                        .request_items(&self.table, req)
+                        .send()
+                        .await
+                        .map_err(|e| self.err("BatchGetItem", e))?;
+                    let items = out.responses().and_then(|r| r.get(&self.table)).cloned().unwrap_or_default();
+                    Ok((items, out.unprocessed_keys().and_then(|u| u.get(&self.table)).cloned()))
+                })
+                .await?;
+            for item in items {
+                if let Some(AttributeValue::S(key)) = item.get(attr::KEY) {
+                    found.insert(key.clone(), item);
                 }
             }
         }
@@ -204,31 +203,55 @@ impl Ledger {
 
     /// One BatchWriteItem of up to 25 requests, sending again what DynamoDB left unprocessed
     /// (throttling).
-    async fn batch_write_once(&self, mut pending: Vec<WriteRequest>, what: &str) -> Result<(), LedgerError> {
-        let mut round = 0;
-        while !pending.is_empty() {
+    async fn batch_write_once(&self, requests: Vec<WriteRequest>, what: &str) -> Result<(), LedgerError> {
+        self.until_processed("BatchWriteItem", what, requests, Vec::len, |pending| async move {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await
+                .map_err(|e| self.err("BatchWriteItem", e))?;
+            Ok((Vec::new(), out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default()))
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Sends a batch request, then what DynamoDB left unprocessed (throttling) again after a
+    /// full-jitter backoff, at most [`BATCH_RETRY_ROUNDS`] times; `left` counts what is still to
+    /// send, `what` names it in the error. The items the requests returned.
+    async fn until_processed<T, Fut>(
+        &self,
+        op: &'static str,
+        what: &str,
+        mut pending: T,
+        left: impl Fn(&T) -> usize,
+        mut send: impl FnMut(T) -> Fut,
+    ) -> Result<Vec<Item>, LedgerError>
+    where
+        Fut: std::future::Future<Output = Result<(Vec<Item>, T), LedgerError>>,
+    {
+        let mut items = Vec::new();
+        let mut round = 0u32;
+        while left(&pending) > 0 {
             if round > BATCH_RETRY_ROUNDS {
                 return Err(LedgerError::Request {
-                    op: "BatchWriteItem",
+                    op,
                     table: self.table.clone(),
-                    message: format!("{} {what} still unprocessed after {round} rounds", pending.len()),
+                    message: format!("{} {what} still unprocessed after {round} rounds", left(&pending)),
                     class: ErrorClass::Retryable,
                 });
             }
             if round > 0 {
-                tokio_sleep_backoff(round).await;
+                tokio::time::sleep(batch_backoff(round)).await;
             }
-            let out = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, std::mem::take(&mut pending))
-                .send()
-                .await
-                .map_err(|e| self.err("BatchWriteItem", e))?;
-            pending = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
+            let (got, rest) = send(pending).await?;
+            items.extend(got);
+            pending = rest;
             round += 1;
         }
-        Ok(())
+        Ok(items)
     }
 
     /// Creates the ledger table (tests, demo and `worker`/`jobsender` set-up off Lambda; the
@@ -294,7 +317,36 @@ impl Ledger {
     }
 }
 
-async fn tokio_sleep_backoff(round: u32) {
-    let d = crate::retry::backoff(round, std::time::Duration::from_millis(50), std::time::Duration::from_secs(2), 1.0);
-    tokio::time::sleep(d).await;
+/// The wait before round `round` of a batch's unprocessed items: full jitter up to 50 ms
+/// doubling to 2 s (`crate::retry::backoff`).
+fn batch_backoff(round: u32) -> std::time::Duration {
+    crate::retry::backoff(round, std::time::Duration::from_millis(50), std::time::Duration::from_secs(2), unit_random())
+}
+
+/// A number in `0.0..1.0`, different at each call (jitter needs no better randomness than
+/// std's per-instance hash keys and the clock give).
+fn unit_random() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn batch_retries_wait_a_jittered_time_under_the_ceiling() {
+        let draws: Vec<Duration> = (0..200).map(|_| batch_backoff(3)).collect();
+        assert!(draws.iter().all(|d| *d < Duration::from_millis(400)), "50 ms * 2^3 is the ceiling");
+        let distinct: std::collections::BTreeSet<Duration> = draws.iter().copied().collect();
+        assert!(distinct.len() > 100, "jittered, not one fixed delay: {} distinct", distinct.len());
+        assert!(
+            draws.iter().any(|d| *d < Duration::from_millis(200))
+                && draws.iter().any(|d| *d >= Duration::from_millis(200))
+        );
+        assert!((0..50).map(|_| batch_backoff(30)).all(|d| d <= Duration::from_secs(2)), "capped at 2 s");
+    }
 }

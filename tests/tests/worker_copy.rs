@@ -67,7 +67,7 @@ async fn copies_every_size_and_key(mode: Mode) -> anyhow::Result<()> {
         assert_eq!(rec.bytes, Some(expected[key].len() as u64));
     }
     assert_eq!(w.open_uploads().await?, 0, "no multipart upload left open");
-    let (bytes, parts, objects, failed) = p.copier.stats.get();
+    let worker::stats::StatsSnapshot { bytes, parts, objects, failed } = p.copier.stats.snapshot();
     assert_eq!((objects, failed), (cases().len() as u64, 0));
     if mode == Mode::Stream {
         assert_eq!(parts, 2 + 4, "multipart: 5 MiB+1 in 2 parts, 17 MiB+3 in 4 parts");
@@ -103,7 +103,7 @@ async fn a_part_read_cut_mid_body_is_read_again_and_no_short_part_lands() -> any
     assert_eq!(d, Disposition::Consumed);
     assert_eq!(proxy.counts.get().2, 2, "both cuts happened");
     assert!(w.get_des("cut.bin").await?.is_some_and(|g| g == body), "bytes differ");
-    let (bytes, parts, _, failed) = p.copier.stats.get();
+    let worker::stats::StatsSnapshot { bytes, parts, failed, .. } = p.copier.stats.snapshot();
     assert_eq!((parts, failed), (3, 0), "each part counted once, when it landed whole");
     assert_eq!(bytes, body.len() as u64);
     let rec = w.ledger.get(&format!("{}/cut.bin", w.src_bucket)).await?.expect("record");
@@ -140,7 +140,7 @@ async fn duplicate_delivery_gives_one_object_and_no_open_upload() -> anyhow::Res
         // A third delivery once it is done is skipped without sending a part.
         let c = w.processor(&[]).await?;
         assert_eq!(c.process("c", &job, None).await, Disposition::Consumed);
-        assert_eq!(c.copier.stats.get().1, 0, "{mode:?}: no part sent for a finished object");
+        assert_eq!(c.copier.stats.snapshot().parts, 0, "{mode:?}: no part sent for a finished object");
     }
     Ok(())
 }
@@ -174,7 +174,7 @@ async fn time_budget_hands_the_job_on_and_the_next_run_resumes() -> anyhow::Resu
     let q = w.processor(&[("MaxThread", "2")]).await?;
     assert_eq!(q.process("second", &next.to_json(), None).await, Disposition::Consumed);
     assert!(w.get_des("long.bin").await?.is_some_and(|g| g == body));
-    assert_eq!(q.copier.stats.get().1, 3, "parts 2..4 sent, part 1 reused");
+    assert_eq!(q.copier.stats.snapshot().parts, 3, "parts 2..4 sent, part 1 reused");
     let done = w.ledger.get(&format!("{}/long.bin", w.src_bucket)).await?.expect("record");
     assert_eq!((done.status, done.try_times), (Some(Status::Done), 2));
     assert!(done.upload_id.is_none());
@@ -220,7 +220,7 @@ async fn overwrite_during_copy_never_mixes_versions() -> anyhow::Result<()> {
         };
         // Overwrite once the copy has sent at least one part.
         let started = Instant::now();
-        while p.copier.stats.get().1 < 1 + trial % 3 && started.elapsed().as_secs() < 60 {
+        while p.copier.stats.snapshot().parts < 1 + trial % 3 && started.elapsed().as_secs() < 60 {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         let v2_id = w.put_src(&key, &v2).await?;

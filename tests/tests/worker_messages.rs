@@ -26,35 +26,66 @@ fn s3_event(event_name: &str, bucket: &str, raw_key: &str, size: Option<u64>) ->
     .to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn events_and_removals() -> anyhow::Result<()> {
+/// A world whose pair sends its bucket where its events go (under "mirror"), with `a b+c.txt`
+/// at the source; its S3 event key is `a+b%2Bc.txt` ('+' is a space, as S3 encodes it).
+async fn mirrored() -> anyhow::Result<(World, Vec<u8>)> {
     let w = World::new(Mode::Server, false).await?;
-    // The pair sends the bucket where its events go: under "mirror".
     let pairs = serde_json::json!([{ "src_bucket": w.src_bucket, "des_bucket": w.des_bucket, "des_prefix": "mirror" }]);
     w.put_param(&w.pairs_parameter, &pairs.to_string()).await?;
-    let p = w.processor(&[("Des_prefix_default", "mirror")]).await?;
-
-    // An ObjectCreated event copies to Des_bucket_default + Des_prefix_default; '+' is a space.
     let body = data(1000, 3);
     w.put_src("a b+c.txt", &body).await?;
+    Ok((w, body))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_object_created_event_copies_to_the_event_destination() -> anyhow::Result<()> {
+    let (w, body) = mirrored().await?;
+    let p = w.processor(&[("Des_prefix_default", "mirror")]).await?;
     let created = s3_event("ObjectCreated:Put", &w.src_bucket, "a+b%2Bc.txt", Some(1000));
     assert_eq!(p.process("c", &created, None).await, Disposition::Consumed);
     assert!(w.get_des("mirror/a b+c.txt").await?.is_some_and(|g| g == body));
+    Ok(())
+}
 
-    // The test event S3 sends when notifications are configured is consumed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_s3_test_event_is_consumed_without_a_request() -> anyhow::Result<()> {
+    let (w, _) = mirrored().await?;
+    let proxy = s3_migrate_tests::fault_proxy::FaultProxy::rules_only(&std::env::var("AWS_ENDPOINT_URL")?).await?;
+    let p = w.processor_via(&[("Des_prefix_default", "mirror")], &proxy).await?;
+    // What S3 sends when notifications are configured.
     let test_event =
         format!(r#"{{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"t","Bucket":"{}"}}"#, w.src_bucket);
     assert_eq!(p.process("t", &test_event, None).await, Disposition::Consumed);
+    assert_eq!(proxy.counts.get().0, 0, "not one S3 request");
+    assert!(w.get_des("mirror/a b+c.txt").await?.is_none(), "nothing copied");
+    assert!(w.ledger.get(&format!("{}/a b+c.txt", w.src_bucket)).await?.is_none(), "nothing recorded");
+    assert!(w.drain(&w.dlq_url).await?.is_empty(), "nothing parked");
+    Ok(())
+}
 
-    // ObjectRemoved without PropagateDeletes: consumed, destination kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_object_removed_event_keeps_the_copy_without_propagate_deletes() -> anyhow::Result<()> {
+    let (w, body) = mirrored().await?;
+    let p = w.processor(&[("Des_prefix_default", "mirror")]).await?;
+    let created = s3_event("ObjectCreated:Put", &w.src_bucket, "a+b%2Bc.txt", Some(1000));
+    assert_eq!(p.process("c", &created, None).await, Disposition::Consumed);
+    w.own.src_s3.delete_object().bucket(&w.src_bucket).key("a b+c.txt").send().await?;
     let removed = s3_event("ObjectRemoved:Delete", &w.src_bucket, "a+b%2Bc.txt", None);
     assert_eq!(p.process("r", &removed, None).await, Disposition::Consumed);
-    assert!(w.get_des("mirror/a b+c.txt").await?.is_some());
+    assert!(w.get_des("mirror/a b+c.txt").await?.is_some_and(|g| g == body), "the copy is kept");
+    Ok(())
+}
 
-    // With PropagateDeletes the destination goes too, once the source is gone (while it is
-    // there the copy stays: `lifecycle::removals_delete_only_a_copy_whose_source_is_gone`).
+/// While the source is there the copy stays: `lifecycle::removals_delete_only_a_copy_whose_source_is_gone`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_object_removed_event_with_propagate_deletes_removes_the_copy_of_a_gone_source() -> anyhow::Result<()> {
+    let (w, _) = mirrored().await?;
+    let p = w.processor(&[("Des_prefix_default", "mirror")]).await?;
+    let created = s3_event("ObjectCreated:Put", &w.src_bucket, "a+b%2Bc.txt", Some(1000));
+    assert_eq!(p.process("c", &created, None).await, Disposition::Consumed);
     let deleting = w.processor(&[("Des_prefix_default", "mirror"), ("PropagateDeletes", "true")]).await?;
     w.own.src_s3.delete_object().bucket(&w.src_bucket).key("a b+c.txt").send().await?;
+    let removed = s3_event("ObjectRemoved:Delete", &w.src_bucket, "a+b%2Bc.txt", None);
     assert_eq!(deleting.process("r2", &removed, None).await, Disposition::Consumed);
     assert!(w.get_des("mirror/a b+c.txt").await?.is_none());
     Ok(())

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use worker::copy::Outcome;
 use worker::poll::{poll, PollOptions};
+use worker::stats::StatsSnapshot;
 use worker::{lambda, metrics, setup};
 
 /// Copies S3 objects named by SQS jobs and S3 event notifications, resumably.
@@ -80,7 +81,7 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<()> {
             let opts =
                 PollOptions { queue_url: url, until_empty, wait_seconds, visibility_seconds, retry_delay_seconds };
             let summary = poll(p.clone(), opts).await?;
-            let (bytes, parts, objects, failed) = p.copier.stats.get();
+            let StatsSnapshot { bytes, parts, objects, failed } = p.copier.stats.snapshot();
             eprintln!(
                 "worker: {} messages done, {} to retry; {objects} objects copied, {parts} parts, {bytes} bytes, {failed} failures",
                 summary.consumed, summary.retried

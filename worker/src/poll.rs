@@ -3,6 +3,7 @@
 //! progress, and deletes a message only once its job is finished.
 
 use crate::message::{Disposition, Processor};
+use crate::stats::StatsSnapshot;
 use anyhow::Context;
 use aws_sdk_sqs::types::{Message, QueueAttributeName};
 use deleter::{Deleter, Deletes};
@@ -14,12 +15,9 @@ use tokio::task::JoinSet;
 use tracing::{info, info_span, warn, Instrument};
 
 mod deleter;
+mod schedule;
 
-/// Most messages one ReceiveMessage returns (SQS limit).
-const SQS_MAX_RECEIVE: usize = 10;
-/// Messages received ahead of a free slot: they wait, kept invisible, so that a slot that frees
-/// up starts its next object at once instead of paying a receive round trip.
-const RECEIVED_AHEAD: usize = SQS_MAX_RECEIVE;
+use schedule::{Schedule, Step};
 
 /// How the poller behaves.
 #[derive(Debug, Clone)]
@@ -52,36 +50,42 @@ pub async fn poll(p: Arc<Processor>, opts: PollOptions) -> anyhow::Result<PollSu
     let progress = Progress::start(&p);
     let mut shutdown = Box::pin(shutdown_signal());
     info!(queue_url = %opts.queue_url, max_parallel_file = max, "polling");
-    // The last receive found nothing.
-    let mut looked_empty = false;
+    let mut schedule = Schedule::new(max, opts.until_empty, opts.wait_seconds);
     loop {
         while let Some(done) = tasks.try_join_next() {
             tally(&mut summary, done);
         }
-        if opts.until_empty && looked_empty && tasks.is_empty() {
-            // Our finished messages must be gone before the queue can read as empty.
-            deletes.flush().await;
-            if queue_is_empty(&p.sqs, &opts.queue_url).await? {
-                break;
+        let (max_messages, wait) = match schedule.next(tasks.len()) {
+            Step::CheckEmpty => {
+                // Our finished messages must be gone before the queue can read as empty.
+                deletes.flush().await;
+                if queue_is_empty(&p.sqs, &opts.queue_url).await? {
+                    break;
+                }
+                schedule.queue_not_empty();
+                continue;
             }
-        }
-        // Receive only whole batches: LocalStack (and SQS billing) charge per request, and a
-        // receive for one or two messages each time a slot frees up costs several times more.
-        if tasks.len() + SQS_MAX_RECEIVE > max + RECEIVED_AHEAD {
-            tokio::select! {
-                done = tasks.join_next() => if let Some(done) = done { tally(&mut summary, done) },
-                _ = &mut shutdown => break,
+            Step::WaitForOne => {
+                tokio::select! {
+                    done = tasks.join_next() => if let Some(done) = done { tally(&mut summary, done) },
+                    _ = &mut shutdown => break,
+                }
+                continue;
             }
-            continue;
-        }
-        let free = (max + RECEIVED_AHEAD - tasks.len()).min(SQS_MAX_RECEIVE);
-        // While objects are in progress, ask without waiting: an empty answer then waits for
-        // one of them (below) instead of holding a long poll past the end of the last one.
-        let wait = if tasks.is_empty() { opts.wait_seconds } else { 0 };
+            Step::WaitForOneOrTick => {
+                tokio::select! {
+                    done = tasks.join_next() => if let Some(done) = done { tally(&mut summary, done) },
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {},
+                    _ = &mut shutdown => break,
+                }
+                continue;
+            }
+            Step::Receive { max, wait_secs } => (max, wait_secs),
+        };
         let received = tokio::select! {
             r = p.sqs.receive_message()
                 .queue_url(&opts.queue_url)
-                .max_number_of_messages(free as i32)
+                .max_number_of_messages(max_messages as i32)
                 .wait_time_seconds(wait)
                 .visibility_timeout(opts.visibility_seconds)
                 .send() => r,
@@ -101,15 +105,7 @@ pub async fn poll(p: Arc<Processor>, opts: PollOptions) -> anyhow::Result<PollSu
                 continue;
             }
         };
-        looked_empty = messages.is_empty();
-        if looked_empty && !tasks.is_empty() {
-            tokio::select! {
-                done = tasks.join_next() => if let Some(done) = done { tally(&mut summary, done) },
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {},
-                _ = &mut shutdown => break,
-            }
-            continue;
-        }
+        schedule.received(messages.len(), tasks.len());
         for m in messages {
             tasks.spawn(work_on(p.clone(), opts.clone(), m, slots.clone(), deletes.clone()));
         }
@@ -296,7 +292,7 @@ impl Progress {
         let started = Instant::now();
         let ticker = tokio::spawn(async move {
             loop {
-                let (bytes, parts, objects, failed) = stats.get();
+                let StatsSnapshot { bytes, parts, objects, failed } = stats.snapshot();
                 let secs = started.elapsed().as_secs_f64().max(0.001);
                 b.set_message(format!(
                     "{objects} objects, {parts} parts, {:.1} MiB ({:.1} MiB/s), {failed} failures",

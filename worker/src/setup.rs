@@ -6,7 +6,7 @@ use crate::message::Processor;
 use crate::stats::Stats;
 use anyhow::Context;
 use s3_migrate_core::clients::{read_parameter, requester_pays, AwsClients, ClientError};
-use s3_migrate_core::config::WorkerConfig;
+use s3_migrate_core::config::{CopyPath, WorkerConfig};
 use s3_migrate_core::ignore::IgnoreList;
 use s3_migrate_core::ledger::Ledger;
 use s3_migrate_core::pairs::parse_pairs;
@@ -25,8 +25,8 @@ pub async fn processor(
     ledger.check().await?;
     let scope = Arc::new(job_scope(&cfg, clients).await?);
     let ignore = Arc::new(ignore_list(&cfg, clients).await?);
-    let stream = cfg.streams();
-    tracing::info!(source = %clients.src_store, destination = %clients.des_store, stream, "stores");
+    let path = cfg.copy_path();
+    tracing::info!(source = %clients.src_store, destination = %clients.des_store, path = ?path, "stores");
     let buffers = Arc::new(BufferBudget::new(cfg.memory_budget_bytes));
     // Requester pays: every source request says so; a server-side copy reads the source
     // through the destination's client, so that one says it too.
@@ -37,7 +37,7 @@ pub async fn processor(
             c.clone()
         }
     };
-    let (src, des) = (payer(&clients.src_s3, true), payer(&clients.des_s3, !stream));
+    let (src, des) = (payer(&clients.src_s3, true), payer(&clients.des_s3, path == CopyPath::Server));
     let files = Arc::new(tokio::sync::Semaphore::new(cfg.max_parallel_file));
     Ok(Processor {
         files,
@@ -47,7 +47,7 @@ pub async fn processor(
             src,
             des,
             ledger,
-            stream,
+            path,
             buffers,
             stats: Arc::new(Stats::default()),
             keys: clients.other_keys.clone(),

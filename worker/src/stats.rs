@@ -23,12 +23,26 @@ impl Stats {
     pub fn add_failed(&self) {
         self.failed.fetch_add(1, Ordering::Relaxed);
     }
-    pub fn get(&self) -> (u64, u64, u64, u64) {
-        (
-            self.bytes.load(Ordering::Relaxed),
-            self.parts.load(Ordering::Relaxed),
-            self.objects.load(Ordering::Relaxed),
-            self.failed.load(Ordering::Relaxed),
-        )
+    /// The counters now.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            bytes: self.bytes.load(Ordering::Relaxed),
+            parts: self.parts.load(Ordering::Relaxed),
+            objects: self.objects.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+        }
     }
+}
+
+/// What the counters of [`Stats`] held at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// Bytes written to destinations.
+    pub bytes: u64,
+    /// Parts sent (multipart copies).
+    pub parts: u64,
+    /// Objects copied.
+    pub objects: u64,
+    /// Copy attempts that failed.
+    pub failed: u64,
 }

@@ -19,7 +19,7 @@ fn defaults_when_nothing_is_set() {
     assert!(!w.update_version_id && !w.get_object_with_version_id && !w.copy_tags);
     assert!(!w.common.requester_pays && !w.propagate_deletes);
     assert_eq!(w.transfer_mode, TransferMode::Auto);
-    assert!(!w.streams(), "auto with one set of credentials is server mode");
+    assert_eq!(w.copy_path(), CopyPath::Server, "auto with one set of credentials is server mode");
     assert_eq!(w.event_destination.des_bucket, None);
     assert_eq!(w.memory_budget_bytes, 10 * 5 * MIB, "off Lambda: MaxThread parts of ChunkSize");
 
@@ -73,7 +73,7 @@ fn original_names_are_read() {
     assert_eq!(w.event_destination.des_bucket.as_deref(), Some("des"));
     assert_eq!(w.event_destination.des_prefix, "pre");
     assert_eq!((w.chunk_size, w.resumable_threshold), (8 * MIB, 0));
-    assert!(w.streams(), "auto with JobType is stream mode");
+    assert_eq!(w.copy_path(), CopyPath::Stream, "auto with JobType is stream mode");
     let get = CommonConfig::from_env(&env(&[("JobType", "GET")])).unwrap();
     assert_eq!(get.job_type, Some(JobType::Get));
 }
@@ -111,7 +111,7 @@ fn server_mode_needs_one_set_of_credentials() {
     let err = WorkerConfig::from_env(&env(&[("TransferMode", "server"), ("JobType", "PUT")])).unwrap_err();
     assert!(err.to_string().contains("TransferMode"));
     let w = WorkerConfig::from_env(&env(&[("TransferMode", "stream")])).unwrap();
-    assert!(w.streams());
+    assert_eq!(w.copy_path(), CopyPath::Stream);
 }
 
 #[test]

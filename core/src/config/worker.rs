@@ -16,6 +16,15 @@ pub enum TransferMode {
     Server,
 }
 
+/// How a worker moves an object's bytes: `TransferMode` resolved for the deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyPath {
+    /// Through the worker: ranged GET + UploadPart, or GET + PUT.
+    Stream,
+    /// Inside S3: CopyObject / UploadPartCopy.
+    Server,
+}
+
 /// S3 storage classes accepted for `StorageClass`.
 pub const STORAGE_CLASSES: &[&str] = &[
     "STANDARD",
@@ -161,12 +170,14 @@ impl WorkerConfig {
         })
     }
 
-    /// True when bytes go through the worker (ranged GET + UploadPart).
-    pub fn streams(&self) -> bool {
+    /// How bytes move: `TransferMode`, where `auto` streams when `JobType` puts one side
+    /// behind other credentials and copies inside S3 otherwise.
+    pub fn copy_path(&self) -> CopyPath {
         match self.transfer_mode {
-            TransferMode::Stream => true,
-            TransferMode::Server => false,
-            TransferMode::Auto => self.common.job_type.is_some(),
+            TransferMode::Stream => CopyPath::Stream,
+            TransferMode::Server => CopyPath::Server,
+            TransferMode::Auto if self.common.job_type.is_some() => CopyPath::Stream,
+            TransferMode::Auto => CopyPath::Server,
         }
     }
 }

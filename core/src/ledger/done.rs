@@ -9,6 +9,7 @@
 //! it can do is record the older of two copies, which the next jobsender run sees as a
 //! changed ETag and copies again, never the reverse.
 
+use super::update::{Cond, Update};
 use super::{attr, now_secs, nv, sv, Item, Ledger, LedgerError, Status};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 
@@ -78,6 +79,21 @@ fn number(item: &Item, name: &str) -> Option<u64> {
     }
 }
 
+/// The conditional UpdateItem of [`Ledger::done`]: the copy's fields set, what a finished
+/// record no longer needs removed, and, with the source's Last-Modified, only over a record of
+/// the same or an older source.
+pub(crate) fn done_update(done: &Done, now: u64) -> Update {
+    let mut update = Update::new();
+    if let Some(modified) = done.src_modified {
+        update = update
+            .when(Cond::Any(vec![Cond::Absent(attr::SRC_MODIFIED), Cond::AtMost(attr::SRC_MODIFIED, nv(modified))]));
+    }
+    for (name, value) in done.set(now) {
+        update = update.set(name, value);
+    }
+    CLEARED.into_iter().fold(update, Update::remove)
+}
+
 /// What recording `done` over `old` (the item as read, `None` when there was none) comes to
 /// at `now`: the item [`Ledger::done`] would leave, or why it must not be put blind.
 pub fn done_item(old: Option<&Item>, done: &Done, now: u64) -> DoneWrite {
@@ -106,25 +122,7 @@ impl Ledger {
     /// source was recorded meanwhile: the ledger always ends on the newest copy. False when
     /// one was.
     pub async fn done(&self, done: &Done) -> Result<bool, LedgerError> {
-        let mut req = self.client.update_item();
-        if done.src_modified.is_some() {
-            req = req.condition_expression("attribute_not_exists(#c0) OR #c0 <= :c0");
-            req = req.expression_attribute_names("#c0", attr::SRC_MODIFIED);
-            req = req.expression_attribute_values(":c0", nv(done.src_modified.unwrap_or(0)));
-        }
-        let mut set = Vec::new();
-        for (i, (name, value)) in done.set(now_secs()).into_iter().enumerate() {
-            set.push(format!("#s{i} = :s{i}"));
-            req = req.expression_attribute_names(format!("#s{i}"), name);
-            req = req.expression_attribute_values(format!(":s{i}"), value);
-        }
-        let mut remove = Vec::new();
-        for (i, name) in CLEARED.into_iter().enumerate() {
-            remove.push(format!("#r{i}"));
-            req = req.expression_attribute_names(format!("#r{i}"), name);
-        }
-        let update = format!("SET {} REMOVE {}", set.join(", "), remove.join(", "));
-        let res = req.table_name(&self.table).key(attr::KEY, sv(&done.key)).update_expression(update).send().await;
+        let res = done_update(done, now_secs()).apply(self.update(&done.key)).send().await;
         self.updated(res)
     }
 

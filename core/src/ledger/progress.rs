@@ -3,6 +3,7 @@
 //! never the whole table. They live in the ledger table under keys starting with `#`, which
 //! no `bucket/key` can.
 
+use super::update::Update;
 use super::{attr, nv, sv, Ledger, LedgerError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -24,6 +25,16 @@ pub struct Progress {
     pub last_failure: Option<(String, String)>,
 }
 
+/// The UpdateItem of [`Ledger::add_progress`]: atomic `ADD`s, and the last failure `SET`.
+fn progress_update(add: &Progress) -> Update {
+    let mut update = Update::new();
+    if let Some((key, reason)) = &add.last_failure {
+        let kept: String = reason.chars().take(REASON_CHARS).collect();
+        update = update.set(attr::LAST_FAILURE_KEY, sv(key)).set(attr::LAST_FAILURE, sv(kept));
+    }
+    update.add(attr::COPIED, nv(add.copied)).add(attr::BYTES, nv(add.bytes)).add(attr::FAILED, nv(add.failed))
+}
+
 /// The counters' key of a bucket pair.
 fn progress_key(src_bucket: &str, des_bucket: &str) -> String {
     format!("{PROGRESS_PREFIX}{src_bucket}>{des_bucket}")
@@ -33,28 +44,12 @@ impl Ledger {
     /// Adds to the counters of `src_bucket` to `des_bucket` (atomic `ADD`s: any number of
     /// workers at once), and records the failure given as the last one.
     pub async fn add_progress(&self, src_bucket: &str, des_bucket: &str, add: &Progress) -> Result<(), LedgerError> {
-        let mut update = "ADD #c :c, #b :b, #f :f".to_owned();
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(attr::KEY, sv(progress_key(src_bucket, des_bucket)))
-            .expression_attribute_names("#c", attr::COPIED)
-            .expression_attribute_names("#b", attr::BYTES)
-            .expression_attribute_names("#f", attr::FAILED)
-            .expression_attribute_values(":c", nv(add.copied))
-            .expression_attribute_values(":b", nv(add.bytes))
-            .expression_attribute_values(":f", nv(add.failed));
-        if let Some((key, reason)) = &add.last_failure {
-            update = format!("SET #lk = :lk, #lf = :lf {update}");
-            let kept: String = reason.chars().take(REASON_CHARS).collect();
-            req = req
-                .expression_attribute_names("#lk", attr::LAST_FAILURE_KEY)
-                .expression_attribute_values(":lk", sv(key))
-                .expression_attribute_names("#lf", attr::LAST_FAILURE)
-                .expression_attribute_values(":lf", sv(kept));
-        }
-        req.update_expression(update).send().await.map_err(|e| self.err("UpdateItem", e))?;
+        let update = progress_update(add);
+        update
+            .apply(self.update(&progress_key(src_bucket, des_bucket)))
+            .send()
+            .await
+            .map_err(|e| self.err("UpdateItem", e))?;
         Ok(())
     }
 
@@ -76,5 +71,20 @@ impl Ledger {
                 _ => None,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_added_and_a_failure_is_set() {
+        let copied = Progress { copied: 3, bytes: 30, ..Default::default() };
+        assert_eq!(progress_update(&copied).update_expression(), "ADD #n0 :v0, #n1 :v1, #n2 :v2");
+        let failed = Progress { failed: 1, last_failure: Some(("k".into(), "x".repeat(600))), ..Default::default() };
+        let u = progress_update(&failed);
+        assert_eq!(u.update_expression(), "SET #n0 = :v0, #n1 = :v1 ADD #n2 :v2, #n3 :v3, #n4 :v4");
+        assert_eq!(u.values()[":v1"], sv("x".repeat(REASON_CHARS)), "the reason is cut");
     }
 }

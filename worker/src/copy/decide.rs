@@ -3,6 +3,7 @@
 //! expected to hold. The I/O around them lives in the other modules of `copy`; the decisions of
 //! finishing an upload are beside it (`complete::completed_check`, `complete::completed_earlier`).
 
+use s3_migrate_core::config::CopyPath;
 use s3_migrate_core::ledger::{ObjectRecord, Status};
 use s3_migrate_core::units::GIB;
 
@@ -16,8 +17,8 @@ pub const COPY_OBJECT_MAX_BYTES: u64 = 5 * GIB;
 /// deadline: a CopyObject cannot resume, and one longer than any invocation would be cut and
 /// handed on forever, so from then on it is a multipart copy, resumable part by part (unless
 /// the destination has no multipart: CopyObject is then the only way).
-pub fn single_request_limit(stream: bool, resumable_threshold: u64, attempt: u32, des_multipart: bool) -> u64 {
-    if stream || (attempt > 0 && des_multipart) {
+pub fn single_request_limit(path: CopyPath, resumable_threshold: u64, attempt: u32, des_multipart: bool) -> u64 {
+    if path == CopyPath::Stream || (attempt > 0 && des_multipart) {
         resumable_threshold
     } else {
         resumable_threshold.max(COPY_OBJECT_MAX_BYTES)
@@ -39,8 +40,8 @@ pub enum Transfer {
 
 /// Largest object one request writes to the destination: its `max_put_bytes`, and in server
 /// mode also what one CopyObject copies.
-pub fn one_put_max(stream: bool, des_max_put: u64) -> u64 {
-    if stream {
+pub fn one_put_max(path: CopyPath, des_max_put: u64) -> u64 {
+    if path == CopyPath::Stream {
         des_max_put
     } else {
         des_max_put.min(COPY_OBJECT_MAX_BYTES)
@@ -51,15 +52,15 @@ pub fn one_put_max(stream: bool, des_max_put: u64) -> u64 {
 /// ([`single_request_limit`]) and what the destination takes in one request; else multipart
 /// where the destination has it; else one piped PUT (stream) up to the destination's
 /// `max_put_bytes`, or one CopyObject (server) up to that and 5 GiB; beyond, not at all.
-pub fn transfer(size: u64, single_limit: u64, stream: bool, des_multipart: bool, des_max_put: u64) -> Transfer {
-    let one_put_max = one_put_max(stream, des_max_put);
+pub fn transfer(size: u64, single_limit: u64, path: CopyPath, des_multipart: bool, des_max_put: u64) -> Transfer {
+    let one_put_max = one_put_max(path, des_max_put);
     if size <= single_limit.min(one_put_max) {
         Transfer::OneRequest
     } else if des_multipart {
         Transfer::Multipart
     } else if size > one_put_max {
         Transfer::TooLarge { limit: one_put_max }
-    } else if stream {
+    } else if path == CopyPath::Stream {
         Transfer::StreamedPut
     } else {
         Transfer::OneRequest
@@ -71,8 +72,8 @@ pub fn transfer(size: u64, single_limit: u64, stream: bool, des_multipart: bool,
 /// CopyObject can be pinned (`pinnable`: the job names the version to copy, or the listed ETag
 /// for `x-amz-copy-source-if-match`) and needs nothing read from the source first (an Object
 /// Lock to copy, `CopyObjectLock`). A stream GET's own headers describe its body.
-pub fn copy_without_head(size: u64, limit: u64, stream: bool, pinnable: bool, copy_object_lock: bool) -> bool {
-    size <= limit && (stream || (pinnable && !copy_object_lock))
+pub fn copy_without_head(size: u64, limit: u64, path: CopyPath, pinnable: bool, copy_object_lock: bool) -> bool {
+    size <= limit && (path == CopyPath::Stream || (pinnable && !copy_object_lock))
 }
 
 /// The version every read of a copy is pinned to: the job's when `GetObjectWithVersionId`
@@ -121,6 +122,15 @@ pub fn destination_expected(record: Option<&ObjectRecord>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The tables below say `true` for stream mode.
+    fn path(stream: bool) -> CopyPath {
+        if stream {
+            CopyPath::Stream
+        } else {
+            CopyPath::Server
+        }
+    }
     use s3_migrate_core::units::MIB;
 
     #[test]
@@ -144,7 +154,7 @@ mod tests {
             (12 * MIB, g, false, false, 8 * MIB, TooLarge { limit: 8 * MIB }),
         ] {
             assert_eq!(
-                transfer(size, limit, stream, multipart, max_put),
+                transfer(size, limit, path(stream), multipart, max_put),
                 want,
                 "{size} {limit} {stream} {multipart} {max_put}"
             );
@@ -166,20 +176,24 @@ mod tests {
             (small, false, true, true, false),
             (limit + 1, false, true, false, false),
         ] {
-            assert_eq!(f(size, limit, stream, pinnable, lock), want, "{size} {stream} {pinnable} {lock}");
+            assert_eq!(f(size, limit, path(stream), pinnable, lock), want, "{size} {stream} {pinnable} {lock}");
         }
     }
 
     #[test]
     fn one_request_up_to_the_threshold_streaming_and_up_to_5_gib_server_side() {
-        assert_eq!(single_request_limit(true, 5 * MIB, 0, true), 5 * MIB);
-        assert_eq!(single_request_limit(true, 5 * MIB, 3, true), 5 * MIB);
-        assert_eq!(single_request_limit(false, 5 * MIB, 0, true), 5 * GIB);
-        assert_eq!(single_request_limit(false, 5 * GIB, 0, true), 5 * GIB);
-        assert_eq!(single_request_limit(false, 5 * MIB, 1, true), 5 * MIB, "handed on: in parts");
-        assert_eq!(single_request_limit(false, 5 * MIB, 1, false), 5 * GIB, "no multipart: CopyObject still");
-        assert_eq!(single_request_limit(false, 5 * GIB, 1, true), 5 * GIB);
-        assert_eq!(single_request_limit(true, 0, 0, true), 0, "everything multipart");
+        assert_eq!(single_request_limit(CopyPath::Stream, 5 * MIB, 0, true), 5 * MIB);
+        assert_eq!(single_request_limit(CopyPath::Stream, 5 * MIB, 3, true), 5 * MIB);
+        assert_eq!(single_request_limit(CopyPath::Server, 5 * MIB, 0, true), 5 * GIB);
+        assert_eq!(single_request_limit(CopyPath::Server, 5 * GIB, 0, true), 5 * GIB);
+        assert_eq!(single_request_limit(CopyPath::Server, 5 * MIB, 1, true), 5 * MIB, "handed on: in parts");
+        assert_eq!(
+            single_request_limit(CopyPath::Server, 5 * MIB, 1, false),
+            5 * GIB,
+            "no multipart: CopyObject still"
+        );
+        assert_eq!(single_request_limit(CopyPath::Server, 5 * GIB, 1, true), 5 * GIB);
+        assert_eq!(single_request_limit(CopyPath::Stream, 0, 0, true), 0, "everything multipart");
     }
 
     /// job version, HEAD's version, `UpdateVersionId`, the job names a version, the pin.

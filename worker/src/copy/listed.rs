@@ -14,6 +14,7 @@ use super::{single, until, Copier, CopyReport, Outcome, Pinned, OUT_OF_TIME_UNST
 use crate::error::CopyError;
 use crate::s3::{source_tagging, SourceObject};
 use aws_sdk_s3::types::ChecksumAlgorithm;
+use s3_migrate_core::config::CopyPath;
 use s3_migrate_core::ledger::ObjectRecord;
 use s3_migrate_core::Job;
 use std::time::Instant;
@@ -32,7 +33,7 @@ impl Copier {
         let version = if cfg.get_object_with_version_id { job.version_id.as_deref() } else { None };
         let pinnable = version.is_some() || job.etag.is_some();
         let (limit, lock) = (self.one_request_limit(job), cfg.destination.copy_object_lock);
-        if !super::decide::copy_without_head(job.size, limit, self.stream, pinnable, lock) {
+        if !super::decide::copy_without_head(job.size, limit, self.path, pinnable, lock) {
             return Ok(None);
         }
         let report = |outcome, bytes| CopyReport {
@@ -47,7 +48,7 @@ impl Copier {
             return Ok(Some(report(Outcome::AlreadyDone, 0)));
         }
         self.drop_stale_upload(job, record).await?;
-        let (head, bytes) = if self.stream {
+        let (head, bytes) = if self.path == CopyPath::Stream {
             let Some(fetched) = fetch_whole(&self.src, job, version).await? else {
                 return Ok(None);
             };

@@ -27,6 +27,7 @@ use crate::error::CopyError;
 use crate::s3::{check_source_bucket, head_source, source_tagging, SourceObject};
 use crate::stats::Stats;
 use decide::Transfer;
+use s3_migrate_core::config::CopyPath;
 use s3_migrate_core::config::WorkerConfig;
 use s3_migrate_core::ledger::{now_secs, Done, Ledger, LedgerError, ObjectRecord, Status};
 use s3_migrate_core::regions::RegionalClients;
@@ -107,8 +108,8 @@ pub struct Copier {
     /// Each side's clients per region; `src` and `des` are chosen from them per job.
     pub regions: Arc<(RegionalClients, RegionalClients)>,
     pub ledger: Ledger,
-    /// Ranged GET + UploadPart through the worker (true) or server-side copy (false).
-    pub stream: bool,
+    /// Through the worker or inside S3 (`TransferMode`).
+    pub path: CopyPath,
     /// Bytes buffered by all copies of the process (`MemoryBudgetMiB`).
     pub buffers: Arc<budget::BufferBudget>,
     pub stats: Arc<Stats>,
@@ -273,8 +274,7 @@ impl Copier {
             return Ok(report(Outcome::AlreadyDone, 0, 0, 0));
         }
         let des = &self.stores.1;
-        match decide::transfer(head.size, self.single_request_limit(job), self.stream, des.multipart, des.max_put_bytes)
-        {
+        match decide::transfer(head.size, self.single_request_limit(job), self.path, des.multipart, des.max_put_bytes) {
             Transfer::OneRequest | Transfer::StreamedPut => {
                 // One atomic request: no upload to claim and no lease to hold, so the ledger is
                 // written once, when it is done (duplicates write the same bytes).
@@ -322,13 +322,13 @@ impl Copier {
     /// Largest object copied in one request (see [`decide::single_request_limit`]).
     fn single_request_limit(&self, job: &Job) -> u64 {
         let des = &self.stores.1;
-        decide::single_request_limit(self.stream, self.cfg.resumable_threshold, job.attempt, des.multipart)
+        decide::single_request_limit(self.path, self.cfg.resumable_threshold, job.attempt, des.multipart)
     }
 
     /// Largest object copied in one buffered request (GET + PUT) or one CopyObject: what
     /// [`decide::transfer`] calls [`Transfer::OneRequest`] in stream mode.
     fn one_request_limit(&self, job: &Job) -> u64 {
-        self.single_request_limit(job).min(decide::one_put_max(self.stream, self.stores.1.max_put_bytes))
+        self.single_request_limit(job).min(decide::one_put_max(self.path, self.stores.1.max_put_bytes))
     }
 
     /// HEADs the source and decides what every read is tied to. `None` when it is gone.

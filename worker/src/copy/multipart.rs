@@ -15,6 +15,7 @@ use crate::error::CopyError;
 use crate::s3::{head_destination, is_no_such_upload, is_not_found, s3_err};
 use aws_sdk_s3::types::StorageClass;
 use futures::StreamExt;
+use s3_migrate_core::config::CopyPath;
 use s3_migrate_core::ledger::{Begin, LedgerError, ObjectRecord};
 use s3_migrate_core::plan::{Part, PartPlan};
 use s3_migrate_core::Job;
@@ -100,7 +101,7 @@ pub(super) async fn copy(
             PartRun::Uploaded(len) => {
                 run.uploaded += 1;
                 run.parts_done += 1;
-                run.bytes += if c.stream { len } else { 0 };
+                run.bytes += if c.path == CopyPath::Stream { len } else { 0 };
             }
             PartRun::NotStarted => {}
             PartRun::Failed(e) => {

@@ -9,6 +9,7 @@ use crate::error::CopyError;
 use crate::s3::{copy_source, is_no_such_upload, is_precondition_failed, s3_err};
 use aws_sdk_s3::primitives::ByteStream;
 use rand::Rng;
+use s3_migrate_core::config::CopyPath;
 use s3_migrate_core::plan::Part;
 use s3_migrate_core::retry::{backoff, ErrorClass};
 use s3_migrate_core::store::Checksums;
@@ -30,7 +31,7 @@ pub(super) async fn upload_part(
 ) -> Result<(), CopyError> {
     let mut attempt = 0;
     loop {
-        let res = if c.stream {
+        let res = if c.path == CopyPath::Stream {
             stream_part(c, job, p, upload_id, part).await
         } else {
             server_part(c, job, p, upload_id, part).await

@@ -12,6 +12,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, MetadataDirective, StorageClass, TaggingDirective};
 use bytes::Bytes;
+use s3_migrate_core::config::CopyPath;
 use s3_migrate_core::retry::ErrorClass;
 use s3_migrate_core::Job;
 use tracing::debug;
@@ -19,7 +20,7 @@ use tracing::debug;
 /// Copies the whole object in one request; returns the bytes that passed through the worker.
 /// `dest_expected`: the ledger says a copy exists (see [`put`]).
 pub(super) async fn copy(c: &Copier, job: &Job, p: &Pinned, dest_expected: bool) -> Result<u64, CopyError> {
-    if c.stream {
+    if c.path == CopyPath::Stream {
         let _buffered = c.buffers.reserve(p.head.size).await;
         let data = read_whole(&c.src, job, p).await?;
         put(c, job, p, data, dest_expected).await

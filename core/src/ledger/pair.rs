@@ -1,15 +1,11 @@
-//! The jobsender's writes: objects enqueued, and checkpoints of unfinished pairs.
+//! Per-pair bookkeeping of the jobsender: the last complete run's figures (for `status` and
+//! `crate::backlog`), and the checkpoint of a run its time budget stopped.
 
-use super::{attr, now_secs, nv, sv, Ledger, LedgerError, Status, CHECKPOINT_PREFIX, PAIR_COUNTS_PREFIX};
-use crate::job::Job;
+use super::queued::QUEUE_RECORD_TTL_SECS;
+use super::update::{Cond, Update};
+use super::{attr, now_secs, nv, sv, Ledger, LedgerError, CHECKPOINT_PREFIX, PAIR_COUNTS_PREFIX};
 use crate::ranges::Checkpoint;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-
-/// How long a queue record (and a checkpoint) lives unless a worker claims it: SQS keeps a
-/// message at most 14 days, so a record older than that describes a job that no longer exists.
-/// DynamoDB's TTL on `expireAt` removes it; the worker removes `expireAt` when it starts.
-pub const QUEUE_RECORD_TTL_SECS: u64 = 14 * 86_400;
+use aws_sdk_dynamodb::types::AttributeValue;
 
 /// A pair's figures from its last complete jobsender run (O(pairs) to read, for `status`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,79 +47,6 @@ impl PairCounts {
 }
 
 impl Ledger {
-    /// Records that the jobsender enqueued an object now. A new record becomes QUEUED; an
-    /// existing one keeps its status (a running copy stays IN_PROGRESS).
-    pub async fn mark_queued(&self, key: &str, des_bucket: &str, des_key: &str, size: u64) -> Result<(), LedgerError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(attr::KEY, sv(key))
-            .update_expression(
-                "SET #q = :q, #db = :db, #dk = :dk, #st = if_not_exists(#st, :queued), #size = if_not_exists(#size, :size), #exp = :exp",
-            )
-            .expression_attribute_names("#exp", attr::EXPIRE_AT)
-            .expression_attribute_values(":exp", nv(now_secs() + QUEUE_RECORD_TTL_SECS))
-            .expression_attribute_names("#q", attr::QUEUED_TIME)
-            .expression_attribute_names("#db", attr::DES_BUCKET)
-            .expression_attribute_names("#dk", attr::DES_KEY)
-            .expression_attribute_names("#st", attr::STATUS)
-            .expression_attribute_names("#size", attr::SIZE)
-            .expression_attribute_values(":q", nv(now_secs()))
-            .expression_attribute_values(":db", sv(des_bucket))
-            .expression_attribute_values(":dk", sv(des_key))
-            .expression_attribute_values(":queued", sv(Status::Queued.as_str()))
-            .expression_attribute_values(":size", nv(size))
-            .send()
-            .await
-            .map_err(|e| self.err("UpdateItem", e))?;
-        Ok(())
-    }
-
-    /// Creates the queue records of jobs whose objects the ledger has no record of, 25 to a
-    /// BatchWriteItem instead of one UpdateItem each. A put replaces the whole item, so this is
-    /// only for keys just read as absent and not yet enqueued (no worker of ours can hold
-    /// them); `queued_at` is what [`Ledger::unmark_queued`] checks.
-    pub async fn put_queued(&self, jobs: &[&Job], queued_at: u64) -> Result<(), LedgerError> {
-        let mut puts: Vec<WriteRequest> = Vec::with_capacity(jobs.len());
-        for j in jobs {
-            let put = PutRequest::builder()
-                .item(attr::KEY, sv(j.ledger_key()))
-                .item(attr::QUEUED_TIME, nv(queued_at))
-                .item(attr::DES_BUCKET, sv(&j.des_bucket))
-                .item(attr::DES_KEY, sv(&j.des_key))
-                .item(attr::STATUS, sv(Status::Queued.as_str()))
-                .item(attr::SIZE, nv(j.size))
-                .item(attr::EXPIRE_AT, nv(queued_at + QUEUE_RECORD_TTL_SECS))
-                .build()
-                .map_err(|e| self.request_error("BatchWriteItem", e))?;
-            puts.push(WriteRequest::builder().put_request(put).build());
-        }
-        self.batch_write(puts, "queue records").await
-    }
-
-    /// Takes back a [`Ledger::put_queued`] record whose job could not be sent, so the next run
-    /// enqueues it instead of waiting `RequeueAfterSeconds`. Only a record still exactly as put
-    /// is removed.
-    pub async fn unmark_queued(&self, key: &str, queued_at: u64) -> Result<(), LedgerError> {
-        let res = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(attr::KEY, sv(key))
-            .condition_expression("#st = :queued AND #q = :q")
-            .expression_attribute_names("#st", attr::STATUS)
-            .expression_attribute_names("#q", attr::QUEUED_TIME)
-            .expression_attribute_values(":queued", sv(Status::Queued.as_str()))
-            .expression_attribute_values(":q", nv(queued_at))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
-            Err(e) => Err(self.err("DeleteItem", e)),
-        }
-    }
-
     /// Saves what the last complete run of `pair` found that the object records do not show:
     /// archived objects (never enqueued, so never recorded) and unchanged failures.
     pub async fn set_pair_counts(&self, pair: &str, counts: PairCounts) -> Result<(), LedgerError> {
@@ -172,17 +95,10 @@ impl Ledger {
     /// Records that a run looked at `pair` at `at` and waited for its backlog, the workers'
     /// finished count being `done` (the rest of the last complete run's figures stay).
     pub async fn set_pair_look(&self, pair: &str, at: u64, done: u64) -> Result<(), LedgerError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(attr::KEY, sv(format!("{PAIR_COUNTS_PREFIX}{pair}")))
-            .update_expression("SET #la = :la, #dl = :dl")
-            .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#k", attr::KEY)
-            .expression_attribute_names("#la", attr::LOOKED_AT)
-            .expression_attribute_names("#dl", attr::DONE_AT_LOOK)
-            .expression_attribute_values(":la", nv(at))
-            .expression_attribute_values(":dl", nv(done))
+        let update =
+            Update::new().set(attr::LOOKED_AT, nv(at)).set(attr::DONE_AT_LOOK, nv(done)).when(Cond::Exists(attr::KEY));
+        update
+            .apply(self.update(&format!("{PAIR_COUNTS_PREFIX}{pair}")))
             .send()
             .await
             .map_err(|e| self.err("UpdateItem", e))?;
