@@ -32,14 +32,14 @@ pub fn deadline(job_timeout: Duration, lambda_deadline: Option<SystemTime>) -> I
 }
 
 /// Works one SQS batch and returns the ids of the messages that must come back.
-pub async fn handle_batch(p: &Processor, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
-    let parallel = p.copier.cfg.max_parallel_file;
+pub async fn handle_batch(processor: &Processor, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
+    let parallel = processor.copier.cfg.max_parallel_file;
     let results: Vec<(String, Disposition)> = futures::stream::iter(event.records)
         .map(|m| async move {
             let id = m.message_id.unwrap_or_default();
             let body = m.body.unwrap_or_default();
             let span = info_span!("message", message_id = %id);
-            let d = p.process(&id, &body, Some(deadline)).instrument(span).await;
+            let d = processor.process(&id, &body, Some(deadline)).instrument(span).await;
             (id, d)
         })
         .buffer_unordered(parallel)
@@ -56,12 +56,13 @@ pub async fn handle_batch(p: &Processor, event: SqsEvent, deadline: Instant) -> 
 }
 
 /// Runs the Lambda runtime loop.
-pub async fn run(p: Arc<Processor>) -> Result<(), lambda_runtime::Error> {
+pub async fn run(processor: Arc<Processor>) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let p = p.clone();
+        let processor = processor.clone();
         async move {
-            let limit = deadline(Duration::from_secs(p.copier.cfg.job_timeout_secs), Some(event.context.deadline()));
-            Ok::<_, lambda_runtime::Error>(handle_batch(&p, event.payload, limit).await)
+            let limit =
+                deadline(Duration::from_secs(processor.copier.cfg.job_timeout_secs), Some(event.context.deadline()));
+            Ok::<_, lambda_runtime::Error>(handle_batch(&processor, event.payload, limit).await)
         }
     }))
     .await

@@ -41,13 +41,13 @@ pub struct PollSummary {
 }
 
 /// Polls until stopped (Ctrl-C / SIGTERM) or, with `until_empty`, until the queue is empty.
-pub async fn poll(p: Arc<Processor>, opts: PollOptions) -> anyhow::Result<PollSummary> {
-    let max = p.copier.cfg.max_parallel_file;
+pub async fn poll(processor: Arc<Processor>, opts: PollOptions) -> anyhow::Result<PollSummary> {
+    let max = processor.copier.cfg.max_parallel_file;
     let slots = Arc::new(tokio::sync::Semaphore::new(max));
-    let (deletes, deleter) = Deleter::start(p.sqs.clone(), opts.queue_url.clone());
+    let (deletes, deleter) = Deleter::start(processor.sqs.clone(), opts.queue_url.clone());
     let mut tasks: JoinSet<Disposition> = JoinSet::new();
     let mut summary = PollSummary::default();
-    let progress = Progress::start(&p);
+    let progress = Progress::start(&processor);
     let mut shutdown = Box::pin(shutdown_signal());
     info!(queue_url = %opts.queue_url, max_parallel_file = max, "polling");
     let mut schedule = Schedule::new(max, opts.until_empty, opts.wait_seconds);
@@ -59,7 +59,7 @@ pub async fn poll(p: Arc<Processor>, opts: PollOptions) -> anyhow::Result<PollSu
             Step::CheckEmpty => {
                 // Our finished messages must be gone before the queue can read as empty.
                 deletes.flush().await;
-                if queue_is_empty(&p.sqs, &opts.queue_url).await? {
+                if queue_is_empty(&processor.sqs, &opts.queue_url).await? {
                     break;
                 }
                 schedule.queue_not_empty();
@@ -83,7 +83,7 @@ pub async fn poll(p: Arc<Processor>, opts: PollOptions) -> anyhow::Result<PollSu
             Step::Receive { max, wait_secs } => (max, wait_secs),
         };
         let received = tokio::select! {
-            r = p.sqs.receive_message()
+            r = processor.sqs.receive_message()
                 .queue_url(&opts.queue_url)
                 .max_number_of_messages(max_messages as i32)
                 .wait_time_seconds(wait)
@@ -107,7 +107,7 @@ pub async fn poll(p: Arc<Processor>, opts: PollOptions) -> anyhow::Result<PollSu
         };
         schedule.received(messages.len(), tasks.len());
         for m in messages {
-            tasks.spawn(work_on(p.clone(), opts.clone(), m, slots.clone(), deletes.clone()));
+            tasks.spawn(work_on(processor.clone(), opts.clone(), m, slots.clone(), deletes.clone()));
         }
     }
     // Messages received ahead and still waiting for a slot are released, not worked off.
@@ -134,7 +134,7 @@ fn tally(summary: &mut PollSummary, done: Result<Disposition, tokio::task::JoinE
 }
 
 async fn work_on(
-    p: Arc<Processor>,
+    processor: Arc<Processor>,
     opts: PollOptions,
     m: Message,
     slots: Arc<tokio::sync::Semaphore>,
@@ -148,7 +148,7 @@ async fn work_on(
         // Kept invisible from receipt on, while it waits for a slot too.
         let received = Instant::now();
         let keep_alive = tokio::spawn(extend_visibility(
-            p.sqs.clone(),
+            processor.sqs.clone(),
             opts.queue_url.clone(),
             receipt.clone(),
             opts.visibility_seconds,
@@ -156,7 +156,7 @@ async fn work_on(
         let Ok(_slot) = slots.acquire().await else {
             // Stopping before its object started: give the message back at once.
             keep_alive.abort();
-            let _ = p
+            let _ = processor
                 .sqs
                 .change_message_visibility()
                 .queue_url(&opts.queue_url)
@@ -167,9 +167,9 @@ async fn work_on(
             return Disposition::Retry { reason: "poller stopping".into() };
         };
         // Handed on before SQS's visibility limit ends: past it the message would be seen again.
-        let job_end = Instant::now() + Duration::from_secs(p.copier.cfg.job_timeout_secs);
+        let job_end = Instant::now() + Duration::from_secs(processor.copier.cfg.job_timeout_secs);
         let deadline = job_end.min(received + visibility_budget());
-        let d = p.process(&id, &body, Some(deadline)).await;
+        let d = processor.process(&id, &body, Some(deadline)).await;
         keep_alive.abort();
         match &d {
             Disposition::Consumed => {
@@ -179,7 +179,7 @@ async fn work_on(
             }
             Disposition::Retry { reason } => {
                 warn!(reason = %reason, "message will be retried");
-                let _ = p
+                let _ = processor
                     .sqs
                     .change_message_visibility()
                     .queue_url(&opts.queue_url)
@@ -278,7 +278,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn start(p: &Processor) -> Self {
+    fn start(processor: &Processor) -> Self {
         if !std::io::stderr().is_terminal() {
             return Self { bar: None, ticker: None };
         }
@@ -287,7 +287,7 @@ impl Progress {
             ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
-        let stats = p.copier.stats.clone();
+        let stats = processor.copier.stats.clone();
         let b = bar.clone();
         let started = Instant::now();
         let ticker = tokio::spawn(async move {

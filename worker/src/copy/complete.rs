@@ -18,16 +18,16 @@ use tracing::{info, warn};
 /// Completes the upload from the parts S3 lists, then checks the result before anyone may
 /// record it as done: destination size, and the composite ETag where S3 gives one.
 pub(super) async fn complete(
-    c: &Copier,
+    copier: &Copier,
     job: &Job,
-    p: &Pinned,
+    pinned: &Pinned,
     plan: &PartPlan,
     upload_id: &str,
 ) -> Result<(), CopyError> {
     let integrity =
         |detail: String| CopyError::Integrity { bucket: job.des_bucket.clone(), key: job.des_key.clone(), detail };
-    let Some(listed) = list_parts(c, job, upload_id).await? else {
-        return finished_elsewhere(c, job, p).await;
+    let Some(listed) = list_parts(copier, job, upload_id).await? else {
+        return finished_elsewhere(copier, job, pinned).await;
     };
     for part in plan.parts() {
         match listed.get(&part.number) {
@@ -42,11 +42,11 @@ pub(super) async fn complete(
             }
         }
     }
-    if p.read_version.is_none() {
+    if pinned.read_version.is_none() {
         // Reads were tied to the ETag; one more look catches a change made after the last read.
-        if !source_is_current(&c.src, job, p).await? {
-            abort_quietly(&c.des, job, upload_id).await;
-            c.ledger.clear_upload(&job.ledger_key(), upload_id).await?;
+        if !source_is_current(&copier.src, job, pinned).await? {
+            abort_quietly(&copier.des, job, upload_id).await;
+            copier.ledger.clear_upload(&job.ledger_key(), upload_id).await?;
             return Err(source_changed(job));
         }
     }
@@ -59,8 +59,8 @@ pub(super) async fn complete(
         composite_etag(plan.parts().filter_map(|part| listed.get(&part.number)).map(|u| u.etag.as_str()));
     // Recorded first: a run killed from here on leaves what the next one needs to recognise
     // the completed object (see `completed_earlier`).
-    c.ledger.completing(&job.ledger_key(), upload_id, expected_etag.as_deref()).await?;
-    let res = c
+    copier.ledger.completing(&job.ledger_key(), upload_id, expected_etag.as_deref()).await?;
+    let res = copier
         .des
         .complete_multipart_upload()
         .bucket(&job.des_bucket)
@@ -71,13 +71,13 @@ pub(super) async fn complete(
         .await;
     match res {
         Ok(_) => {}
-        Err(e) if is_no_such_upload(&e) => return finished_elsewhere(c, job, p).await,
+        Err(e) if is_no_such_upload(&e) => return finished_elsewhere(copier, job, pinned).await,
         Err(e) => return Err(s3_err("CompleteMultipartUpload", &job.des_bucket, &job.des_key, e)),
     }
-    let found = head_destination(&c.des, &job.des_bucket, &job.des_key).await?;
-    let check = completed_check(found.as_ref(), p.head.size, expected_etag.as_deref()).map_err(integrity)?;
-    info!(key = %job.src_key, parts = plan.count, size = p.head.size, check = check.as_str(), "multipart upload completed");
-    abort_orphans(c, job, upload_id).await;
+    let found = head_destination(&copier.des, &job.des_bucket, &job.des_key).await?;
+    let check = completed_check(found.as_ref(), pinned.head.size, expected_etag.as_deref()).map_err(integrity)?;
+    info!(key = %job.src_key, parts = plan.count, size = pinned.head.size, check = check.as_str(), "multipart upload completed");
+    abort_orphans(copier, job, upload_id).await;
     Ok(())
 }
 
@@ -127,10 +127,10 @@ fn completed_check(
 /// CreateMultipartUpload answer was lost (a connection cut after S3 acted) is known to nobody;
 /// only the lease holder uploads parts of an object, so once its copy is complete every other
 /// upload of the key is an orphan. A failure here is logged, never fatal.
-async fn abort_orphans(c: &Copier, job: &Job, ours: &str) {
+async fn abort_orphans(copier: &Copier, job: &Job, ours: &str) {
     let mut markers: (Option<String>, Option<String>) = (None, None);
     loop {
-        let listed = c
+        let listed = copier
             .des
             .list_multipart_uploads()
             .bucket(&job.des_bucket)
@@ -151,7 +151,7 @@ async fn abort_orphans(c: &Copier, job: &Job, ours: &str) {
             if let (Some(key), Some(id)) = (u.key(), u.upload_id()) {
                 if key == job.des_key && id != ours {
                     info!(key = %job.des_key, upload_id = %id, "aborting an orphaned upload of this key");
-                    abort_quietly(&c.des, job, id).await;
+                    abort_quietly(&copier.des, job, id).await;
                 }
             }
         }
@@ -164,9 +164,9 @@ async fn abort_orphans(c: &Copier, job: &Job, ours: &str) {
 
 /// The upload vanished between our last part and completion: a duplicate delivery of the same
 /// job completed it. Accept only if the destination holds an object of the source's size.
-async fn finished_elsewhere(c: &Copier, job: &Job, p: &Pinned) -> Result<(), CopyError> {
-    match head_destination(&c.des, &job.des_bucket, &job.des_key).await? {
-        Some(found) if found.size == p.head.size => {
+async fn finished_elsewhere(copier: &Copier, job: &Job, pinned: &Pinned) -> Result<(), CopyError> {
+    match head_destination(&copier.des, &job.des_bucket, &job.des_key).await? {
+        Some(found) if found.size == pinned.head.size => {
             info!(key = %job.src_key, "upload was completed by another delivery of this job");
             Ok(())
         }

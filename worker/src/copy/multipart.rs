@@ -44,15 +44,15 @@ enum PartRun {
 }
 
 pub(super) async fn copy(
-    c: &Copier,
+    copier: &Copier,
     job: &Job,
-    p: &Pinned,
+    pinned: &Pinned,
     record: Option<ObjectRecord>,
     deadline: Option<Instant>,
     owner: &str,
 ) -> Result<MultipartRun, CopyError> {
-    let plan = PartPlan::new(p.head.size, c.cfg.chunk_size)?;
-    let (upload_id, existing) = match claim(c, job, p, &plan, record, owner).await? {
+    let plan = PartPlan::new(pinned.head.size, copier.cfg.chunk_size)?;
+    let (upload_id, existing) = match claim(copier, job, pinned, &plan, record, owner).await? {
         Claimed::Upload(id, parts) => (id, parts),
         Claimed::CompletedEarlier => {
             let n = plan.count;
@@ -81,7 +81,7 @@ pub(super) async fn copy(
                 // In flight too, a part is bounded by the deadline (Lambda's is the function's
                 // own minus a margin): one that cannot finish is cancelled, and ListParts tells
                 // the next run whether S3 kept it.
-                let Some(sent) = until(deadline, upload_part(c, job, p, upload_id, part)).await else {
+                let Some(sent) = until(deadline, upload_part(copier, job, pinned, upload_id, part)).await else {
                     warn!(key = %job.src_key, part = part.number, "part cut off by the time budget");
                     return PartRun::NotStarted;
                 };
@@ -94,14 +94,14 @@ pub(super) async fn copy(
                 }
             }
         })
-        .buffer_unordered(c.cfg.max_thread);
+        .buffer_unordered(copier.cfg.max_thread);
     let mut first_error = None;
     while let Some(r) = results.next().await {
         match r {
             PartRun::Uploaded(len) => {
                 run.uploaded += 1;
                 run.parts_done += 1;
-                run.bytes += if c.path == CopyPath::Stream { len } else { 0 };
+                run.bytes += if copier.path == CopyPath::Stream { len } else { 0 };
             }
             PartRun::NotStarted => {}
             PartRun::Failed(e) => {
@@ -113,8 +113,8 @@ pub(super) async fn copy(
     if let Some(e) = first_error {
         if matches!(e, CopyError::SourceChanged { .. }) || !e.is_retryable() {
             // Parts of a changed source are useless; a permanent failure will not be resumed.
-            abort_quietly(&c.des, job, &upload_id).await;
-            c.ledger.clear_upload(&job.ledger_key(), &upload_id).await?;
+            abort_quietly(&copier.des, job, &upload_id).await;
+            copier.ledger.clear_upload(&job.ledger_key(), &upload_id).await?;
         }
         return Err(e);
     }
@@ -122,7 +122,7 @@ pub(super) async fn copy(
         info!(key = %job.src_key, parts_done = run.parts_done, parts_total = plan.count, "time budget reached, progress saved");
         return Ok(run);
     }
-    super::complete::complete(c, job, p, &plan, &upload_id).await?;
+    super::complete::complete(copier, job, pinned, &plan, &upload_id).await?;
     Ok(run)
 }
 
@@ -137,25 +137,26 @@ enum Claimed {
 /// Settles on the upload this run works on: the recorded one when it still fits the source,
 /// else a new one; or none, when the recorded one was already completed.
 async fn claim(
-    c: &Copier,
+    copier: &Copier,
     job: &Job,
-    p: &Pinned,
+    pinned: &Pinned,
     plan: &PartPlan,
     mut record: Option<ObjectRecord>,
     owner: &str,
 ) -> Result<Claimed, CopyError> {
     let key = job.ledger_key();
-    let claimant = Claimant { key: &key, job, p, part_size: plan.part_size, owner, lease_secs: c.cfg.lease_secs };
+    let claimant =
+        Claimant { key: &key, job, pinned, part_size: plan.part_size, owner, lease_secs: copier.cfg.lease_secs };
     for _ in 0..CLAIM_ATTEMPTS {
         let recorded = record.as_ref().and_then(|r| r.upload_id.clone());
         if let Some(up) = recorded.as_deref() {
-            let fits = record.as_ref().is_some_and(|r| upload_fits(r, job, p, plan));
+            let fits = record.as_ref().is_some_and(|r| upload_fits(r, job, pinned, plan));
             if fits {
-                match list_parts(c, job, up).await? {
-                    Some(parts) => match c.ledger.begin(&claimant.begin(up, Some(up))).await {
+                match list_parts(copier, job, up).await? {
+                    Some(parts) => match copier.ledger.begin(&claimant.begin(up, Some(up))).await {
                         Ok(()) => return Ok(Claimed::Upload(up.to_owned(), parts)),
                         Err(LedgerError::ClaimLost { .. }) => {
-                            record = c.ledger.get(&key).await?;
+                            record = copier.ledger.get(&key).await?;
                             continue;
                         }
                         Err(e) => return Err(e.into()),
@@ -163,7 +164,7 @@ async fn claim(
                     None => {
                         // Gone: completed by a run killed before it recorded DONE (inside
                         // CompleteMultipartUpload, or its ledger write), or aborted.
-                        let found = head_destination(&c.des, &job.des_bucket, &job.des_key).await?;
+                        let found = head_destination(&copier.des, &job.des_bucket, &job.des_key).await?;
                         if record.as_ref().is_some_and(|r| completed_earlier(r, found.as_ref())) {
                             info!(key = %job.src_key, upload_id = %up, "recorded upload was completed by an earlier run");
                             return Ok(Claimed::CompletedEarlier);
@@ -174,20 +175,20 @@ async fn claim(
             } else {
                 info!(key = %job.src_key, upload_id = %up, "recorded upload is stale (source, part size or destination changed), aborting it");
                 if let Some(r) = record.as_ref() {
-                    abort_recorded(c, job, r, up).await;
+                    abort_recorded(copier, job, r, up).await;
                 }
             }
-            c.ledger.clear_upload(&key, up).await?;
+            copier.ledger.clear_upload(&key, up).await?;
         }
-        let new_id = create_upload(c, job, p).await?;
-        match c.ledger.begin(&claimant.begin(&new_id, None)).await {
+        let new_id = create_upload(copier, job, pinned).await?;
+        match copier.ledger.begin(&claimant.begin(&new_id, None)).await {
             Ok(()) => return Ok(Claimed::Upload(new_id, BTreeMap::new())),
             Err(e) => {
                 // Another worker recorded its upload first (or the ledger failed): ours is
                 // dropped, never left behind.
-                abort_quietly(&c.des, job, &new_id).await;
+                abort_quietly(&copier.des, job, &new_id).await;
                 match e {
-                    LedgerError::ClaimLost { .. } => record = c.ledger.get(&key).await?,
+                    LedgerError::ClaimLost { .. } => record = copier.ledger.get(&key).await?,
                     e => return Err(e.into()),
                 }
             }
@@ -200,7 +201,7 @@ async fn claim(
 struct Claimant<'a> {
     key: &'a str,
     job: &'a Job,
-    p: &'a Pinned,
+    pinned: &'a Pinned,
     part_size: u64,
     owner: &'a str,
     lease_secs: u64,
@@ -212,9 +213,9 @@ impl Claimant<'_> {
             key: self.key,
             des_bucket: &self.job.des_bucket,
             des_key: &self.job.des_key,
-            size: self.p.head.size,
-            version_id: self.p.head.version_id.as_deref(),
-            etag: self.p.head.etag.as_deref(),
+            size: self.pinned.head.size,
+            version_id: self.pinned.head.version_id.as_deref(),
+            etag: self.pinned.head.etag.as_deref(),
             upload: Some((upload_id, self.part_size)),
             expected_upload: expected,
             owner: self.owner,
@@ -223,30 +224,30 @@ impl Claimant<'_> {
     }
 }
 
-fn upload_fits(r: &ObjectRecord, job: &Job, p: &Pinned, plan: &PartPlan) -> bool {
+fn upload_fits(r: &ObjectRecord, job: &Job, pinned: &Pinned, plan: &PartPlan) -> bool {
     let target = UploadTarget {
-        size: p.head.size,
+        size: pinned.head.size,
         part_size: plan.part_size,
-        etag: p.head.etag.as_deref(),
-        version_id: p.head.version_id.as_deref(),
+        etag: pinned.head.etag.as_deref(),
+        version_id: pinned.head.version_id.as_deref(),
         des: (&job.des_bucket, &job.des_key),
     };
     super::decide::upload_fits(r, &target)
 }
 
-async fn create_upload(c: &Copier, job: &Job, p: &Pinned) -> Result<String, CopyError> {
-    let req = c
+async fn create_upload(copier: &Copier, job: &Job, pinned: &Pinned) -> Result<String, CopyError> {
+    let req = copier
         .des
         .create_multipart_upload()
         .bucket(&job.des_bucket)
         .key(&job.des_key)
-        .storage_class(StorageClass::from(c.cfg.storage_class.as_str()));
-    let out = with_destination_headers!(req, p, c.cfg)
+        .storage_class(StorageClass::from(copier.cfg.storage_class.as_str()));
+    let out = with_destination_headers!(req, pinned, copier.cfg)
         .send()
         .await
         .map_err(|e| s3_err("CreateMultipartUpload", &job.des_bucket, &job.des_key, e))?;
     let id = out.upload_id().unwrap_or_default().to_owned();
-    info!(key = %job.src_key, upload_id = %id, size = p.head.size, "multipart upload created");
+    info!(key = %job.src_key, upload_id = %id, size = pinned.head.size, "multipart upload created");
     Ok(id)
 }
 
@@ -270,9 +271,9 @@ async fn abort_at(des: &aws_sdk_s3::Client, (bucket, key): (&str, &str), upload_
 /// Aborts a recorded upload where it lives: under the destination recorded with it (a job may
 /// now name another destination, e.g. after a pair's prefix changed), with that bucket's
 /// regional client.
-pub(super) async fn abort_recorded(c: &Copier, job: &Job, record: &ObjectRecord, upload_id: &str) {
+pub(super) async fn abort_recorded(copier: &Copier, job: &Job, record: &ObjectRecord, upload_id: &str) {
     let bucket = record.des_bucket.as_deref().unwrap_or(&job.des_bucket);
     let key = record.des_key.as_deref().unwrap_or(&job.des_key);
-    let des = c.regions.1.for_bucket(bucket).await;
+    let des = copier.regions.1.for_bucket(bucket).await;
     abort_at(&des, (bucket, key), upload_id).await
 }

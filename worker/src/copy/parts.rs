@@ -23,29 +23,29 @@ const RETRY_CAP: Duration = Duration::from_secs(20);
 
 /// Uploads one part, retrying retryable failures up to `MaxRetry` times with jittered backoff.
 pub(super) async fn upload_part(
-    c: &Copier,
+    copier: &Copier,
     job: &Job,
-    p: &Pinned,
+    pinned: &Pinned,
     upload_id: &str,
     part: Part,
 ) -> Result<(), CopyError> {
     let mut attempt = 0;
     loop {
-        let res = if c.path == CopyPath::Stream {
-            stream_part(c, job, p, upload_id, part).await
+        let res = if copier.path == CopyPath::Stream {
+            stream_part(copier, job, pinned, upload_id, part).await
         } else {
-            server_part(c, job, p, upload_id, part).await
+            server_part(copier, job, pinned, upload_id, part).await
         };
         match res {
             Ok(()) => {
-                c.stats.add_part();
+                copier.stats.add_part();
                 info!(key = %job.src_key, part = part.number, bytes = part.len, "part uploaded");
                 return Ok(());
             }
             Err(e)
                 if e.is_retryable()
                     && !matches!(e, CopyError::SourceChanged { .. } | CopyError::UploadGone { .. })
-                    && attempt < c.cfg.common.max_retry =>
+                    && attempt < copier.cfg.common.max_retry =>
             {
                 attempt += 1;
                 let wait = backoff(attempt, RETRY_BASE, RETRY_CAP, rand::rng().random());
@@ -60,18 +60,24 @@ pub(super) async fn upload_part(
 /// Pipes the part's ranged GET into its UploadPart (see `pipe`): the part is never buffered.
 /// A store that takes no checksum trailer (`checksums=md5`) gets the part buffered (inside the
 /// memory budget) and sent with its `Content-MD5`, which it checks on receipt.
-async fn stream_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: Part) -> Result<(), CopyError> {
-    let md5 = c.stores.1.checksums == Checksums::Md5;
-    let _buffered = if md5 { c.buffers.reserve(part.len).await } else { None };
+async fn stream_part(
+    copier: &Copier,
+    job: &Job,
+    pinned: &Pinned,
+    upload_id: &str,
+    part: Part,
+) -> Result<(), CopyError> {
+    let md5 = copier.stores.1.checksums == Checksums::Md5;
+    let _buffered = if md5 { copier.buffers.reserve(part.len).await } else { None };
     let (body, content_md5, source_failure) = if md5 {
-        let data = read_part(&c.src, job, p, part).await?;
+        let data = read_part(&copier.src, job, pinned, part).await?;
         let (b64, _) = content_md5(&data);
         (ByteStream::from(data), Some(b64), FailureSlot::default())
     } else {
-        let (body, failure) = pipe(open_source(&c.src, job, p, Some(part)).await?, part.len);
+        let (body, failure) = pipe(open_source(&copier.src, job, pinned, Some(part)).await?, part.len);
         (body, None, failure)
     };
-    let sent = c
+    let sent = copier
         .des
         .upload_part()
         .bucket(&job.des_bucket)
@@ -85,7 +91,7 @@ async fn stream_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: P
         .await;
     match (sent, source_failure.get()) {
         (Ok(_), _) => {
-            c.stats.add_bytes(part.len);
+            copier.stats.add_bytes(part.len);
             Ok(())
         }
         (Err(_), Some(PipeFailure::Read { reason, .. })) => Err(CopyError::S3 {
@@ -105,18 +111,24 @@ async fn stream_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: P
     }
 }
 
-async fn server_part(c: &Copier, job: &Job, p: &Pinned, upload_id: &str, part: Part) -> Result<(), CopyError> {
-    let mut req = c
+async fn server_part(
+    copier: &Copier,
+    job: &Job,
+    pinned: &Pinned,
+    upload_id: &str,
+    part: Part,
+) -> Result<(), CopyError> {
+    let mut req = copier
         .des
         .upload_part_copy()
         .bucket(&job.des_bucket)
         .key(&job.des_key)
         .upload_id(upload_id)
         .part_number(part.number as i32)
-        .copy_source(copy_source(&job.src_bucket, &job.src_key, p.read_version.as_deref()))
+        .copy_source(copy_source(&job.src_bucket, &job.src_key, pinned.read_version.as_deref()))
         .copy_source_range(format!("bytes={}-{}", part.offset, part.last_byte()));
-    if p.read_version.is_none() {
-        if let Some(etag) = &p.head.etag {
+    if pinned.read_version.is_none() {
+        if let Some(etag) = &pinned.head.etag {
             req = req.copy_source_if_match(etag);
         }
     }

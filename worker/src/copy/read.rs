@@ -19,24 +19,30 @@ pub(super) fn source_changed(job: &Job) -> CopyError {
     CopyError::SourceChanged { bucket: job.src_bucket.clone(), key: job.src_key.clone() }
 }
 
-/// True when the source's current object is still the one `p` pinned (size, ETag and
+/// True when the source's current object is still the one `pinned` pinned (size, ETag and
 /// Last-Modified): a check made after the reads, where they were not tied to a version (a store
 /// without versions, or one that ignores `If-Match`, is covered by it too).
-pub(super) async fn source_is_current(src: &aws_sdk_s3::Client, job: &Job, p: &Pinned) -> Result<bool, CopyError> {
+pub(super) async fn source_is_current(src: &aws_sdk_s3::Client, job: &Job, pinned: &Pinned) -> Result<bool, CopyError> {
     let now = head_source(src, &job.src_bucket, &job.src_key, None).await?;
-    let same_time = |t: Option<u64>| t.is_none() || p.head.last_modified.is_none() || t == p.head.last_modified;
-    Ok(now.is_some_and(|h| h.etag == p.head.etag && h.size == p.head.size && same_time(h.last_modified)))
+    let same_time =
+        |t: Option<u64>| t.is_none() || pinned.head.last_modified.is_none() || t == pinned.head.last_modified;
+    Ok(now.is_some_and(|h| h.etag == pinned.head.etag && h.size == pinned.head.size && same_time(h.last_modified)))
 }
 
 /// Reads the whole object HEAD saw, checking the length.
-pub(super) async fn read_whole(src: &aws_sdk_s3::Client, job: &Job, p: &Pinned) -> Result<Bytes, CopyError> {
-    let body = open_source(src, job, p, None).await?;
-    collect(body, job, p.head.size).await
+pub(super) async fn read_whole(src: &aws_sdk_s3::Client, job: &Job, pinned: &Pinned) -> Result<Bytes, CopyError> {
+    let body = open_source(src, job, pinned, None).await?;
+    collect(body, job, pinned.head.size).await
 }
 
 /// Reads one part of the object HEAD saw, checking the length (for a `Content-MD5`).
-pub(super) async fn read_part(src: &aws_sdk_s3::Client, job: &Job, p: &Pinned, part: Part) -> Result<Bytes, CopyError> {
-    let body = open_source(src, job, p, Some(part)).await?;
+pub(super) async fn read_part(
+    src: &aws_sdk_s3::Client,
+    job: &Job,
+    pinned: &Pinned,
+    part: Part,
+) -> Result<Bytes, CopyError> {
+    let body = open_source(src, job, pinned, Some(part)).await?;
     collect(body, job, part.len).await
 }
 
@@ -45,7 +51,7 @@ pub(super) async fn read_part(src: &aws_sdk_s3::Client, job: &Job, p: &Pinned, p
 pub(super) async fn open_source(
     src: &aws_sdk_s3::Client,
     job: &Job,
-    p: &Pinned,
+    pinned: &Pinned,
     part: Option<Part>,
 ) -> Result<ByteStream, CopyError> {
     let (sb, sk) = (job.src_bucket.as_str(), job.src_key.as_str());
@@ -53,7 +59,7 @@ pub(super) async fn open_source(
     if let Some(part) = part {
         get = get.range(format!("bytes={}-{}", part.offset, part.last_byte()));
     }
-    get = match (&p.read_version, &p.head.etag) {
+    get = match (&pinned.read_version, &pinned.head.etag) {
         (Some(v), _) => get.version_id(v),
         (None, Some(etag)) => get.if_match(etag),
         (None, None) => get,

@@ -19,15 +19,15 @@ use tracing::debug;
 
 /// Copies the whole object in one request; returns the bytes that passed through the worker.
 /// `dest_expected`: the ledger says a copy exists (see [`put`]).
-pub(super) async fn copy(c: &Copier, job: &Job, p: &Pinned, dest_expected: bool) -> Result<u64, CopyError> {
-    if c.path == CopyPath::Stream {
-        let _buffered = c.buffers.reserve(p.head.size).await;
-        let data = read_whole(&c.src, job, p).await?;
-        put(c, job, p, data, dest_expected).await
+pub(super) async fn copy(copier: &Copier, job: &Job, pinned: &Pinned, dest_expected: bool) -> Result<u64, CopyError> {
+    if copier.path == CopyPath::Stream {
+        let _buffered = copier.buffers.reserve(pinned.head.size).await;
+        let data = read_whole(&copier.src, job, pinned).await?;
+        put(copier, job, pinned, data, dest_expected).await
     } else {
-        let if_match = if p.read_version.is_none() { p.head.etag.as_deref() } else { None };
-        let src_md5 = p.head.etag.as_deref().filter(|_| p.head.etag_is_md5);
-        match server(c, job, p.read_version.as_deref(), if_match, src_md5, &p.head.meta).await? {
+        let if_match = if pinned.read_version.is_none() { pinned.head.etag.as_deref() } else { None };
+        let src_md5 = pinned.head.etag.as_deref().filter(|_| pinned.head.etag_is_md5);
+        match server(copier, job, pinned.read_version.as_deref(), if_match, src_md5, &pinned.head.meta).await? {
             Some(_) => Ok(0),
             None => Err(source_changed(job)),
         }
@@ -49,8 +49,8 @@ enum Expect {
 }
 
 /// The destination as it is now.
-async fn destination_now(c: &Copier, job: &Job) -> Result<Expect, CopyError> {
-    Ok(match head_destination(&c.des, &job.des_bucket, &job.des_key).await? {
+async fn destination_now(copier: &Copier, job: &Job) -> Result<Expect, CopyError> {
+    Ok(match head_destination(&copier.des, &job.des_bucket, &job.des_key).await? {
         Some(found) => Expect::Etag(found.etag.unwrap_or_default()),
         None => Expect::Absent,
     })
@@ -63,9 +63,15 @@ async fn destination_now(c: &Copier, job: &Job) -> Result<Expect, CopyError> {
 /// seen ([`Expect`]; `dest_expected`: the ledger says a copy exists, so look first); when
 /// someone wrote it meanwhile and the source is no longer the version read, the copy stands
 /// down ([`CopyError::Superseded`]).
-pub(super) async fn put(c: &Copier, job: &Job, p: &Pinned, data: Bytes, dest_expected: bool) -> Result<u64, CopyError> {
+pub(super) async fn put(
+    copier: &Copier,
+    job: &Job,
+    pinned: &Pinned,
+    data: Bytes,
+    dest_expected: bool,
+) -> Result<u64, CopyError> {
     let (md5_b64, md5_hex) = content_md5(&data);
-    if let Some(src) = p.head.etag.as_deref().filter(|_| p.head.etag_is_md5) {
+    if let Some(src) = pinned.head.etag.as_deref().filter(|_| pinned.head.etag_is_md5) {
         if unquote(src) != md5_hex {
             return Err(CopyError::Integrity {
                 bucket: job.src_bucket.clone(),
@@ -75,34 +81,37 @@ pub(super) async fn put(c: &Copier, job: &Job, p: &Pinned, data: Bytes, dest_exp
         }
     }
     let len = data.len() as u64;
-    let mut expect = if dest_expected { destination_now(c, job).await? } else { Expect::Absent };
+    let mut expect = if dest_expected { destination_now(copier, job).await? } else { Expect::Absent };
     let mut conflicts = 0;
     let put = loop {
-        let put = c
+        let put = copier
             .des
             .put_object()
             .bucket(&job.des_bucket)
             .key(&job.des_key)
             .body(ByteStream::from(data.clone()))
             .content_md5(&md5_b64)
-            .storage_class(StorageClass::from(c.cfg.storage_class.as_str()));
+            .storage_class(StorageClass::from(copier.cfg.storage_class.as_str()));
         let put = match &expect {
             Expect::Absent => put.if_none_match("*"),
             Expect::Etag(etag) => put.if_match(etag),
         };
         // The source's checksum algorithm is kept on this one request (S3 checks it on receipt).
-        let sent =
-            with_destination_headers!(put.set_checksum_algorithm(p.head.meta.checksum_algorithm.clone()), p, c.cfg)
-                .send()
-                .await;
+        let sent = with_destination_headers!(
+            put.set_checksum_algorithm(pinned.head.meta.checksum_algorithm.clone()),
+            pinned,
+            copier.cfg
+        )
+        .send()
+        .await;
         match sent {
             Ok(out) => break out,
             Err(e) if is_write_conflict(&e) && conflicts < WRITE_CONFLICT_RETRIES => {
                 conflicts += 1;
-                if !source_is_current(&c.src, job, p).await? {
+                if !source_is_current(&copier.src, job, pinned).await? {
                     return Err(CopyError::Superseded { bucket: job.src_bucket.clone(), key: job.src_key.clone() });
                 }
-                expect = destination_now(c, job).await?;
+                expect = destination_now(copier, job).await?;
                 debug!(key = %job.des_key, conflicts, "destination written meanwhile by a copy of this version; putting again");
             }
             Err(e) => return Err(s3_err("PutObject", &job.des_bucket, &job.des_key, e)),
@@ -110,7 +119,7 @@ pub(super) async fn put(c: &Copier, job: &Job, p: &Pinned, data: Bytes, dest_exp
     };
     let check = answer_check!(put, put.e_tag());
     check_copy_etag(job, check, put.e_tag(), Some(&md5_hex), "the MD5 of the bytes sent")?;
-    c.stats.add_bytes(len);
+    copier.stats.add_bytes(len);
     debug!(key = %job.src_key, bytes = len, check = check.as_str(), "object put");
     Ok(len)
 }
@@ -120,23 +129,28 @@ pub(super) async fn put(c: &Copier, job: &Job, p: &Pinned, data: Bytes, dest_exp
 /// is never held whole in memory. Conditional on the destination as last seen, like [`put`].
 /// Integrity: the SDK's trailing checksum (`checksums=sdk`), and the copy's ETag against the
 /// source's where both are MD5s.
-pub(super) async fn put_streamed(c: &Copier, job: &Job, p: &Pinned, dest_expected: bool) -> Result<u64, CopyError> {
-    let size = p.head.size;
-    let expect = if dest_expected { destination_now(c, job).await? } else { Expect::Absent };
-    let (body, source_failure) = pipe(open_source(&c.src, job, p, None).await?, size);
-    let put = c
+pub(super) async fn put_streamed(
+    copier: &Copier,
+    job: &Job,
+    pinned: &Pinned,
+    dest_expected: bool,
+) -> Result<u64, CopyError> {
+    let size = pinned.head.size;
+    let expect = if dest_expected { destination_now(copier, job).await? } else { Expect::Absent };
+    let (body, source_failure) = pipe(open_source(&copier.src, job, pinned, None).await?, size);
+    let put = copier
         .des
         .put_object()
         .bucket(&job.des_bucket)
         .key(&job.des_key)
         .content_length(size as i64)
         .body(body)
-        .storage_class(StorageClass::from(c.cfg.storage_class.as_str()));
+        .storage_class(StorageClass::from(copier.cfg.storage_class.as_str()));
     let put = match &expect {
         Expect::Absent => put.if_none_match("*"),
         Expect::Etag(etag) => put.if_match(etag),
     };
-    let sent = with_destination_headers!(put, p, c.cfg).send().await;
+    let sent = with_destination_headers!(put, pinned, copier.cfg).send().await;
     let out = match (sent, source_failure.get()) {
         (Ok(out), _) => out,
         (Err(_), Some(PipeFailure::Read { reason, .. })) => {
@@ -156,7 +170,7 @@ pub(super) async fn put_streamed(c: &Copier, job: &Job, p: &Pinned, dest_expecte
             })
         }
         (Err(e), None) if is_write_conflict(&e) => {
-            if !source_is_current(&c.src, job, p).await? {
+            if !source_is_current(&copier.src, job, pinned).await? {
                 return Err(CopyError::Superseded { bucket: job.src_bucket.clone(), key: job.src_key.clone() });
             }
             return Err(CopyError::S3 {
@@ -171,9 +185,9 @@ pub(super) async fn put_streamed(c: &Copier, job: &Job, p: &Pinned, dest_expecte
         (Err(e), None) => return Err(s3_err("PutObject", &job.des_bucket, &job.des_key, e)),
     };
     let check = answer_check!(out, out.e_tag());
-    let src_md5 = p.head.etag.as_deref().filter(|_| p.head.etag_is_md5);
+    let src_md5 = pinned.head.etag.as_deref().filter(|_| pinned.head.etag_is_md5);
     check_copy_etag(job, check, out.e_tag(), src_md5, "the source's MD5 ETag")?;
-    c.stats.add_bytes(size);
+    copier.stats.add_bytes(size);
     debug!(key = %job.src_key, bytes = size, check = check.as_str(), "object put from a piped read");
     Ok(size)
 }
@@ -191,17 +205,17 @@ pub(super) struct ServerCopied {
 /// what S3 does not copy by itself (website redirect, Object Lock); the HEAD-less copy of a
 /// listed object does without.
 pub(super) async fn server(
-    c: &Copier,
+    copier: &Copier,
     job: &Job,
     version: Option<&str>,
     if_match: Option<&str>,
     src_md5: Option<&str>,
     meta: &ObjectMeta,
 ) -> Result<Option<ServerCopied>, CopyError> {
-    let cfg = &c.cfg;
+    let cfg = &copier.cfg;
     let checksum =
         meta.checksum_algorithm.clone().or_else(|| job.checksum_algorithm.as_deref().map(ChecksumAlgorithm::from));
-    let req = c
+    let req = copier
         .des
         .copy_object()
         .bucket(&job.des_bucket)
