@@ -5,7 +5,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-step() { printf '\n==> %s\n' "$*"; }
+START=$(date +%s)
+# Each step says how far into the run it starts (CI time is budgeted: see docs/development.md).
+step() { printf '\n==> [%dm%02ds] %s\n' $((($(date +%s) - START) / 60)) $((($(date +%s) - START) % 60)) "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

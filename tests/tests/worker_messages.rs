@@ -110,10 +110,8 @@ async fn s3_notification_reaches_the_worker_through_the_queue() -> anyhow::Resul
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn bad_inputs_end_as_specified() -> anyhow::Result<()> {
+async fn a_malformed_body_is_parked_in_the_dlq_at_once_with_its_reason() -> anyhow::Result<()> {
     let w = World::new(Mode::Stream, false).await?;
-
-    // Malformed body with DeadLetterQueueUrl: moved to the DLQ at once, with its reason.
     let with_dlq = w.processor(&[("DeadLetterQueueUrl", &w.dlq_url)]).await?;
     assert_eq!(with_dlq.process("bad", "{not json", None).await, Disposition::Consumed);
     let parked = w.drain(&w.dlq_url).await?;
@@ -121,23 +119,39 @@ async fn bad_inputs_end_as_specified() -> anyhow::Result<()> {
     assert_eq!(parked[0].body(), Some("{not json"));
     let reason = parked[0].message_attributes().and_then(|a| a.get("error")).and_then(|v| v.string_value());
     assert!(reason.is_some_and(|r| r.contains("not JSON")), "{reason:?}");
+    Ok(())
+}
 
-    // Without it: the message fails (and reaches the DLQ through the redrive policy).
-    w.set_pairs(&[("never-existed", &w.des_bucket), ("orphan", "no-such-destination-bucket")]).await?;
+/// Without `DeadLetterQueueUrl` the message fails, and reaches the DLQ by the redrive policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_missing_a_field_fails_naming_it() -> anyhow::Result<()> {
+    let w = World::new(Mode::Stream, false).await?;
     let p = w.processor(&[]).await?;
     let missing_field = r#"{"Src_bucket":"b","Src_key":"k","Des_bucket":"d","Size":1}"#;
     match p.process("bad2", missing_field, None).await {
         Disposition::Retry { reason } => assert!(reason.contains("Des_key"), "{reason}"),
         other => panic!("{other:?}"),
     }
+    Ok(())
+}
 
-    // Source gone (NoSuchKey): consumed, recorded as skipped with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_source_gone_is_consumed_and_recorded_as_skipped() -> anyhow::Result<()> {
+    let w = World::new(Mode::Stream, false).await?;
+    w.set_pairs(&[("never-existed", &w.des_bucket)]).await?;
+    let p = w.processor(&[]).await?;
     assert_eq!(p.process("gone", &w.job("never-existed", 5).to_json(), None).await, Disposition::Consumed);
     let rec = w.ledger.get(&format!("{}/never-existed", w.src_bucket)).await?.expect("record");
     assert_eq!(rec.status, Some(Status::Skipped));
     assert!(rec.reason.is_some_and(|r| r.contains("no longer exists")));
+    Ok(())
+}
 
-    // Destination bucket missing: permanent, the message fails, FAILED recorded with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_missing_destination_bucket_fails_the_message_and_records_failed() -> anyhow::Result<()> {
+    let w = World::new(Mode::Stream, false).await?;
+    w.set_pairs(&[("orphan", "no-such-destination-bucket")]).await?;
+    let p = w.processor(&[]).await?;
     w.put_src("orphan.bin", &data(10, 1)).await?;
     let job = s3_migrate_core::Job { des_bucket: "no-such-destination-bucket".into(), ..w.job("orphan.bin", 10) };
     match p.process("nobucket", &job.to_json(), None).await {
