@@ -31,7 +31,8 @@ pub struct LastRun {
     pub at: u64,
     /// Jobs it enqueued or found still queued.
     pub to_copy: u64,
-    /// The workers' finished count (copied + failed) when it ended.
+    /// The workers' finished count (copied + failed) when it started: all it enqueued is
+    /// finished once the count is `to_copy` past this.
     pub done_at_run: u64,
     /// The last time a run looked (its end, or a later waiting run), and the count then.
     pub looked_at: u64,

@@ -120,9 +120,11 @@ impl Sender {
         let saved = if opts.dry_run { None } else { self.ledger.checkpoint(&id).await? };
         let last = self.ledger.pair_counts(&id).await?;
         let last_run_at = last.as_ref().map(|c| c.at);
+        // The workers' counters as this run starts: what they finish from now on is this run's
+        // jobs (or an earlier run's), including what they copy while this run still lists.
+        let at_start = self.ledger.progress(&pair.src_bucket, &pair.des_bucket).await?;
         if saved.is_none() && !opts.requeue_queued {
-            let progress = self.ledger.progress(&pair.src_bucket, &pair.des_bucket).await?;
-            let done = progress.copied + progress.failed;
+            let done = at_start.copied + at_start.failed;
             let now = now_secs();
             if let Backlog::Wait { left } =
                 backlog(last.as_ref().map(PairCounts::last_run).as_ref(), done, now, self.requeue_after_secs)
@@ -157,11 +159,11 @@ impl Sender {
         }
         report.complete = unfinished.is_empty();
         if !opts.dry_run && report.complete {
-            let progress = match self.ledger.progress(&pair.src_bucket, &pair.des_bucket).await {
+            let at_end = match self.ledger.progress(&pair.src_bucket, &pair.des_bucket).await {
                 Ok(p) => p,
                 Err(e) => {
                     warn!(pair = %id, error = %e, "could not read the pair's progress for status");
-                    Default::default()
+                    at_start.clone()
                 }
             };
             let at = now_secs();
@@ -172,10 +174,10 @@ impl Sender {
                 equal: report.equal,
                 to_copy: report.enqueued + report.already_queued,
                 bytes_to_copy: report.bytes_to_copy,
-                copied_at_run: progress.copied,
-                failed_at_run: progress.failed,
+                copied_at_run: at_start.copied,
+                failed_at_run: at_start.failed,
                 looked_at: at,
-                done_at_look: progress.copied + progress.failed,
+                done_at_look: at_end.copied + at_end.failed,
             };
             if let Err(e) = self.ledger.set_pair_counts(&id, counts).await {
                 warn!(pair = %id, error = %e, "could not save the pair's figures for status");

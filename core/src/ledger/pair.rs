@@ -22,10 +22,11 @@ pub struct PairCounts {
     pub to_copy: u64,
     /// Their bytes (those the run enqueued).
     pub bytes_to_copy: u64,
-    /// The bucket pair's [`crate::ledger::Progress::copied`] when the run ended: what was
-    /// copied since is the counter now less this.
+    /// The bucket pair's [`crate::ledger::Progress::copied`] when the run started: what was
+    /// copied since (its own jobs included, also those copied while it still listed) is the
+    /// counter now less this.
     pub copied_at_run: u64,
-    /// The counter's [`crate::ledger::Progress::failed`] when the run ended.
+    /// The counter's [`crate::ledger::Progress::failed`] when the run started.
     pub failed_at_run: u64,
     /// The last time a run looked at the pair (this run's end, or a later run that waited for
     /// its backlog), and the workers' finished count (copied + failed) then.
