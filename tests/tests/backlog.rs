@@ -1,7 +1,8 @@
 //! A pair whose last run's jobs are still being copied is not listed again until the workers
-//! have copied them (`s3_migrate_core::backlog`), and a first run's jobs cost no queue record:
-//! the real worker drains the queue here, so the counters the jobsender reads are the
-//! workers' own.
+//! have copied them (`s3_migrate_core::backlog`), a first run's jobs cost no queue record, and
+//! a queue record keeps its object out of later runs only while its message may still exist.
+//! The real worker drains the queue here, so the counters the jobsender reads are the workers'
+//! own.
 
 use jobsender::run::RunOptions;
 use s3_migrate_core::ledger::Status;
@@ -84,5 +85,64 @@ async fn requeue_queued_lists_a_pair_whose_backlog_is_still_being_copied() -> an
     // Sent again on request, it now has a queue record: it may be in the queue twice.
     let rec = w.ledger.get(&format!("{}/a.txt", w.src_bucket)).await?.expect("queue record");
     assert_eq!(rec.status, Some(Status::Queued));
+    Ok(())
+}
+
+/// A multi-day backlog is not duplicated: an object still queued is enqueued again only once
+/// its message can no longer exist (older than the queue's retention, read from SQS), or when
+/// `--requeue-queued` asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backlog_is_not_enqueued_again_while_its_messages_can_exist() -> anyhow::Result<()> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let w = World::new(Mode::Server, false).await?;
+    w.own
+        .sqs
+        .set_queue_attributes()
+        .queue_url(&w.queue_url)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::MessageRetentionPeriod, (4 * 86_400).to_string())
+        .send()
+        .await?;
+    w.put_src("waiting", b"in the backlog").await?;
+    let s = w.sender("", &[]).await?;
+    // Sent by a first run (no queue record), then again by a run that found that backlog
+    // stalled: now with a queue record, which is what this test is about.
+    assert_eq!(s.run_pair(&w.pair(), &RunOptions::default()).await?.enqueued, 1);
+    let pair_id = w.pair().id();
+    let stall = || w.age_pair_look(&pair_id, s3_migrate_core::backlog::STALL_AFTER_SECS);
+    stall().await?;
+    assert_eq!(s.run_pair(&w.pair(), &RunOptions::default()).await?.enqueued, 1);
+    assert!(w
+        .ledger
+        .get(&format!("{}/waiting", w.src_bucket))
+        .await?
+        .is_some_and(|r| r.status == Some(Status::Queued)));
+    let queued_ago = |days: u64| {
+        let w = &w;
+        async move {
+            let t = s3_migrate_core::ledger::now_secs() - days * 86_400;
+            w.own
+                .dynamodb
+                .update_item()
+                .table_name(&w.table)
+                .key("Key", AttributeValue::S(format!("{}/waiting", w.src_bucket)))
+                .update_expression("SET queuedTime = :t")
+                .expression_attribute_values(":t", AttributeValue::N(t.to_string()))
+                .send()
+                .await
+        }
+    };
+    // Two days later the first message may still wait in the queue (retention: four days).
+    queued_ago(2).await?;
+    stall().await?;
+    let r = s.run_pair(&w.pair(), &RunOptions::default()).await?;
+    assert_eq!((r.enqueued, r.already_queued), (0, 1), "a message that can still exist: {r:?}");
+    // On request it is enqueued at once.
+    let r = s.run_pair(&w.pair(), &RunOptions { requeue_queued: true, ..Default::default() }).await?;
+    assert_eq!(r.enqueued, 1, "{r:?}");
+    // Five days after its last enqueue no message of it can exist: enqueued again.
+    queued_ago(5).await?;
+    stall().await?;
+    let r = s.run_pair(&w.pair(), &RunOptions::default()).await?;
+    assert_eq!(r.enqueued, 1, "{r:?}");
     Ok(())
 }
