@@ -318,12 +318,17 @@ test('cdk-nag AwsSolutions: no finding that is not acknowledged with its reason'
   }
 });
 
-test('cfn-lint: no error on the synthesized template', () => {
-  const cfnLint = process.env.CFN_LINT ?? [path.join(__dirname, '..', '..', '.venv', 'bin', 'cfn-lint')].find(fs.existsSync) ?? 'cfn-lint';
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's3m-cfn-'));
-  const file = path.join(dir, 'template.json');
+/** The template with every optional part (event sources, alarms by e-mail), written to a file for the linters. */
+function fullTemplateFile(): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 's3m-template-')), 'template.json');
   const { template } = synth({ eventSourceBuckets: ['src-a'], eventDestinationBucket: 'des-a', eventDestinationPrefix: 'copy', alarmEmail: 'a@example.com' });
   fs.writeFileSync(file, JSON.stringify(template.toJSON(), null, 1));
+  return file;
+}
+
+test('cfn-lint: no error on the synthesized template', () => {
+  const cfnLint = process.env.CFN_LINT ?? [path.join(__dirname, '..', '..', '.venv', 'bin', 'cfn-lint')].find(fs.existsSync) ?? 'cfn-lint';
+  const file = fullTemplateFile();
   const r = spawnSync(cfnLint, ['--format', 'parseable', file], { encoding: 'utf8' });
   assert.ok(!r.error, `cfn-lint could not run (${r.error?.message}); scripts/test.sh installs it into infra/.venv`);
   // cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational.
@@ -434,10 +439,7 @@ test('the real Lambda packages: each function deploys the bytes of its own zip, 
 
 test('sam validate --lint: SAM CLI accepts the synthesized template', () => {
   const sam = process.env.SAM_CLI ?? [path.join(__dirname, '..', '..', '.sam-venv', 'bin', 'sam')].find(fs.existsSync) ?? 'sam';
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's3m-sam-'));
-  const file = path.join(dir, 'template.json');
-  const { template } = synth({ eventSourceBuckets: ['src-a'], eventDestinationBucket: 'des-a', eventDestinationPrefix: 'copy', alarmEmail: 'a@example.com' });
-  fs.writeFileSync(file, JSON.stringify(template.toJSON(), null, 1));
+  const file = fullTemplateFile();
   const env = { ...process.env, AWS_DEFAULT_REGION: 'eu-west-1', SAM_CLI_TELEMETRY: '0' };
   // From infra/, whose .cfnlintrc says which cfn-lint warning the CDK's own output may raise.
   const r = spawnSync(sam, ['validate', '--lint', '--template-file', file], { encoding: 'utf8', env, cwd: path.join(__dirname, '..', '..') });

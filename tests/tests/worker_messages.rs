@@ -37,12 +37,17 @@ async fn mirrored() -> anyhow::Result<(World, Vec<u8>)> {
     Ok((w, body))
 }
 
+/// Works the ObjectCreated event of `a b+c.txt` with `p`: consumed.
+async fn copy_by_event(w: &World, p: &worker::message::Processor) -> anyhow::Result<()> {
+    let created = s3_event("ObjectCreated:Put", &w.src_bucket, "a+b%2Bc.txt", Some(1000));
+    assert_eq!(p.process("c", &created, None).await, Disposition::Consumed);
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_object_created_event_copies_to_the_event_destination() -> anyhow::Result<()> {
     let (w, body) = mirrored().await?;
-    let p = w.processor(&[("Des_prefix_default", "mirror")]).await?;
-    let created = s3_event("ObjectCreated:Put", &w.src_bucket, "a+b%2Bc.txt", Some(1000));
-    assert_eq!(p.process("c", &created, None).await, Disposition::Consumed);
+    copy_by_event(&w, &w.processor(&[("Des_prefix_default", "mirror")]).await?).await?;
     assert!(w.get_des("mirror/a b+c.txt").await?.is_some_and(|g| g == body));
     Ok(())
 }
@@ -67,8 +72,7 @@ async fn the_s3_test_event_is_consumed_without_a_request() -> anyhow::Result<()>
 async fn an_object_removed_event_keeps_the_copy_without_propagate_deletes() -> anyhow::Result<()> {
     let (w, body) = mirrored().await?;
     let p = w.processor(&[("Des_prefix_default", "mirror")]).await?;
-    let created = s3_event("ObjectCreated:Put", &w.src_bucket, "a+b%2Bc.txt", Some(1000));
-    assert_eq!(p.process("c", &created, None).await, Disposition::Consumed);
+    copy_by_event(&w, &p).await?;
     w.own.src_s3.delete_object().bucket(&w.src_bucket).key("a b+c.txt").send().await?;
     let removed = s3_event("ObjectRemoved:Delete", &w.src_bucket, "a+b%2Bc.txt", None);
     assert_eq!(p.process("r", &removed, None).await, Disposition::Consumed);
@@ -80,9 +84,7 @@ async fn an_object_removed_event_keeps_the_copy_without_propagate_deletes() -> a
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_object_removed_event_with_propagate_deletes_removes_the_copy_of_a_gone_source() -> anyhow::Result<()> {
     let (w, _) = mirrored().await?;
-    let p = w.processor(&[("Des_prefix_default", "mirror")]).await?;
-    let created = s3_event("ObjectCreated:Put", &w.src_bucket, "a+b%2Bc.txt", Some(1000));
-    assert_eq!(p.process("c", &created, None).await, Disposition::Consumed);
+    copy_by_event(&w, &w.processor(&[("Des_prefix_default", "mirror")]).await?).await?;
     let deleting = w.processor(&[("Des_prefix_default", "mirror"), ("PropagateDeletes", "true")]).await?;
     w.own.src_s3.delete_object().bucket(&w.src_bucket).key("a b+c.txt").send().await?;
     let removed = s3_event("ObjectRemoved:Delete", &w.src_bucket, "a+b%2Bc.txt", None);
