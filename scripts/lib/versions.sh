@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Versions pinned for the scripts (sourced by test.sh and package.sh).
 CARGO_LAMBDA_VERSION=1.9.2
 # glibc of Amazon Linux 2023, the base of the provided.al2023 runtime
