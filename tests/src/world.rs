@@ -355,18 +355,9 @@ impl World {
     /// Moves the last look at `pair` (a pair id) `secs` into the past, as if the pair's backlog
     /// had shown no progress for that long (`s3_migrate_core::backlog`).
     pub async fn age_pair_look(&self, pair: &str, secs: u64) -> anyhow::Result<()> {
+        let counts = self.ledger.pair_counts(pair).await?.ok_or_else(|| anyhow::anyhow!("{pair}: no complete run"))?;
         let at = s3_migrate_core::ledger::now_secs() - secs;
-        self.own
-            .dynamodb
-            .update_item()
-            .table_name(&self.table)
-            .key("Key", aws_sdk_dynamodb::types::AttributeValue::S(format!("#pair#{pair}")))
-            .update_expression("SET lookedAt = :t")
-            .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#k", "Key")
-            .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::N(at.to_string()))
-            .send()
-            .await?;
+        self.ledger.set_pair_look(pair, at, counts.done_at_look).await?;
         Ok(())
     }
 }
