@@ -8,6 +8,7 @@
 //! checkpoints, pair figures and progress counters live in the same table under keys starting
 //! with `#`, which no `bucket/key` can (bucket names have no `#`).
 
+mod chain;
 mod copying;
 mod done;
 mod pair;
@@ -18,7 +19,7 @@ mod update;
 
 pub use copying::Begin;
 pub use done::{done_item, Done, DoneWrite};
-pub use pair::PairCounts;
+pub use pair::{PairCounts, SavedRun};
 pub use progress::Progress;
 pub use queued::QUEUE_RECORD_TTL_SECS;
 

@@ -5,7 +5,9 @@
 
 pub mod archive;
 pub mod backlog;
+pub mod chain;
 pub mod clients;
+pub mod clock;
 pub mod config;
 pub mod diff;
 pub mod emf;
@@ -17,6 +19,7 @@ pub mod ledger;
 pub mod pack;
 pub mod pairs;
 pub mod plan;
+pub mod queue;
 pub mod ranges;
 pub mod regions;
 pub mod retry;

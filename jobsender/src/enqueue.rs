@@ -25,6 +25,20 @@ pub struct Enqueuer {
 }
 
 impl Enqueuer {
+    /// Whether the queue holds no message at all (visible, in flight or delayed): one
+    /// GetQueueAttributes. `None` when it cannot be read (the backlog rule then falls back on
+    /// the workers' counters).
+    pub async fn queue_is_empty(&self) -> Option<bool> {
+        match s3_migrate_core::queue::messages_in(&self.sqs, &self.queue_url).await {
+            Ok(n) => Some(n == 0),
+            Err(e) => {
+                let error = s3_migrate_core::clients::error_chain(&e);
+                warn!(queue = %self.queue_url, error = %error, "could not read how many messages the queue holds");
+                None
+            }
+        }
+    }
+
     /// Sends every message; the number of jobs sent, or an error naming the jobs that could
     /// not be sent.
     pub async fn send_all(&self, messages: &[Message]) -> Result<usize, SendError> {

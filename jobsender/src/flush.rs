@@ -7,7 +7,7 @@ use futures::StreamExt;
 use s3_migrate_core::archive::{Access, ArchivedObjects};
 use s3_migrate_core::backlog::needs_queue_record;
 use s3_migrate_core::diff::{DestinationMapping, Entry};
-use s3_migrate_core::ledger::now_secs;
+use s3_migrate_core::ledger::Status;
 use s3_migrate_core::pack::pack_jobs;
 use s3_migrate_core::pairs::BucketPair;
 use s3_migrate_core::Job;
@@ -55,7 +55,7 @@ impl Sender {
         }
         let keys: Vec<String> = candidates.iter().map(ledger_key).collect();
         let records = self.ledger.batch_get(&keys).await?;
-        let now = now_secs();
+        let now = self.clock.now_secs();
         // New objects the last complete run may have enqueued too get queue records, so a later
         // run does not enqueue them a third time; the others need none (`backlog` module).
         let mut to_record: HashSet<String> = HashSet::new();
@@ -109,7 +109,11 @@ impl Sender {
         if let Err(e) = self.ledger.put_queued(&new, now).await {
             warn!(error = %e, "could not record some new jobs as queued");
         }
-        let known: Vec<Job> = known.into_iter().cloned().collect();
+        // Only a record the jobsender created (still QUEUED) gets an expiry with its mark.
+        let known: Vec<(Job, bool)> = known
+            .into_iter()
+            .map(|j| (j.clone(), records.get(&j.ledger_key()).is_some_and(|r| r.status == Some(Status::Queued))))
+            .collect();
         let new_keys: HashSet<String> = new.iter().map(|j| j.ledger_key()).collect();
         match self.enqueuer.send_all(&pack_jobs(jobs, self.packing)).await {
             Ok(sent) => report.enqueued += sent as u64,
@@ -125,7 +129,7 @@ impl Sender {
             }
         }
         let marks: Vec<_> = futures::stream::iter(known)
-            .map(|j| async move { self.ledger.mark_queued(&j.ledger_key(), &j.des_bucket, &j.des_key, j.size).await })
+            .map(|(j, queued)| async move { self.ledger.mark_queued(&j, queued, now).await })
             .buffer_unordered(MARKS_IN_FLIGHT)
             .collect()
             .await;

@@ -117,7 +117,14 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<bool> {
                 None => None,
             };
             let deadline = time_budget_seconds.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
-            let opts = RunOptions { deadline, dry_run, jobs_out: jobs_out.clone(), retry_failed, requeue_queued };
+            let opts = RunOptions {
+                deadline,
+                dry_run,
+                jobs_out: jobs_out.clone(),
+                retry_failed,
+                requeue_queued,
+                queue_empty: None,
+            };
             let reports = report::run_all(&sender, &pairs, &opts).await;
             if let Some(out) = jobs_out {
                 let mut w = out.lock().map_err(|_| anyhow::anyhow!("job list writer poisoned"))?;

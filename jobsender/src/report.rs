@@ -53,6 +53,12 @@ pub const PAIRS_IN_FLIGHT: usize = 4;
 
 /// Runs every pair; a failed pair is reported with its error and does not stop the others.
 pub async fn run_all(sender: &Sender, pairs: &[BucketPair], opts: &RunOptions) -> Vec<PairReport> {
+    // The queue's depth is read once for every pair (`s3_migrate_core::backlog`).
+    let queue_empty = match opts.queue_empty {
+        Some(known) => Some(known),
+        None => sender.enqueuer.queue_is_empty().await,
+    };
+    let opts = &RunOptions { queue_empty: Some(queue_empty.unwrap_or(false)), ..opts.clone() };
     futures::stream::iter(pairs)
         .map(|pair| async move {
             match sender.run_pair(pair, opts).await {

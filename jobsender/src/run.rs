@@ -14,10 +14,11 @@ use crate::error::SendError;
 use crate::listing::{self, check_bucket, ListSpec, Page};
 pub use crate::report::PairReport;
 use s3_migrate_core::archive::{ArchivedObjects, RestoreRequest};
-use s3_migrate_core::backlog::{backlog, Backlog};
+use s3_migrate_core::backlog::{backlog, Backlog, Seen};
+use s3_migrate_core::clock::Clock;
 use s3_migrate_core::diff::{Compared, DestinationMapping, Entry, MergeJoin, Need};
 use s3_migrate_core::ignore::IgnoreList;
-use s3_migrate_core::ledger::{now_secs, Ledger, PairCounts};
+use s3_migrate_core::ledger::{Ledger, PairCounts, SavedRun};
 use s3_migrate_core::pack::Packing;
 use s3_migrate_core::pairs::BucketPair;
 use s3_migrate_core::ranges::{split, Checkpoint, KeyRange, SplitWalk, DEFAULT_MAX_PROBES};
@@ -50,6 +51,9 @@ pub struct RunOptions {
     /// Enqueue objects still queued although their message may still exist
     /// (`jobsender run --requeue-queued`).
     pub requeue_queued: bool,
+    /// Whether the job queue held no message as the run started: read once by
+    /// [`crate::report::run_all`] for all pairs; `None`: [`Sender::run_pair`] reads it.
+    pub queue_empty: Option<bool>,
 }
 
 /// Everything a run needs, built once.
@@ -76,6 +80,8 @@ pub struct Sender {
     pub restore: RestoreRequest,
     /// `JobsenderPackObjects`, `ResumableThreshold`: how small objects are packed.
     pub packing: Packing,
+    /// The time the backlog rule reads (the system's; a test's steps through hours).
+    pub clock: Clock,
 }
 
 #[derive(Default)]
@@ -120,28 +126,33 @@ impl Sender {
         let saved = if opts.dry_run { None } else { self.ledger.checkpoint(&id).await? };
         let last = self.ledger.pair_counts(&id).await?;
         let last_run_at = last.as_ref().map(|c| c.at);
+        let started_at = self.clock.now_secs();
+        // An empty queue: no message of any earlier run exists, so no queue record holds.
+        let queue_empty = match opts.queue_empty {
+            Some(empty) => empty,
+            None => self.enqueuer.queue_is_empty().await.unwrap_or(false),
+        };
         // The workers' counters as this run starts: what they finish from now on is this run's
         // jobs (or an earlier run's), including what they copy while this run still lists.
         let at_start = self.ledger.progress(&pair.src_bucket, &pair.des_bucket).await?;
         if saved.is_none() && !opts.requeue_queued {
-            let done = at_start.copied + at_start.failed;
-            let now = now_secs();
-            if let Backlog::Wait { left } =
-                backlog(last.as_ref().map(PairCounts::last_run).as_ref(), done, now, self.requeue_after_secs)
-            {
-                info!(pair = %id, left, "the last run's jobs are still being copied: the pair is listed once they are");
-                if !opts.dry_run {
-                    if let Err(e) = self.ledger.set_pair_look(&id, now, done).await {
+            let seen = Seen { done: at_start.finished(), at: started_at, queue_empty };
+            let last_run = last.as_ref().map(PairCounts::last_run);
+            if let Backlog::Wait { left, moved } = backlog(last_run.as_ref(), seen, self.requeue_after_secs) {
+                info!(pair = %id, left, moved, "the last run's jobs are still being copied: the pair is listed once they are");
+                if moved && !opts.dry_run {
+                    if let Err(e) = self.ledger.set_pair_look(&id, seen.at, seen.done).await {
                         warn!(pair = %id, error = %e, "could not record that the pair's backlog was seen moving");
                     }
                 }
                 return Ok(PairReport { pair: id, waiting: left, complete: true, ..Default::default() });
             }
         }
+        let opts = &RunOptions { requeue_queued: opts.requeue_queued || queue_empty, ..opts.clone() };
         let ranges = match &saved {
-            Some(c) => {
-                info!(pair = %id, ranges = c.ranges.len(), "continuing from checkpoint");
-                c.ranges.clone()
+            Some(s) => {
+                info!(pair = %id, ranges = s.checkpoint.ranges.len(), "continuing from checkpoint");
+                s.checkpoint.ranges.clone()
             }
             None => self.plan_ranges(pair, &mapping).await?,
         };
@@ -158,38 +169,46 @@ impl Sender {
             unfinished.extend(outcome.remaining);
         }
         report.complete = unfinished.is_empty();
-        if !opts.dry_run && report.complete {
-            let at_end = match self.ledger.progress(&pair.src_bucket, &pair.des_bucket).await {
-                Ok(p) => p,
-                Err(e) => {
-                    warn!(pair = %id, error = %e, "could not read the pair's progress for status");
-                    at_start.clone()
-                }
-            };
-            let at = now_secs();
-            let counts = PairCounts {
-                archived: report.archived,
-                failed_unchanged: report.failed,
-                at,
-                equal: report.equal,
-                to_copy: report.enqueued + report.already_queued,
-                bytes_to_copy: report.bytes_to_copy,
-                copied_at_run: at_start.copied,
-                failed_at_run: at_start.failed,
-                looked_at: at,
-                done_at_look: at_end.copied + at_end.failed,
-            };
-            if let Err(e) = self.ledger.set_pair_counts(&id, counts).await {
-                warn!(pair = %id, error = %e, "could not save the pair's figures for status");
-            }
+        if opts.dry_run {
+            return Ok(report);
         }
-        if !opts.dry_run {
-            if !unfinished.is_empty() {
-                self.ledger.set_checkpoint(&id, Some(&Checkpoint { ranges: unfinished })).await?;
-                info!(pair = %id, "time budget reached, checkpoint saved");
-            } else if saved.is_some() {
-                self.ledger.set_checkpoint(&id, None).await?;
+        // The run's figures, counted from its first invocation's start.
+        let this_invocation = PairCounts {
+            archived: report.archived,
+            failed_unchanged: report.failed,
+            equal: report.equal,
+            to_copy: report.enqueued + report.already_queued,
+            bytes_to_copy: report.bytes_to_copy,
+            copied_at_run: at_start.copied,
+            failed_at_run: at_start.failed,
+            skipped_at_run: at_start.skipped,
+            started_at,
+            ..Default::default()
+        };
+        let so_far = match &saved {
+            Some(s) => s.so_far.and(&this_invocation),
+            None => this_invocation,
+        };
+        if !report.complete {
+            let run = SavedRun { checkpoint: Checkpoint { ranges: unfinished }, so_far };
+            self.ledger.set_checkpoint(&id, Some(&run), self.clock.now_secs()).await?;
+            info!(pair = %id, "time budget reached, checkpoint saved");
+            return Ok(report);
+        }
+        let at_end = match self.ledger.progress(&pair.src_bucket, &pair.des_bucket).await {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(pair = %id, error = %e, "could not read the pair's progress for status");
+                at_start.clone()
             }
+        };
+        let at = self.clock.now_secs();
+        let counts = PairCounts { at, looked_at: at, done_at_look: at_end.finished(), ..so_far };
+        if let Err(e) = self.ledger.set_pair_counts(&id, counts).await {
+            warn!(pair = %id, error = %e, "could not save the pair's figures for status");
+        }
+        if saved.is_some() {
+            self.ledger.set_checkpoint(&id, None, at).await?;
         }
         Ok(report)
     }

@@ -5,6 +5,7 @@ use crate::enqueue::Enqueuer;
 use crate::run::Sender;
 use anyhow::Context;
 use s3_migrate_core::clients::{read_parameter, requester_pays, AwsClients};
+use s3_migrate_core::clock::Clock;
 use s3_migrate_core::config::JobsenderConfig;
 use s3_migrate_core::ignore::IgnoreList;
 use s3_migrate_core::ledger::Ledger;
@@ -88,6 +89,7 @@ pub async fn sender(
             max_size: cfg.pack_max_size,
             max_body_bytes: PACK_MAX_BODY_BYTES,
         },
+        clock: Clock::system(),
     })
 }
 

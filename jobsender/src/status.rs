@@ -133,7 +133,7 @@ pub struct CountersRow {
     pub to_copy: u64,
     /// Copied since the last complete run (by the workers' counter).
     pub copied_since: u64,
-    /// To copy less copied since (never below 0).
+    /// To copy less every job ended since (copied, failed or skipped; never below 0).
     pub remaining: u64,
     /// Failed permanently since the table was made; unchanged failures at the last run.
     pub failed: u64,
@@ -147,13 +147,14 @@ pub fn counters_row(pair: &str, run: Option<&PairCounts>, progress: &Progress, n
     let run = run.copied();
     let copied_since = progress.copied.saturating_sub(run.map_or(0, |r| r.copied_at_run));
     let to_copy = run.map_or(0, |r| r.to_copy);
+    let ended_since = progress.finished().saturating_sub(run.map_or(0, |r| r.last_run().done_at_run));
     CountersRow {
         pair: pair.to_owned(),
         run_age: run.map(|r| now.saturating_sub(r.at)),
         equal: run.map_or(0, |r| r.equal),
         to_copy,
         copied_since,
-        remaining: to_copy.saturating_sub(copied_since),
+        remaining: to_copy.saturating_sub(ended_since),
         failed: progress.failed,
         failed_unchanged: run.map_or(0, |r| r.failed_unchanged),
         archived: run.map_or(0, |r| r.archived),
@@ -308,11 +309,13 @@ mod tests {
             equal: 50,
             to_copy: 30,
             copied_at_run: 100,
+            failed_at_run: 3,
             failed_unchanged: 2,
             archived: 1,
             ..Default::default()
         };
-        let progress = Progress { copied: 112, bytes: 9, failed: 3, last_failure: None };
+        // 12 copied and 2 skipped (say, gone from the source) since the run; no new failure.
+        let progress = Progress { copied: 112, bytes: 9, failed: 3, skipped: 2, last_failure: None };
         let r = counters_row("p", Some(&run), &progress, 1_600);
         assert_eq!(
             r,
@@ -322,7 +325,7 @@ mod tests {
                 equal: 50,
                 to_copy: 30,
                 copied_since: 12,
-                remaining: 18,
+                remaining: 16,
                 failed: 3,
                 failed_unchanged: 2,
                 archived: 1,

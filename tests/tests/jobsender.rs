@@ -173,7 +173,7 @@ async fn run_to_completion(s: &Sender, pair: &BucketPair) -> anyhow::Result<(u32
             break;
         }
         let saved = s.ledger.checkpoint(&pair.id()).await?.expect("checkpoint saved");
-        most_ranges = most_ranges.max(saved.ranges.len());
+        most_ranges = most_ranges.max(saved.checkpoint.ranges.len());
     }
     assert_eq!(s.ledger.checkpoint(&pair.id()).await?, None, "checkpoint cleared at the end");
     Ok((runs, most_ranges, enqueued))

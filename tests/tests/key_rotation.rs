@@ -88,7 +88,7 @@ async fn a_warm_jobsender_lists_with_rotated_keys() -> anyhow::Result<()> {
     };
     let deadline = || std::time::Instant::now() + std::time::Duration::from_secs(60);
     w.put_src("one.txt", b"one").await?;
-    jobsender::lambda::handle(&h, deadline()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    jobsender::lambda::handle(&h, &serde_json::json!({}), deadline()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
 
     put_rotated_keys(&w).await?;
     proxy.set().revoke_key(OTHER_ACCOUNT);
@@ -96,7 +96,8 @@ async fn a_warm_jobsender_lists_with_rotated_keys() -> anyhow::Result<()> {
     // No worker runs here: an hour later the first run's job shows no progress, so the pair
     // is listed again (and both objects sent).
     w.age_pair_look(&w.pair().id(), s3_migrate_core::backlog::STALL_AFTER_SECS).await?;
-    let out = jobsender::lambda::handle(&h, deadline()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let out =
+        jobsender::lambda::handle(&h, &serde_json::json!({}), deadline()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     assert_eq!((&out["pairs"][0]["enqueued"], &out["pairs"][0]["waiting"]), (&2.into(), &0.into()), "{out}");
     assert_eq!(proxy.rules.counts.keys_refused.load(Ordering::Relaxed), 0, "the old key was never used again");
     Ok(())

@@ -54,4 +54,10 @@ impl CopyError {
     pub fn is_retryable(&self) -> bool {
         self.class() == ErrorClass::Retryable
     }
+
+    /// Whether the object is recorded FAILED in the ledger: a failure no retry can help,
+    /// except a delivery that stands down for a newer copy (that copy's record stands).
+    pub fn is_recorded_failure(&self) -> bool {
+        !self.is_retryable() && !matches!(self, CopyError::Superseded { .. })
+    }
 }

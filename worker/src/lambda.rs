@@ -38,8 +38,9 @@ pub async fn handle_batch(processor: &Processor, event: SqsEvent, deadline: Inst
         .map(|m| async move {
             let id = m.message_id.unwrap_or_default();
             let body = m.body.unwrap_or_default();
+            let receives = m.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
             let span = info_span!("message", message_id = %id);
-            let d = processor.process(&id, &body, Some(deadline)).instrument(span).await;
+            let d = processor.process_delivery(&id, &body, receives, Some(deadline)).instrument(span).await;
             (id, d)
         })
         .buffer_unordered(parallel)

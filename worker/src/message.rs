@@ -24,9 +24,11 @@ const LOGGED_BODY_CHARS: usize = 1024;
 /// How one object's copy ended, for the message that asked for it.
 #[derive(Debug)]
 pub(crate) enum End {
-    /// Nothing more to do (copied, already copied, gone, stood down); a pack's copy hands back
-    /// its ledger record to be written with the others.
+    /// Copied; a pack's copy hands back its ledger record to be written with the others.
     Finished(Option<Done>),
+    /// Nothing more to do without a copy: already copied, source gone, stood down for a newer
+    /// copy. Counted as skipped for the pair's backlog (`s3_migrate_core::backlog`).
+    Skipped,
     /// To be sent again as a fresh message after `delay` seconds (time budget, lease held
     /// by another delivery).
     Again { job: Job, delay: u64, why: &'static str },
@@ -62,8 +64,39 @@ pub struct Processor {
 }
 
 impl Processor {
-    /// Works on one message body until `deadline`.
+    /// Works on one message body until `deadline`, as its first receive.
     pub async fn process(&self, message_id: &str, body: &str, deadline: Option<Instant>) -> Disposition {
+        self.process_delivery(message_id, body, 1, deadline).await
+    }
+
+    /// Works on one message body until `deadline`; `receive_count` is SQS's
+    /// `ApproximateReceiveCount`. A message that must come back on its `MaxReceiveCount`th
+    /// receive goes to the dead-letter queue instead (the queue's redrive policy): its jobs are
+    /// counted as failed for their pairs now, so no backlog waits for them.
+    pub async fn process_delivery(
+        &self,
+        message_id: &str,
+        body: &str,
+        receive_count: u32,
+        deadline: Option<Instant>,
+    ) -> Disposition {
+        let d = self.work(message_id, body, deadline).await;
+        if let Disposition::Retry { reason } = &d {
+            if receive_count >= self.copier.cfg.max_receive_count {
+                let reason = format!(
+                    "{reason} (receive {receive_count} of {}: dead-lettered)",
+                    self.copier.cfg.max_receive_count
+                );
+                warn!(message_id, reason = %reason, "last receive before the dead-letter queue");
+                for job in jobs_of(body, &self.copier.cfg.event_destination) {
+                    self.count_failure(&job, &reason).await;
+                }
+            }
+        }
+        d
+    }
+
+    async fn work(&self, message_id: &str, body: &str, deadline: Option<Instant>) -> Disposition {
         let cfg = &self.copier.cfg;
         let items = match parse_message(body, &cfg.event_destination) {
             Ok(items) => items,
@@ -90,7 +123,7 @@ impl Processor {
                 Incoming::Removed { src_bucket, src_key, des_bucket, des_key, event_time, .. } => {
                     match self.scope.check((&src_bucket, &src_key), (&des_bucket, &des_key)) {
                         Ok(()) => self.removed((&src_bucket, &src_key), (&des_bucket, &des_key), event_time).await,
-                        Err(out) => self.refuse(body, &out).await,
+                        Err(out) => self.refuse(body, &out, None).await,
                     }
                 }
                 Incoming::Pack(pack) => self.copy_pack(pack, deadline).await,
@@ -99,7 +132,7 @@ impl Processor {
                         let span = info_span!("object", bucket = %job.src_bucket, key = %job.src_key);
                         self.copy_job(&job, deadline).instrument(span).await
                     }
-                    Err(out) => self.refuse(&job.to_json(), &out).await,
+                    Err(out) => self.refuse(&job.to_json(), &out, Some(&job)).await,
                 },
             };
             if let Err(reason) = result {
@@ -112,9 +145,13 @@ impl Processor {
         }
     }
 
-    /// A job or delete outside the configured scope: parked with its reason, never tried.
-    async fn refuse(&self, body: &str, out: &OutOfScope) -> Result<(), String> {
+    /// A job or delete outside the configured scope: parked with its reason, never tried; a
+    /// job counts as failed for its pair.
+    async fn refuse(&self, body: &str, out: &OutOfScope, job: Option<&Job>) -> Result<(), String> {
         error!(reason = %out, "job refused");
+        if let Some(job) = job {
+            self.count_failure(job, &format!("refused: {out}")).await;
+        }
         self.park(body, &out.to_string()).await
     }
 
@@ -165,6 +202,10 @@ impl Processor {
         let _slot = self.file_slot().await;
         match self.copy_end(job, deadline, None).await {
             End::Finished(_) => Ok(()),
+            End::Skipped => {
+                self.count(job, &Progress { skipped: 1, ..Default::default() }).await;
+                Ok(())
+            }
             End::Again { job, delay, why } => self.send_again(job.to_json(), delay, why).await,
             End::Retryable { reason } => Err(reason),
             End::Permanent { reason } => self.park(&job.to_json(), &reason).await,
@@ -202,7 +243,7 @@ impl Processor {
                     });
                     End::Finished(report.done)
                 }
-                Outcome::AlreadyDone | Outcome::SourceGone => End::Finished(None),
+                Outcome::AlreadyDone | Outcome::SourceGone => End::Skipped,
                 Outcome::OutOfTime { parts_done, parts_total } => {
                     emit(&ObjectMetrics {
                         bytes_transferred: report.bytes_transferred,
@@ -226,7 +267,7 @@ impl Processor {
             }
             Err(e @ CopyError::Superseded { .. }) => {
                 info!(reason = %e, "delivery stands down");
-                End::Finished(None)
+                End::Skipped
             }
             Err(CopyError::Ledger(LedgerError::ClaimLost { .. })) => {
                 let delay = self.copier.cfg.lease_secs.clamp(1, SQS_MAX_DELAY_SECS);
@@ -239,12 +280,8 @@ impl Processor {
                     warn!(error = %e, "copy failed, will retry");
                     return End::Retryable { reason: e.to_string() };
                 }
+                // The copier recorded it FAILED, with the source as it saw it.
                 error!(error = %e, des_bucket = %job.des_bucket, des_key = %job.des_key, "copy failed permanently");
-                let (size, version, etag) = (job.size, job.version_id.as_deref(), job.etag.as_deref());
-                if let Err(le) = self.copier.ledger.failed(&job.ledger_key(), size, version, etag, &e.to_string()).await
-                {
-                    warn!(error = %le, "could not record the failure");
-                }
                 self.count_failure(job, &e.to_string()).await;
                 // Retrying cannot help: straight to the dead-letter queue when there is one.
                 End::Permanent { reason: e.to_string() }
@@ -256,8 +293,13 @@ impl Processor {
     pub(crate) async fn count_failure(&self, job: &Job, reason: &str) {
         let failed =
             Progress { failed: 1, last_failure: Some((job.src_key.clone(), reason.to_owned())), ..Default::default() };
-        if let Err(e) = self.copier.ledger.add_progress(&job.src_bucket, &job.des_bucket, &failed).await {
-            warn!(error = %e, "could not count the failure for status");
+        self.count(job, &failed).await;
+    }
+
+    /// Adds to the progress counters of `job`'s bucket pair.
+    pub(crate) async fn count(&self, job: &Job, add: &Progress) {
+        if let Err(e) = self.copier.ledger.add_progress(&job.src_bucket, &job.des_bucket, add).await {
+            warn!(error = %e, "could not count the job's end for status");
         }
     }
 
@@ -279,4 +321,17 @@ impl Processor {
             }
         }
     }
+}
+
+/// The jobs a message body names (single or packed); none for events and bad bodies.
+fn jobs_of(body: &str, event_destination: &s3_migrate_core::event::EventDestination) -> Vec<Job> {
+    let Ok(items) = parse_message(body, event_destination) else { return Vec::new() };
+    items
+        .into_iter()
+        .flat_map(|item| match item {
+            Incoming::Copy(job) => vec![job],
+            Incoming::Pack(pack) => pack.jobs,
+            _ => Vec::new(),
+        })
+        .collect()
 }

@@ -23,6 +23,8 @@ impl Processor {
         // A pack is of one bucket pair.
         let buckets = pack.jobs.first().map(|j| (j.src_bucket.clone(), j.des_bucket.clone())).unwrap_or_default();
         let mut parked: Vec<(Job, String)> = Vec::new();
+        // Objects that end without a copy or a failure: counted with the pack's copies.
+        let mut skipped = 0u64;
         let mut todo = Vec::with_capacity(total);
         let mut seen = std::collections::HashSet::new();
         for job in pack.jobs {
@@ -33,12 +35,14 @@ impl Processor {
             }
             if self.ignore.is_ignored(&job.src_bucket, &job.src_key) {
                 info!(bucket = %job.src_bucket, key = %job.src_key, "on the ignore list, nothing to do");
+                skipped += 1;
                 continue;
             }
             match self.scope.check_job(&job) {
                 Ok(()) => todo.push(job),
                 Err(out) => {
                     error!(reason = %out, key = %job.src_key, "job refused");
+                    self.count_failure(&job, &format!("refused: {out}")).await;
                     parked.push((job, out.to_string()));
                 }
             }
@@ -70,6 +74,7 @@ impl Processor {
             match end {
                 End::Finished(Some(done)) => finished.push((old, done)),
                 End::Finished(None) => {}
+                End::Skipped => skipped += 1,
                 End::Again { job, delay, .. } => again.push((job, delay)),
                 End::Retryable { reason } => {
                     let failures = job.failures + 1;
@@ -90,18 +95,28 @@ impl Processor {
         // are recognised by their records instead of being copied again.
         if !finished.is_empty() {
             self.copier.ledger.done_many(&finished).await.map_err(|e| e.to_string())?;
-            // One counter update for all the pack's copies.
+        }
+        if !finished.is_empty() || skipped > 0 {
+            // One counter update for all the pack's copies and skips.
             let (src_bucket, des_bucket) = &buckets;
-            let copied = Progress {
+            let ended = Progress {
                 copied: finished.len() as u64,
                 bytes: finished.iter().map(|(_, d)| d.size).sum(),
+                skipped,
                 ..Default::default()
             };
-            if let Err(e) = self.copier.ledger.add_progress(src_bucket, des_bucket, &copied).await {
+            if let Err(e) = self.copier.ledger.add_progress(src_bucket, des_bucket, &ended).await {
                 warn!(error = %e, "could not count the pack's copies for status");
             }
         }
-        info!(objects = total, copied = finished.len(), sent_again = again.len(), parked = parked.len(), "pack worked");
+        info!(
+            objects = total,
+            copied = finished.len(),
+            skipped,
+            sent_again = again.len(),
+            parked = parked.len(),
+            "pack worked"
+        );
         for (job, reason) in parked {
             let span = info_span!("object", bucket = %job.src_bucket, key = %job.src_key);
             self.park_alone(&job, &reason).instrument(span).await?;

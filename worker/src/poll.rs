@@ -5,7 +5,7 @@
 use crate::message::{Disposition, Processor};
 use crate::stats::StatsSnapshot;
 use anyhow::Context;
-use aws_sdk_sqs::types::{Message, QueueAttributeName};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use deleter::{Deleter, Deletes};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -88,6 +88,7 @@ pub async fn poll(processor: Arc<Processor>, opts: PollOptions) -> anyhow::Resul
                 .max_number_of_messages(max_messages as i32)
                 .wait_time_seconds(wait)
                 .visibility_timeout(opts.visibility_seconds)
+                .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
                 .send() => r,
             _ = &mut shutdown => break,
         };
@@ -140,6 +141,12 @@ async fn work_on(
     slots: Arc<tokio::sync::Semaphore>,
     deletes: Deletes,
 ) -> Disposition {
+    let receives = m
+        .attributes
+        .as_ref()
+        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
     let id = m.message_id.unwrap_or_default();
     let receipt = m.receipt_handle.unwrap_or_default();
     let body = m.body.unwrap_or_default();
@@ -169,7 +176,7 @@ async fn work_on(
         // Handed on before SQS's visibility limit ends: past it the message would be seen again.
         let job_end = Instant::now() + Duration::from_secs(processor.copier.cfg.job_timeout_secs);
         let deadline = job_end.min(received + visibility_budget());
-        let d = processor.process(&id, &body, Some(deadline)).await;
+        let d = processor.process_delivery(&id, &body, receives, Some(deadline)).await;
         keep_alive.abort();
         match &d {
             Disposition::Consumed => {
@@ -241,17 +248,10 @@ async fn extend_visibility(sqs: aws_sdk_sqs::Client, url: String, receipt: Strin
 }
 
 async fn queue_is_empty(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<bool> {
-    let out = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-        .send()
+    let n = s3_migrate_core::queue::messages_in(sqs, url)
         .await
         .with_context(|| format!("reading the attributes of SQS queue {url}"))?;
-    let total: u64 = out.attributes().map(|a| a.values().filter_map(|v| v.parse::<u64>().ok()).sum()).unwrap_or(0);
-    Ok(total == 0)
+    Ok(n == 0)
 }
 
 async fn shutdown_signal() {

@@ -19,10 +19,22 @@ pub struct Progress {
     pub copied: u64,
     /// Bytes of the objects copied.
     pub bytes: u64,
-    /// Objects whose copy failed permanently (or too often, in a pack).
+    /// Objects whose copy failed permanently, too often (a pack's object, or a message's last
+    /// receive before the dead-letter queue), or whose job was refused and parked.
     pub failed: u64,
+    /// Jobs that ended without a copy: already copied, source gone, superseded by a newer
+    /// write, on the ignore list.
+    pub skipped: u64,
     /// The last such failure: the source key and the reason.
     pub last_failure: Option<(String, String)>,
+}
+
+impl Progress {
+    /// Every job that ended, however: what a backlog is measured against
+    /// (`crate::backlog`).
+    pub fn finished(&self) -> u64 {
+        self.copied + self.failed + self.skipped
+    }
 }
 
 /// The UpdateItem of [`Ledger::add_progress`]: atomic `ADD`s, and the last failure `SET`.
@@ -32,7 +44,12 @@ fn progress_update(add: &Progress) -> Update {
         let kept: String = reason.chars().take(REASON_CHARS).collect();
         update = update.set(attr::LAST_FAILURE_KEY, sv(key)).set(attr::LAST_FAILURE, sv(kept));
     }
-    update.add(attr::COPIED, nv(add.copied)).add(attr::BYTES, nv(add.bytes)).add(attr::FAILED, nv(add.failed))
+    update = update.add(attr::COPIED, nv(add.copied)).add(attr::BYTES, nv(add.bytes)).add(attr::FAILED, nv(add.failed));
+    // Only when there is one: the counters' item of an older release stays as it was.
+    if add.skipped > 0 {
+        update = update.add(attr::SKIPPED, nv(add.skipped));
+    }
+    update
 }
 
 /// The counters' key of a bucket pair.
@@ -66,6 +83,7 @@ impl Ledger {
             copied: n(attr::COPIED),
             bytes: n(attr::BYTES),
             failed: n(attr::FAILED),
+            skipped: n(attr::SKIPPED),
             last_failure: match (item.get(attr::LAST_FAILURE_KEY), item.get(attr::LAST_FAILURE)) {
                 (Some(AttributeValue::S(k)), Some(AttributeValue::S(r))) => Some((k.clone(), r.clone())),
                 _ => None,
@@ -86,5 +104,8 @@ mod tests {
         let u = progress_update(&failed);
         assert_eq!(u.update_expression(), "SET #n0 = :v0, #n1 = :v1 ADD #n2 :v2, #n3 :v3, #n4 :v4");
         assert_eq!(u.values()[":v1"], sv("x".repeat(REASON_CHARS)), "the reason is cut");
+        let skipped = Progress { skipped: 2, ..Default::default() };
+        assert_eq!(progress_update(&skipped).update_expression(), "ADD #n0 :v0, #n1 :v1, #n2 :v2, #n3 :v3");
+        assert_eq!(Progress { copied: 1, failed: 2, skipped: 3, ..Default::default() }.finished(), 6);
     }
 }

@@ -2,7 +2,7 @@
 //! send again (see `crate::backlog`), and takes back when the job could not be sent.
 
 use super::update::{Cond, Update};
-use super::{attr, now_secs, nv, sv, Ledger, LedgerError, Status};
+use super::{attr, nv, sv, Ledger, LedgerError, Status};
 use crate::job::Job;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
@@ -13,18 +13,25 @@ use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 pub const QUEUE_RECORD_TTL_SECS: u64 = 14 * 86_400;
 
 impl Ledger {
-    /// Records that the jobsender enqueued an object now. A new record becomes QUEUED; an
-    /// existing one keeps its status (a running copy stays IN_PROGRESS).
-    pub async fn mark_queued(&self, key: &str, des_bucket: &str, des_key: &str, size: u64) -> Result<(), LedgerError> {
-        let now = now_secs();
-        let update = Update::new()
-            .set(attr::QUEUED_TIME, nv(now))
-            .set(attr::DES_BUCKET, sv(des_bucket))
-            .set(attr::DES_KEY, sv(des_key))
-            .set_if_absent(attr::STATUS, sv(Status::Queued.as_str()))
-            .set_if_absent(attr::SIZE, nv(size))
-            .set(attr::EXPIRE_AT, nv(now + QUEUE_RECORD_TTL_SECS));
-        update.apply(self.update(key)).send().await.map_err(|e| self.err("UpdateItem", e))?;
+    /// Records that the jobsender enqueued an object at `now` whose record it read. A record
+    /// still QUEUED (one the jobsender created) gets a fresh expiry; any other keeps its status
+    /// (a running copy stays IN_PROGRESS) and gets none: the evidence of a copy (DONE, FAILED,
+    /// the version and ETag copied) must outlive a job that ends without a ledger write.
+    pub async fn mark_queued(&self, job: &Job, read_as_queued: bool, now: u64) -> Result<(), LedgerError> {
+        let key = job.ledger_key();
+        if read_as_queued {
+            let res = mark_update(job, now)
+                .set(attr::EXPIRE_AT, nv(now + QUEUE_RECORD_TTL_SECS))
+                .when(Cond::Eq(attr::STATUS, sv(Status::Queued.as_str())))
+                .apply(self.update(&key))
+                .send()
+                .await;
+            // Not applied: a worker took it up since it was read; marked below, with no expiry.
+            if self.updated(res)? {
+                return Ok(());
+            }
+        }
+        mark_update(job, now).apply(self.update(&key)).send().await.map_err(|e| self.err("UpdateItem", e))?;
         Ok(())
     }
 
@@ -66,5 +73,34 @@ impl Ledger {
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
             Err(e) => Err(self.err("DeleteItem", e)),
         }
+    }
+}
+
+/// What [`Ledger::mark_queued`] sets on any record: never an expiry.
+fn mark_update(job: &Job, now: u64) -> Update {
+    Update::new()
+        .set(attr::QUEUED_TIME, nv(now))
+        .set(attr::DES_BUCKET, sv(&job.des_bucket))
+        .set(attr::DES_KEY, sv(&job.des_key))
+        .set_if_absent(attr::STATUS, sv(Status::Queued.as_str()))
+        .set_if_absent(attr::SIZE, nv(job.size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marking_a_known_record_queued_never_sets_an_expiry() {
+        let job = Job {
+            src_bucket: "b".into(),
+            src_key: "k".into(),
+            des_bucket: "d".into(),
+            des_key: "k".into(),
+            ..Default::default()
+        };
+        let u = mark_update(&job, 5);
+        assert!(!u.names().values().any(|n| n == attr::EXPIRE_AT), "{}", u.update_expression());
+        assert!(u.condition_expression().is_none());
     }
 }

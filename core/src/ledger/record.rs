@@ -47,6 +47,14 @@ pub mod attr {
     pub const FAILED_AT_RUN: &str = "failedAtRun";
     pub const LOOKED_AT: &str = "lookedAt";
     pub const DONE_AT_LOOK: &str = "doneAtLook";
+    pub const SKIPPED: &str = "skipped";
+    pub const SKIPPED_AT_RUN: &str = "skippedAtRun";
+    pub const RUN_STARTED_AT: &str = "runStartedAt";
+    pub const STEP: &str = "step";
+    pub const CLAIMED_AT: &str = "claimedAt";
+    pub const ENDED_STEP: &str = "endedStep";
+    pub const HANDED_ON: &str = "handedOn";
+    pub const HANDED_AT: &str = "handedAt";
 }
 
 /// Where an object stands.

@@ -130,12 +130,39 @@ impl Copier {
         self.copy_packed(job, deadline, None).await
     }
 
-    /// [`Copier::copy`], for one object of a pack when `packed` is given.
+    /// [`Copier::copy`], for one object of a pack when `packed` is given. A copy that failed
+    /// for good is recorded FAILED with the size, version and ETag the copy saw of the source
+    /// (its HEAD), else the job's: what the jobsender compares a listing against.
     pub async fn copy_packed(
         &self,
         job: &Job,
         deadline: Option<Instant>,
         packed: Option<&Packed>,
+    ) -> Result<CopyReport, CopyError> {
+        let mut seen = None;
+        let result = self.copy_with_keys(job, deadline, packed, &mut seen).await;
+        if let Err(e) = &result {
+            if e.is_recorded_failure() {
+                let (size, version, etag) = match &seen {
+                    Some(head) => (head.size, head.version_id.as_deref(), head.etag.as_deref()),
+                    None => (job.size, job.version_id.as_deref(), job.etag.as_deref()),
+                };
+                if let Err(le) = self.ledger.failed(&job.ledger_key(), size, version, etag, &e.to_string()).await {
+                    warn!(key = %job.src_key, error = %le, "could not record the failure");
+                }
+            }
+        }
+        result
+    }
+
+    /// [`Copier::copy_packed`] with the other side's keys read again once when S3 refuses
+    /// them; `head_seen` is the source as the copy's last HEAD saw it.
+    async fn copy_with_keys(
+        &self,
+        job: &Job,
+        deadline: Option<Instant>,
+        packed: Option<&Packed>,
+        head_seen: &mut Option<SourceObject>,
     ) -> Result<CopyReport, CopyError> {
         // A store without versioning has no version to read (`versioning=false`).
         let unversioned;
@@ -146,7 +173,7 @@ impl Copier {
             &unversioned
         };
         let seen = self.keys.as_ref().map(RotatingKeys::generation);
-        let result = self.for_job(job).await.copy_in_region(job, deadline, packed).await;
+        let result = self.for_job(job).await.copy_in_region(job, deadline, packed, head_seen).await;
         let (Err(CopyError::KeysRefused { op, bucket, key, message }), Some(keys), Some(seen)) =
             (&result, &self.keys, seen)
         else {
@@ -158,7 +185,7 @@ impl Copier {
                 // Regions HeadBucket did not name under the refused keys are asked again.
                 self.regions.0.forget_unnamed();
                 self.regions.1.forget_unnamed();
-                return self.for_job(job).await.copy_in_region(job, deadline, None).await;
+                return self.for_job(job).await.copy_in_region(job, deadline, None, head_seen).await;
             }
             Ok(Reread::Unchanged) => format!(
                 "; the keys in SSM parameter {} (ssm_parameter_credentials) were read again and are the same: if they were rotated, store the new ones there",
@@ -189,6 +216,7 @@ impl Copier {
         job: &Job,
         deadline: Option<Instant>,
         packed: Option<&Packed>,
+        seen: &mut Option<SourceObject>,
     ) -> Result<CopyReport, CopyError> {
         let started = Instant::now();
         let owner = format!("{:016x}", rand::random::<u64>());
@@ -198,7 +226,7 @@ impl Copier {
         let result = loop {
             // A start over reads the record again.
             let packed = packed.filter(|_| restarts == 0);
-            match self.copy_once(job, deadline, started, (&owner, packed), &mut heartbeat).await {
+            match self.copy_once(job, deadline, started, (&owner, packed), &mut heartbeat, seen).await {
                 Err(e @ (CopyError::SourceChanged { .. } | CopyError::UploadGone { .. }))
                     if restarts < SOURCE_CHANGE_RESTARTS =>
                 {
@@ -239,6 +267,7 @@ impl Copier {
         started: Instant,
         (owner, packed): (&str, Option<&Packed>),
         heartbeat: &mut Option<tokio::task::JoinHandle<()>>,
+        seen: &mut Option<SourceObject>,
     ) -> Result<CopyReport, CopyError> {
         let report = |outcome, bytes, up, skip| CopyReport {
             outcome,
@@ -266,6 +295,7 @@ impl Copier {
             self.ledger.finish_without_copy(&ledger_key, Status::Skipped, "source object no longer exists").await?;
             return Ok(report(Outcome::SourceGone, 0, 0, 0));
         };
+        *seen = Some(pinned.head.clone());
         let head = &pinned.head;
         if self
             .already_copied(job, record.as_ref(), head.size, head.version_id.as_deref(), head.etag.as_deref())
