@@ -115,6 +115,65 @@ impl FunctionUnderTest {
     }
 }
 
+/// Lambda's Invoke API (`POST /2015-03-31/functions/{name}/invocations`), for a function that
+/// invokes itself asynchronously (the jobsender's continuation). Lambda answers an `Event`
+/// invocation with 202 and queues the event; this one queues it for the test, which plays
+/// Lambda's part: it delivers each event to the handler, and delivers it again where Lambda
+/// would retry.
+pub struct InvokeApi {
+    pub url: String,
+    invoked: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
+    served: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for InvokeApi {
+    fn drop(&mut self) {
+        self.served.abort();
+    }
+}
+
+impl InvokeApi {
+    pub async fn start() -> anyhow::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
+        let invoked: Arc<Mutex<Vec<(String, serde_json::Value)>>> = Arc::default();
+        let served = tokio::spawn({
+            let invoked = invoked.clone();
+            async move {
+                while let Ok((conn, _)) = listener.accept().await {
+                    let invoked = invoked.clone();
+                    tokio::spawn(async move {
+                        let mut conn = BufReader::new(conn);
+                        while let Ok(Some((method, path, body))) = read_request(&mut conn).await {
+                            let name = path
+                                .strip_prefix("/2015-03-31/functions/")
+                                .and_then(|r| r.strip_suffix("/invocations"))
+                                .filter(|_| method == "POST");
+                            let answer: &[u8] = match name {
+                                Some(name) => {
+                                    let event = serde_json::from_slice(&body).unwrap_or_default();
+                                    invoked.lock().unwrap_or_else(|e| e.into_inner()).push((name.to_owned(), event));
+                                    b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n"
+                                }
+                                None => b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
+                            };
+                            if conn.get_mut().write_all(answer).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        Ok(Self { url, invoked, served })
+    }
+
+    /// The asynchronous invocations made since the last call: function name and event.
+    pub fn take(&self) -> Vec<(String, serde_json::Value)> {
+        std::mem::take(&mut *self.invoked.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
 /// One connection of the function's runtime client (kept alive, one request at a time).
 async fn serve(
     conn: TcpStream,

@@ -146,3 +146,59 @@ async fn a_backlog_is_not_enqueued_again_while_its_messages_can_exist() -> anyho
     assert_eq!(r.enqueued, 1, "{r:?}");
     Ok(())
 }
+
+/// An S3 test event (what S3 sends when notifications are set up): a message of no pair.
+const TEST_EVENT: &str = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-12-06T00:00:00.000Z","Bucket":"other","RequestId":"r","HostId":"h"}"#;
+
+/// Every way a job ends counts for its pair. One object of the backlog is deleted before the
+/// worker reaches it (it ends "source gone", no copy, no failure); the queue still holds a
+/// message of no pair, so only the counters can tell the backlog is done: the next run lists
+/// the pair and sends the object written since.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_drained_backlog_with_a_deleted_source_object_does_not_hold_the_pair() -> anyhow::Result<()> {
+    let w = World::new(Mode::Server, false).await?;
+    let keys: Vec<String> = (0..30).map(|i| format!("logs/{i:02}.txt")).collect();
+    for k in &keys {
+        w.put_src(k, k.as_bytes()).await?;
+    }
+    let s = w.sender("", &[("JobsenderPackObjects", "10")]).await?;
+    let p = w.processor(&[]).await?;
+    let first = s.run_pair(&w.pair(), &RunOptions::default()).await?;
+    assert_eq!(first.enqueued, 30, "{first:?}");
+    w.src_s3.delete_object().bucket(&w.src_bucket).key("logs/07.txt").send().await?;
+    assert_eq!(w.work_queue(&p).await?.len(), 30, "the worker drained the whole backlog");
+    assert_eq!(w.get_des("logs/07.txt").await?, None, "gone before it was copied");
+    w.own.sqs.send_message().queue_url(&w.queue_url).message_body(TEST_EVENT).send().await?;
+
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    w.put_src("logs/new.txt", b"new").await?;
+    let second = s.run_pair(&w.pair(), &RunOptions::default()).await?;
+    assert_eq!((second.waiting, second.enqueued, second.equal), (0, 1, 29), "{second:?}");
+    Ok(())
+}
+
+/// Runs every ten minutes (continuations of a long listing, or a schedule) over a backlog whose
+/// messages no worker takes: a look that saw nothing move does not restart the stall clock, so
+/// the pair is listed again once 30 minutes pass with no progress. The jobsender's clock is
+/// stepped; the test takes seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn runs_every_ten_minutes_see_a_stalled_backlog_after_thirty() -> anyhow::Result<()> {
+    let w = World::new(Mode::Server, false).await?;
+    for k in ["a", "b", "c"] {
+        w.put_src(k, k.as_bytes()).await?;
+    }
+    let mut s = w.sender("", &[]).await?;
+    s.clock = s3_migrate_core::clock::Clock::manual(s3_migrate_core::ledger::now_secs());
+    let (pair, opts) = (w.pair(), RunOptions::default());
+    let run = || s.run_pair(&pair, &opts);
+    assert_eq!(run().await?.enqueued, 3);
+    for minutes in [10, 20] {
+        s.clock.advance(600);
+        let r = run().await?;
+        assert_eq!((r.waiting, r.enqueued), (3, 0), "+{minutes} min: {r:?}");
+    }
+    s.clock.advance(600);
+    let r = run().await?;
+    assert_eq!((r.waiting, r.enqueued), (0, 3), "+30 min with no progress: listed again: {r:?}");
+    Ok(())
+}

@@ -9,7 +9,7 @@ use s3_migrate_core::pairs::BucketPair;
 use s3_migrate_core::Job;
 use s3_migrate_tests::fault_proxy::FaultProxy;
 use s3_migrate_tests::world::{Mode, World};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 type JobKey = (String, String, String, String, u64);
@@ -24,15 +24,27 @@ async fn sender(w: &World, ignore: &str, extra: &[(&str, &str)]) -> anyhow::Resu
 
 /// Every job in the queue, taken from it (deleted); panics on a duplicate.
 async fn queued_jobs(w: &World) -> anyhow::Result<BTreeSet<JobKey>> {
-    let mut set = BTreeSet::new();
+    let counts = jobs_in_queue(w, false).await?;
+    assert!(counts.values().all(|n| *n == 1), "a job enqueued twice: {counts:?}");
+    Ok(counts.into_keys().collect())
+}
+
+/// How many times each job is in the queue. With `keep`, each message is put back as a fresh
+/// one (its receive count starts again, so looking never parks it); else it is deleted.
+async fn jobs_in_queue(w: &World, keep: bool) -> anyhow::Result<BTreeMap<JobKey, usize>> {
+    let mut counts = BTreeMap::new();
     for m in w.drain(&w.queue_url).await? {
-        for job in s3_migrate_tests::jobs_in(m.body().unwrap_or_default())? {
-            assert!(set.insert(key_of(&job)), "job enqueued twice: {job:?}");
+        let body = m.body().unwrap_or_default();
+        for job in s3_migrate_tests::jobs_in(body)? {
+            *counts.entry(key_of(&job)).or_default() += 1;
         }
         let receipt = m.receipt_handle().unwrap_or_default();
         w.own.sqs.delete_message().queue_url(&w.queue_url).receipt_handle(receipt).send().await?;
+        if keep {
+            w.own.sqs.send_message().queue_url(&w.queue_url).message_body(body).send().await?;
+        }
     }
-    Ok(set)
+    Ok(counts)
 }
 
 async fn put_many(w: &World, keys: &[(String, usize)], destination: bool) -> anyhow::Result<()> {
@@ -102,8 +114,8 @@ async fn queue_holds_exactly_the_expected_jobs_and_later_runs_wait_for_them() ->
     let bulk_report = &reports[0];
     assert_eq!(bulk_report.ignored, 110, "one key in ten ends in 7");
     assert_eq!(bulk_report.equal, 1040 - 104, "equal and not ignored");
-    let jobs = queued_jobs(&w).await?;
-    assert_eq!(jobs, expected);
+    let once = |keys: &BTreeSet<JobKey>, n: usize| keys.iter().map(|k| (k.clone(), n)).collect::<BTreeMap<_, _>>();
+    assert_eq!(jobs_in_queue(&w, true).await?, once(&expected, 1));
     assert_eq!(reports.iter().map(|r| r.enqueued).sum::<u64>(), expected.len() as u64);
 
     // A second run while those jobs wait lists nothing: each pair waits for its backlog, and
@@ -112,13 +124,13 @@ async fn queue_holds_exactly_the_expected_jobs_and_later_runs_wait_for_them() ->
     let waiting: Vec<u64> = again.iter().map(|r| r.waiting).collect();
     assert_eq!(waiting, reports.iter().map(|r| r.enqueued).collect::<Vec<_>>(), "{again:?}");
     assert!(again.iter().all(|r| r.enqueued == 0 && r.complete), "{again:?}");
-    assert!(queued_jobs(&w).await?.is_empty());
+    assert_eq!(jobs_in_queue(&w, true).await?, once(&expected, 1), "nothing sent twice");
     for (src, key, ..) in expected.iter().take(3) {
         assert!(w.ledger.get(&format!("{src}/{key}")).await?.is_none(), "{key}: a first run writes no queue record");
     }
 
-    // Those messages were taken (by this test), so the backlog never moves: once it has shown
-    // no progress for the stall time, the pairs are listed again and every job sent once more,
+    // No worker takes those messages, so the backlog never moves: once it has shown no
+    // progress for the stall time, the pairs are listed again and every job sent once more,
     // now with a queue record; a new object, modified after the first run, needs none.
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     w.put_src("odd/brand new", b"12345").await?;
@@ -129,9 +141,9 @@ async fn queue_holds_exactly_the_expected_jobs_and_later_runs_wait_for_them() ->
     assert_eq!(third.iter().map(|r| r.enqueued).sum::<u64>(), expected.len() as u64 + 1, "{third:?}");
     let brand_new =
         (w.src_bucket.clone(), "odd/brand new".to_owned(), w.des_bucket.clone(), "odd/brand new".to_owned(), 5);
-    let mut with_new = expected.clone();
-    with_new.insert(brand_new);
-    assert_eq!(queued_jobs(&w).await?, with_new);
+    let mut twice = once(&expected, 2);
+    twice.insert(brand_new.clone(), 1);
+    assert_eq!(jobs_in_queue(&w, true).await?, twice);
     for (src, key, ..) in &expected {
         let rec = w.ledger.get(&format!("{src}/{key}")).await?;
         assert!(rec.is_some_and(|r| r.queued_time.is_some()), "{key}: sent again without a queue record");
@@ -146,6 +158,15 @@ async fn queue_holds_exactly_the_expected_jobs_and_later_runs_wait_for_them() ->
     let fourth = run_all(&s, &pairs, &RunOptions::default()).await;
     assert_eq!(fourth.iter().map(|r| r.already_queued).sum::<u64>(), expected.len() as u64, "{fourth:?}");
     assert_eq!(fourth.iter().map(|r| r.enqueued).sum::<u64>(), 1, "{fourth:?}");
+
+    // Every message gone (lost, or parked by hand): an empty queue holds no backlog and makes
+    // every queue record stale, so the next run lists at once and sends every job again.
+    jobs_in_queue(&w, false).await?;
+    let fifth = run_all(&s, &pairs, &RunOptions::default()).await;
+    assert_eq!(fifth.iter().map(|r| (r.waiting, r.already_queued)).collect::<Vec<_>>(), [(0, 0), (0, 0)], "{fifth:?}");
+    let mut all = once(&expected, 1);
+    all.insert(brand_new, 1);
+    assert_eq!(jobs_in_queue(&w, false).await?, all);
     Ok(())
 }
 
@@ -207,8 +228,39 @@ async fn a_run_stopped_by_its_time_budget_continues_from_the_checkpoint() -> any
             assert_eq!((runs, most_ranges), (2, 2), "both ranges checkpointed after the first run");
         }
         assert_eq!(enqueued, 2500);
-        assert_eq!(queued_jobs(&w).await?, expected, "each job exactly once over all runs ({ranges} ranges)");
+        let once: BTreeMap<JobKey, usize> = expected.iter().map(|k| (k.clone(), 1)).collect();
+        assert_eq!(jobs_in_queue(&w, true).await?, once, "each job exactly once over all runs ({ranges} ranges)");
+        if ranges == "1" {
+            backlog_of_a_run_over_three_invocations(&w, &s, &pair).await?;
+        }
     }
+    Ok(())
+}
+
+/// The run that spanned three invocations recorded the whole run's figures: the next run
+/// waits for all 2,500 jobs, still for 2,200 once the worker has copied three packs, and lists
+/// the pair once the worker has copied them all.
+async fn backlog_of_a_run_over_three_invocations(w: &World, s: &Sender, pair: &BucketPair) -> anyhow::Result<()> {
+    let counts = w.ledger.pair_counts(&pair.id()).await?.expect("the run's figures");
+    assert_eq!(counts.to_copy, 2500, "counted from the first invocation: {counts:?}");
+    assert_eq!(s.run_pair(pair, &RunOptions::default()).await?.waiting, 2500);
+    let p = w.processor(&[]).await?;
+    let mut copied = 0;
+    for _ in 0..3 {
+        let out = w.own.sqs.receive_message().queue_url(&w.queue_url).max_number_of_messages(1).send().await?;
+        let m = out.messages().first().ok_or_else(|| anyhow::anyhow!("no message"))?;
+        let body = m.body().unwrap_or_default();
+        copied += s3_migrate_tests::jobs_in(body)?.len();
+        assert_eq!(p.process("m", body, None).await, worker::message::Disposition::Consumed);
+        let receipt = m.receipt_handle().unwrap_or_default();
+        w.own.sqs.delete_message().queue_url(&w.queue_url).receipt_handle(receipt).send().await?;
+    }
+    assert_eq!(copied, 300);
+    let r = s.run_pair(pair, &RunOptions::default()).await?;
+    assert_eq!((r.waiting, r.enqueued), (2200, 0), "{r:?}");
+    w.work_queue(&p).await?;
+    let r = s.run_pair(pair, &RunOptions::default()).await?;
+    assert_eq!((r.waiting, r.enqueued, r.equal), (0, 0, 2500), "{r:?}");
     Ok(())
 }
 

@@ -80,7 +80,8 @@ impl Processor {
         receive_count: u32,
         deadline: Option<Instant>,
     ) -> Disposition {
-        let d = self.work(message_id, body, deadline).await;
+        // On the heap: a copy's future is large, and this one is polled on small stacks too.
+        let d = Box::pin(self.work(message_id, body, deadline)).await;
         if let Disposition::Retry { reason } = &d {
             if receive_count >= self.copier.cfg.max_receive_count {
                 let reason = format!(
@@ -222,7 +223,7 @@ impl Processor {
     /// Copies one object (of a pack when `packed` is given) and says how that ended: logged,
     /// counted, and a permanent failure recorded in the ledger.
     pub(crate) async fn copy_end(&self, job: &Job, deadline: Option<Instant>, packed: Option<&Packed>) -> End {
-        match self.copier.copy_packed(job, deadline, packed).await {
+        match Box::pin(self.copier.copy_packed(job, deadline, packed)).await {
             Ok(report) => match &report.outcome {
                 Outcome::Copied { version_id } => {
                     info!(
