@@ -4,7 +4,7 @@
 //! The real worker drains the queue here, so the counters the jobsender reads are the workers'
 //! own.
 
-use jobsender::run::RunOptions;
+use jobsender::run::{RunOptions, Sender};
 use s3_migrate_core::ledger::Status;
 use s3_migrate_tests::world::{Mode, World};
 use std::time::Duration;
@@ -29,15 +29,21 @@ async fn work_one(w: &World, p: &Processor) -> anyhow::Result<usize> {
     Ok(s3_migrate_tests::jobs_in(body)?.len())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_pair_is_listed_again_once_the_workers_have_copied_its_backlog() -> anyhow::Result<()> {
-    let w = World::new(Mode::Server, false).await?;
+/// Thirty source objects `logs/NN.txt`, a jobsender that packs ten to a message, a worker.
+async fn thirty_objects_in_packs_of_ten(w: &World) -> anyhow::Result<(Vec<String>, Sender, Processor)> {
     let keys: Vec<String> = (0..30).map(|i| format!("logs/{i:02}.txt")).collect();
     for k in &keys {
         w.put_src(k, k.as_bytes()).await?;
     }
     let s = w.sender("", &[("JobsenderPackObjects", "10")]).await?;
     let p = w.processor(&[]).await?;
+    Ok((keys, s, p))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pair_is_listed_again_once_the_workers_have_copied_its_backlog() -> anyhow::Result<()> {
+    let w = World::new(Mode::Server, false).await?;
+    let (keys, s, p) = thirty_objects_in_packs_of_ten(&w).await?;
     let (pair, opts) = (w.pair(), RunOptions::default());
     let run = || s.run_pair(&pair, &opts);
 
@@ -157,12 +163,7 @@ const TEST_EVENT: &str = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time"
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_drained_backlog_with_a_deleted_source_object_does_not_hold_the_pair() -> anyhow::Result<()> {
     let w = World::new(Mode::Server, false).await?;
-    let keys: Vec<String> = (0..30).map(|i| format!("logs/{i:02}.txt")).collect();
-    for k in &keys {
-        w.put_src(k, k.as_bytes()).await?;
-    }
-    let s = w.sender("", &[("JobsenderPackObjects", "10")]).await?;
-    let p = w.processor(&[]).await?;
+    let (_, s, p) = thirty_objects_in_packs_of_ten(&w).await?;
     let first = s.run_pair(&w.pair(), &RunOptions::default()).await?;
     assert_eq!(first.enqueued, 30, "{first:?}");
     w.src_s3.delete_object().bucket(&w.src_bucket).key("logs/07.txt").send().await?;

@@ -210,3 +210,40 @@ async fn lambda_handler_reports_only_failed_messages() -> anyhow::Result<()> {
     assert_eq!(json["batchItemFailures"].as_array().map(Vec::len), Some(2));
     Ok(())
 }
+
+/// A message that must come back on its `MaxReceiveCount`th receive goes to the dead-letter
+/// queue instead (the redrive policy): its job counts as failed for its pair then, so no
+/// backlog waits for it. Earlier receives count nothing. The job here cannot be handed on
+/// (another delivery holds the object's lease and there is no queue to send it to again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_last_receive_before_the_dead_letter_queue_counts_the_job_as_failed() -> anyhow::Result<()> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let w = World::new(Mode::Server, false).await?;
+    w.put_src("held.txt", b"held").await?;
+    let job = w.job("held.txt", 4);
+    let until = s3_migrate_core::ledger::now_secs() + 600;
+    w.own
+        .dynamodb
+        .put_item()
+        .table_name(&w.table)
+        .item("Key", AttributeValue::S(job.ledger_key()))
+        .item("status", AttributeValue::S("IN_PROGRESS".into()))
+        .item("owner", AttributeValue::S("another-delivery".into()))
+        .item("leaseUntil", AttributeValue::N(until.to_string()))
+        .send()
+        .await?;
+    let mut p = w.processor(&[("MaxReceiveCount", "3")]).await?;
+    p.requeue_url = None;
+    let failed = || async { w.ledger.progress(&w.src_bucket, &w.des_bucket).await.map(|c| c.failed) };
+    for receive in 1..=2 {
+        let d = p.process_delivery("m", &job.to_json(), receive, None).await;
+        assert!(matches!(d, Disposition::Retry { .. }), "{d:?}");
+        assert_eq!(failed().await?, 0, "receive {receive}: it comes back");
+    }
+    let d = p.process_delivery("m", &job.to_json(), 3, None).await;
+    assert!(matches!(d, Disposition::Retry { .. }), "{d:?}");
+    assert_eq!(failed().await?, 1, "the last receive: dead-lettered, counted");
+    let last = w.ledger.progress(&w.src_bucket, &w.des_bucket).await?.last_failure;
+    assert!(last.is_some_and(|(k, why)| k == "held.txt" && why.contains("dead-lettered")));
+    Ok(())
+}

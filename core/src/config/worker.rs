@@ -80,7 +80,9 @@ pub struct WorkerConfig {
     pub lease_secs: u64,
     /// `MaxReceiveCount`: times an object of a pack may fail with a retryable error before it
     /// is parked in the dead-letter queue with its reason (the stack passes its queue's
-    /// `maxReceiveCount`, so a packed object gets the tries a single job gets). Default 5.
+    /// `maxReceiveCount`, so a packed object gets the tries a single job gets); and the
+    /// receive (`ApproximateReceiveCount`) on which a message that comes back goes to the
+    /// dead-letter queue instead, its jobs then counted failed for their pairs. Default 5.
     pub max_receive_count: u32,
     /// `MemoryBudgetMiB`: most bytes of objects read whole (up to `ResumableThreshold`) held at
     /// once by the whole process (stream mode); parts of larger objects are piped from GET to
