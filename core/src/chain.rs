@@ -96,6 +96,9 @@ mod tests {
 
     const T: u64 = 1_000_000;
 
+    /// What the row is, the chain's item, the invocation, the time, the step claimed (or none).
+    type Row<'a> = (&'a str, Option<&'a ChainState>, Invocation, u64, Option<u64>);
+
     #[test]
     fn one_chain_whatever_lambda_delivers() {
         let idle = ChainState { step: 4, claimed_at: T - 3_600, ended_step: 4, handed_on: None, handed_at: 0 };
@@ -103,7 +106,7 @@ mod tests {
         let handed = ChainState { ended_step: 5, handed_on: Some(6), handed_at: T + 600, ..running };
         let next = ChainState { step: 6, claimed_at: T + 601, handed_on: None, ..handed };
         let refused = |a: Admit| matches!(a, Admit::Refuse { .. });
-        let rows: &[(&str, Option<&ChainState>, Invocation, u64, Option<u64>)] = &[
+        let rows: &[Row] = &[
             ("first invocation ever", None, Started, T, Some(1)),
             ("scheduled, nothing running", Some(&idle), Started, T, Some(5)),
             ("scheduled while an invocation lists", Some(&running), Started, T + 60, None),
