@@ -3,6 +3,7 @@
 //! The pure rules ([`job`], [`event`], [`ignore`], [`plan`], [`keys`]) know no AWS SDK and do
 //! no I/O; [`config`] reads the environment once; [`clients`] builds the SDK clients at the edge.
 
+pub mod admit;
 pub mod archive;
 pub mod backlog;
 pub mod chain;

@@ -2,8 +2,8 @@
 //! and EMF, and hand the run on to a new invocation of itself when a pair stopped at a
 //! checkpoint: one continuation chain at a time (`s3_migrate_core::chain`).
 
-use crate::report::{emf_lines, run_all};
-use crate::run::{RunOptions, Sender};
+use crate::report::emf_lines;
+use crate::run::{run_all, RunOptions, Sender};
 use lambda_runtime::{service_fn, LambdaEvent};
 use s3_migrate_core::chain::{Admit, Invocation};
 use s3_migrate_core::pairs::BucketPair;

@@ -14,6 +14,9 @@ use s3_migrate_core::regions::{bucket_region_of, client_in_region, region_of, Re
 use s3_migrate_core::store::ListVersion;
 use tokio::sync::mpsc;
 
+mod paging;
+use paging::{next_cursor, Cursor, PageEnd};
+
 /// Pages a listing may run ahead of the merge-join.
 pub const PAGES_AHEAD: usize = 2;
 /// Keys per ListObjectsV2 / ListObjectVersions page (the S3 maximum).
@@ -194,17 +197,8 @@ pub async fn fits_one_page(
     prefix: &str,
 ) -> Result<bool, SendError> {
     let q = PageQuery { bucket, prefix, max_keys: PAGE_KEYS, attributes: None };
-    Ok(objects_page(s3, list, &q, Cursor::StartAfter(None)).await?.next.is_none())
-}
-
-/// Where a page of a listing starts.
-enum Cursor {
-    /// After this key (the first page).
-    StartAfter(Option<String>),
-    /// ListObjectsV2's continuation token.
-    Token(String),
-    /// ListObjects' (V1) marker: the last key of the page before.
-    Marker(String),
+    let page = objects_page(s3, list, &q, Cursor::StartAfter(None)).await?;
+    Ok(next_cursor(list, false, page.end).is_none())
 }
 
 /// What every page of one listing asks.
@@ -215,10 +209,10 @@ struct PageQuery<'a> {
     attributes: Option<Vec<OptionalObjectAttributes>>,
 }
 
-/// One page of objects and where the next starts (`None`: the listing is over).
+/// One page of objects and what its answer said about the listing's end.
 struct ObjectsPage {
     objects: Vec<Object>,
-    next: Option<Cursor>,
+    end: PageEnd,
 }
 
 /// One page of ListObjectsV2, or of ListObjects (V1) for stores that only answer that:
@@ -240,17 +234,20 @@ async fn objects_page(
                 .set_optional_object_attributes(q.attributes.clone());
             let req = match cursor {
                 Cursor::Token(t) => req.continuation_token(t),
-                Cursor::StartAfter(after) => req.set_start_after(after),
+                Cursor::StartAfter(after) | Cursor::Versions { key: after, .. } => req.set_start_after(after),
                 Cursor::Marker(after) => req.start_after(after),
             };
             let out = req.send().await.map_err(|e| s3_error("ListObjectsV2", q.bucket, e))?;
-            let next = out.next_continuation_token().filter(|_| out.is_truncated() == Some(true));
-            let next = next.map(|t| Cursor::Token(t.to_owned()));
-            Ok(ObjectsPage { objects: out.contents.unwrap_or_default(), next })
+            let end = PageEnd {
+                truncated: out.is_truncated() == Some(true),
+                next: out.next_continuation_token().map(str::to_owned),
+                ..Default::default()
+            };
+            Ok(ObjectsPage { objects: out.contents.unwrap_or_default(), end })
         }
         ListVersion::V1 => {
             let marker = match cursor {
-                Cursor::StartAfter(after) => after,
+                Cursor::StartAfter(after) | Cursor::Versions { key: after, .. } => after,
                 Cursor::Token(m) | Cursor::Marker(m) => Some(m),
             };
             let out = s3
@@ -264,12 +261,13 @@ async fn objects_page(
                 .await
                 .map_err(|e| s3_error("ListObjects", q.bucket, e))?;
             let objects = out.contents.unwrap_or_default();
-            let next = match (out.is_truncated, out.next_marker, objects.last().and_then(|o| o.key())) {
-                (Some(true), Some(m), _) => Some(Cursor::Marker(m)),
-                (Some(true), None, Some(last)) => Some(Cursor::Marker(last.to_owned())),
-                _ => None,
+            let end = PageEnd {
+                truncated: out.is_truncated == Some(true),
+                next: out.next_marker,
+                last_key: objects.last().and_then(|o| o.key()).map(str::to_owned),
+                ..Default::default()
             };
-            Ok(ObjectsPage { objects, next })
+            Ok(ObjectsPage { objects, end })
         }
     }
 }
@@ -302,7 +300,7 @@ async fn list_objects(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Sende
             })
             .collect();
         let cut = cut_at_range_end(spec, &mut entries);
-        let Some(next) = page.next.filter(|_| !cut) else {
+        let Some(next) = next_cursor(spec.list, false, PageEnd { cut, ..page.end }) else {
             let _ = tx.send(Ok((entries, true))).await;
             return Ok(());
         };
@@ -314,16 +312,20 @@ async fn list_objects(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Sende
 }
 
 async fn list_versions(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Sender<Page>) -> Result<(), SendError> {
-    let mut key_marker = spec.start_after();
-    let mut version_marker: Option<String> = None;
+    let mut cursor = Cursor::Versions { key: spec.start_after(), version: None };
     loop {
+        let (key_marker, version_marker) = match cursor {
+            Cursor::Versions { key, version } => (key, version),
+            Cursor::StartAfter(key) => (key, None),
+            Cursor::Token(key) | Cursor::Marker(key) => (Some(key), None),
+        };
         let out = s3
             .list_object_versions()
             .bucket(&spec.bucket)
             .prefix(&spec.prefix)
             .max_keys(PAGE_KEYS)
-            .set_key_marker(key_marker.take())
-            .set_version_id_marker(version_marker.take())
+            .set_key_marker(key_marker)
+            .set_version_id_marker(version_marker)
             .set_optional_object_attributes(spec.restore_status())
             .send()
             .await
@@ -348,13 +350,20 @@ async fn list_versions(s3: &aws_sdk_s3::Client, spec: &ListSpec, tx: &mpsc::Send
             })
             .collect();
         let cut = cut_at_range_end(spec, &mut entries);
-        let last = out.is_truncated() != Some(true) || cut;
-        if !last {
-            key_marker = out.next_key_marker().map(str::to_owned);
-            version_marker = out.next_version_id_marker().map(str::to_owned);
-        }
-        if tx.send(Ok((entries, last))).await.is_err() || last {
+        let end = PageEnd {
+            truncated: out.is_truncated() == Some(true),
+            next: out.next_key_marker().map(str::to_owned),
+            next_version: out.next_version_id_marker().map(str::to_owned),
+            last_key: None,
+            cut,
+        };
+        let next = next_cursor(spec.list, true, end);
+        if tx.send(Ok((entries, next.is_none()))).await.is_err() {
             return Ok(());
+        }
+        match next {
+            Some(c) => cursor = c,
+            None => return Ok(()),
         }
     }
 }

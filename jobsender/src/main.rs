@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use jobsender::run::{JobsOut, RunOptions};
+use jobsender::run::{run_all, JobsOut, RunOptions};
 use jobsender::{lambda, report, setup, status};
 use s3_migrate_core::clients::{self, AwsClients};
 use s3_migrate_core::config::{Env, JobsenderConfig};
@@ -125,7 +125,7 @@ async fn run(cli: Option<Cli>) -> anyhow::Result<bool> {
                 requeue_queued,
                 queue_empty: None,
             };
-            let reports = report::run_all(&sender, &pairs, &opts).await;
+            let reports = run_all(&sender, &pairs, &opts).await;
             if let Some(out) = jobs_out {
                 let mut w = out.lock().map_err(|_| anyhow::anyhow!("job list writer poisoned"))?;
                 w.flush().context("writing the job list")?;

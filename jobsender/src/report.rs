@@ -1,11 +1,7 @@
-//! Running every pair and reporting: a table on the terminal, JSON and EMF in Lambda.
+//! What a run reports: a pair's figures, a table on the terminal, JSON and EMF in Lambda.
 
-use crate::run::{RunOptions, Sender};
-use futures::StreamExt;
 use s3_migrate_core::emf;
-use s3_migrate_core::pairs::BucketPair;
 use serde::Serialize;
-use tracing::{error, info};
 
 /// Figures of one pair.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -46,40 +42,6 @@ impl PairReport {
         self.restores_requested += r.restores_requested;
         self.failed += r.failed;
     }
-}
-
-/// Pairs diffed at once.
-pub const PAIRS_IN_FLIGHT: usize = 4;
-
-/// Runs every pair; a failed pair is reported with its error and does not stop the others.
-pub async fn run_all(sender: &Sender, pairs: &[BucketPair], opts: &RunOptions) -> Vec<PairReport> {
-    // The queue's depth is read once for every pair (`s3_migrate_core::backlog`).
-    let queue_empty = match opts.queue_empty {
-        Some(known) => Some(known),
-        None => sender.enqueuer.queue_is_empty().await,
-    };
-    let opts = &RunOptions { queue_empty: Some(queue_empty.unwrap_or(false)), ..opts.clone() };
-    futures::stream::iter(pairs)
-        .map(|pair| async move {
-            match sender.run_pair(pair, opts).await {
-                Ok(r) => {
-                    info!(
-                        pair = %r.pair, to_copy = r.to_copy, bytes_to_copy = r.bytes_to_copy, equal = r.equal,
-                        ignored = r.ignored, already_queued = r.already_queued, enqueued = r.enqueued,
-                        archived = r.archived, restores_requested = r.restores_requested, failed = r.failed,
-                        waiting = r.waiting, complete = r.complete, "pair compared"
-                    );
-                    r
-                }
-                Err(e) => {
-                    error!(pair = %pair.id(), error = %e, "pair failed, nothing more enqueued for it");
-                    PairReport { pair: pair.id(), error: Some(e.to_string()), ..Default::default() }
-                }
-            }
-        })
-        .buffered(PAIRS_IN_FLIGHT)
-        .collect()
-        .await
 }
 
 /// A table for people.

@@ -13,6 +13,7 @@ use crate::enqueue::Enqueuer;
 use crate::error::SendError;
 use crate::listing::{self, check_bucket, ListSpec, Page};
 pub use crate::report::PairReport;
+use futures::StreamExt;
 use s3_migrate_core::archive::{ArchivedObjects, RestoreRequest};
 use s3_migrate_core::backlog::{backlog, Backlog, Seen};
 use s3_migrate_core::clock::Clock;
@@ -27,7 +28,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::mpsc::Receiver;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 /// Source entries decided before the ledger is asked and jobs are sent (BatchGetItem takes 100).
 pub const FLUSH_AT: usize = 100;
@@ -52,7 +53,7 @@ pub struct RunOptions {
     /// (`jobsender run --requeue-queued`).
     pub requeue_queued: bool,
     /// Whether the job queue held no message as the run started: read once by
-    /// [`crate::report::run_all`] for all pairs; `None`: [`Sender::run_pair`] reads it.
+    /// [`run_all`] for all pairs; `None`: [`Sender::run_pair`] reads it.
     pub queue_empty: Option<bool>,
 }
 
@@ -325,6 +326,40 @@ impl Sender {
         self.flush(pair, mapping, batch, last_run_at, &mut report, opts).await?;
         Ok(RangeOutcome { report, remaining: None })
     }
+}
+
+/// Pairs diffed at once.
+pub const PAIRS_IN_FLIGHT: usize = 4;
+
+/// Runs every pair; a failed pair is reported with its error and does not stop the others.
+pub async fn run_all(sender: &Sender, pairs: &[BucketPair], opts: &RunOptions) -> Vec<PairReport> {
+    // The queue's depth is read once for every pair (`s3_migrate_core::backlog`).
+    let queue_empty = match opts.queue_empty {
+        Some(known) => Some(known),
+        None => sender.enqueuer.queue_is_empty().await,
+    };
+    let opts = &RunOptions { queue_empty: Some(queue_empty.unwrap_or(false)), ..opts.clone() };
+    futures::stream::iter(pairs)
+        .map(|pair| async move {
+            match sender.run_pair(pair, opts).await {
+                Ok(r) => {
+                    info!(
+                        pair = %r.pair, to_copy = r.to_copy, bytes_to_copy = r.bytes_to_copy, equal = r.equal,
+                        ignored = r.ignored, already_queued = r.already_queued, enqueued = r.enqueued,
+                        archived = r.archived, restores_requested = r.restores_requested, failed = r.failed,
+                        waiting = r.waiting, complete = r.complete, "pair compared"
+                    );
+                    r
+                }
+                Err(e) => {
+                    error!(pair = %pair.id(), error = %e, "pair failed, nothing more enqueued for it");
+                    PairReport { pair: pair.id(), error: Some(e.to_string()), ..Default::default() }
+                }
+            }
+        })
+        .buffered(PAIRS_IN_FLIGHT)
+        .collect()
+        .await
 }
 
 async fn next_page(rx: &mut Receiver<Page>, bucket: &str) -> Result<(Vec<Entry>, bool), SendError> {

@@ -109,3 +109,25 @@ pub fn jobs_in(body: &str) -> anyhow::Result<Vec<s3_migrate_core::Job>> {
     }
     Ok(jobs)
 }
+
+/// An S3 `ObjectRemoved` (or other) event notification of one object, as S3 sends it.
+pub fn removal_event(event_name: &str, bucket: &str, key: &str, version: Option<&str>, event_time: &str) -> String {
+    let mut object = serde_json::json!({ "key": key, "sequencer": "0A1B2C" });
+    if let Some(v) = version {
+        object["versionId"] = v.into();
+    }
+    serde_json::json!({ "Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": event_time, "eventName": event_name,
+        "s3": { "s3SchemaVersion": "1.0", "bucket": { "name": bucket }, "object": object }
+    }]})
+    .to_string()
+}
+
+/// RFC 3339 time `secs_ago` seconds before now, as S3 events give it.
+pub fn event_time(secs_ago: u64) -> String {
+    let t = s3_migrate_core::ledger::now_secs() - secs_ago;
+    aws_sdk_s3::primitives::DateTime::from_secs(t as i64)
+        .fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_default()
+}

@@ -3,7 +3,7 @@
 //! versions are compared through the ledger.
 
 use futures::StreamExt;
-use jobsender::report::run_all;
+use jobsender::run::run_all;
 use jobsender::run::{RunOptions, Sender};
 use s3_migrate_core::pairs::BucketPair;
 use s3_migrate_core::Job;

@@ -4,6 +4,7 @@
 use jobsender::run::RunOptions;
 use s3_migrate_core::ledger::Status;
 use s3_migrate_tests::world::{Mode, World};
+use s3_migrate_tests::{event_time, removal_event};
 
 /// Same-size rewrite of an unversioned object: the listing's ETag differs from the one the
 /// ledger recorded for the copy, so the object is copied again.
@@ -72,85 +73,6 @@ async fn a_completed_upload_is_never_copied_again() -> anyhow::Result<()> {
         assert!(w.get_des("big.bin").await?.is_some_and(|g| g == body));
         assert_eq!(w.open_uploads().await?, 0);
     }
-    Ok(())
-}
-
-fn removal_event(event_name: &str, bucket: &str, key: &str, version: Option<&str>, event_time: &str) -> String {
-    let mut object = serde_json::json!({ "key": key, "sequencer": "0A1B2C" });
-    if let Some(v) = version {
-        object["versionId"] = v.into();
-    }
-    serde_json::json!({ "Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": event_time, "eventName": event_name,
-        "s3": { "s3SchemaVersion": "1.0", "bucket": { "name": bucket }, "object": object }
-    }]})
-    .to_string()
-}
-
-/// RFC 3339 time `secs_ago` seconds before now, as S3 events give it.
-fn event_time(secs_ago: u64) -> String {
-    let t = s3_migrate_core::ledger::now_secs() - secs_ago;
-    aws_sdk_s3::primitives::DateTime::from_secs(t as i64)
-        .fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime)
-        .unwrap_or_default()
-}
-
-/// `PropagateDeletes`: only the removal of the *current* object deletes the copy, only once
-/// the source answers 404, and never by an event older than the last copy. A versioned delete
-/// of an old version (what lifecycle expiry of noncurrent versions does) keeps the copy.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn removals_delete_only_a_copy_whose_source_is_gone() -> anyhow::Result<()> {
-    use worker::message::Disposition;
-    let w = World::new(Mode::Server, true).await?;
-    let p = w.processor(&[("PropagateDeletes", "true"), ("DeadLetterQueueUrl", w.dlq_url.as_str())]).await?;
-    let copy = |key: &'static str, size: u64| {
-        let job = w.job(key, size);
-        let p = &p;
-        async move { assert_eq!(p.process("c", &job.to_json(), None).await, Disposition::Consumed) }
-    };
-    let v1 = w.put_src("old-version", b"one").await?.expect("versioned");
-    w.put_src("old-version", b"two").await?;
-    copy("old-version", 3).await;
-    // An old version removed for good: the current object lives on, so does its copy.
-    w.own.src_s3.delete_object().bucket(&w.src_bucket).key("old-version").version_id(&v1).send().await?;
-    let e = removal_event("ObjectRemoved:Delete", &w.src_bucket, "old-version", Some(&v1), &event_time(0));
-    assert_eq!(p.process("r1", &e, None).await, Disposition::Consumed);
-    assert_eq!(
-        w.get_des("old-version").await?.as_deref(),
-        Some(&b"two"[..]),
-        "an old version's removal keeps the copy"
-    );
-
-    // A delete marker on the current object: the source answers 404, the copy goes.
-    w.put_src("marked", b"x").await?;
-    copy("marked", 1).await;
-    let marker = w.own.src_s3.delete_object().bucket(&w.src_bucket).key("marked").send().await?;
-    let e = removal_event(
-        "ObjectRemoved:DeleteMarkerCreated",
-        &w.src_bucket,
-        "marked",
-        marker.version_id(),
-        &event_time(0),
-    );
-    assert_eq!(p.process("r2", &e, None).await, Disposition::Consumed);
-    assert_eq!(w.get_des("marked").await?, None, "a delete marker deletes the copy");
-
-    // A removal event while the source has a current object (re-created since): kept.
-    w.put_src("recreated", b"back").await?;
-    copy("recreated", 4).await;
-    let e = removal_event("ObjectRemoved:DeleteMarkerCreated", &w.src_bucket, "recreated", None, &event_time(0));
-    assert_eq!(p.process("r3", &e, None).await, Disposition::Consumed);
-    assert_eq!(w.get_des("recreated").await?.as_deref(), Some(&b"back"[..]), "the source still has the object");
-
-    // An event older than the last copy never deletes it.
-    w.put_src("late-event", b"new").await?;
-    copy("late-event", 3).await;
-    w.own.src_s3.delete_object().bucket(&w.src_bucket).key("late-event").send().await?;
-    let e = removal_event("ObjectRemoved:DeleteMarkerCreated", &w.src_bucket, "late-event", None, &event_time(3600));
-    assert_eq!(p.process("r4", &e, None).await, Disposition::Consumed);
-    assert_eq!(w.get_des("late-event").await?.as_deref(), Some(&b"new"[..]), "an event from before the copy");
-    assert!(w.drain(&w.dlq_url).await?.is_empty());
     Ok(())
 }
 

@@ -213,27 +213,44 @@ async fn a_pack_cut_by_the_time_budget_sends_the_rest_again_and_copies_nothing_t
     Ok(())
 }
 
-/// SQS delivers a pack twice, one after the other and at the same time: every object ends
-/// copied and recorded once, and a delivery after the copies writes nothing.
+/// A pack delivered again after its first delivery finished: the second writes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_pack_delivered_twice_is_copied_once() -> anyhow::Result<()> {
+async fn a_pack_delivered_twice_in_turn_writes_once() -> anyhow::Result<()> {
     let w = World::new(Mode::Stream, false).await?;
     let proxy = FaultProxy::rules_only(&std::env::var("AWS_ENDPOINT_URL")?).await?;
-    let (jobs, objects) = put_objects(&w, "twice", 10, |_| 3 * KIB).await?;
+    let (jobs, objects) = put_objects(&w, "twice", 5, |_| 3 * KIB).await?;
     let p = w.processor_via(&[], &proxy).await?;
-    let body = Pack { jobs: jobs[..5].to_vec() }.to_json();
+    let body = Pack { jobs }.to_json();
     assert_eq!(p.process("m1", &body, None).await, Disposition::Consumed);
     assert_eq!(p.process("m1", &body, None).await, Disposition::Consumed);
-    for key in objects.keys().take(5) {
+    for key in objects.keys() {
         assert_eq!(proxy.rules.counts.writes_to(key), 1, "{key}: the second delivery writes nothing");
     }
-    let body = Pack { jobs: jobs[5..].to_vec() }.to_json();
+    assert_copied(&w, &objects).await?;
+    Ok(())
+}
+
+/// A pack delivered twice at once (SQS's at-least-once delivery): both consumed, every object
+/// copied right (both deliveries may write it: the same bytes), nothing left or parked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pack_delivered_twice_at_once_copies_every_object() -> anyhow::Result<()> {
+    let w = World::new(Mode::Stream, false).await?;
+    let (jobs, objects) = put_objects(&w, "twice", 5, |_| 3 * KIB).await?;
+    let p = w.processor(&[]).await?;
+    let body = Pack { jobs }.to_json();
     let (a, b) = tokio::join!(p.process("m2", &body, None), p.process("m2", &body, None));
     assert_eq!((a, b), (Disposition::Consumed, Disposition::Consumed));
     assert_copied(&w, &objects).await?;
     assert!(w.drain(&w.queue_url).await?.is_empty() && w.drain(&w.dlq_url).await?.is_empty());
+    Ok(())
+}
 
-    // A pack naming one object twice (a hand-made one): copied once, the message consumed.
+/// A pack naming one object twice (a hand-made one): copied once, the message consumed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pack_naming_an_object_twice_copies_it_once() -> anyhow::Result<()> {
+    let w = World::new(Mode::Stream, false).await?;
+    let proxy = FaultProxy::rules_only(&std::env::var("AWS_ENDPOINT_URL")?).await?;
+    let p = w.processor_via(&[], &proxy).await?;
     let body = data(KIB, 77);
     let twice = put(&w, "twice/named-twice.bin", &body).await?;
     let pack = Pack { jobs: vec![twice.clone(), twice] }.to_json();

@@ -123,26 +123,34 @@ async fn a_part_read_cut_mid_body_is_read_again_and_no_short_part_lands() -> any
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn duplicate_delivery_gives_one_object_and_no_open_upload() -> anyhow::Result<()> {
-    for mode in [Mode::Stream, Mode::Server] {
-        let w = World::new(mode, false).await?;
-        let body = data(23 * MIB, 7);
-        w.put_src("dup.bin", &body).await?;
-        let job = w.job("dup.bin", body.len() as u64).to_json();
-        let (a, b) = (w.processor(&[("MaxThread", "2")]).await?, w.processor(&[("MaxThread", "2")]).await?);
-        let (da, db) = tokio::join!(a.process("a", &job, None), b.process("b", &job, None));
-        // One copies; a concurrent duplicate finds it done, or finds it busy and is sent again
-        // as a fresh message for after the lease: both deliveries are consumed.
-        assert_eq!((&da, &db), (&Disposition::Consumed, &Disposition::Consumed), "{mode:?}");
-        assert!(w.get_des("dup.bin").await?.is_some_and(|g| g == body), "{mode:?}: bytes differ");
-        assert_eq!(w.open_uploads().await?, 0, "{mode:?}: no upload left open");
-        // A third delivery once it is done is skipped without sending a part.
-        let c = w.processor(&[]).await?;
-        assert_eq!(c.process("c", &job, None).await, Disposition::Consumed);
-        assert_eq!(c.copier.stats.snapshot().parts, 0, "{mode:?}: no part sent for a finished object");
-    }
+/// The same job delivered to two workers at once: one object, no upload left open, and a
+/// third delivery once it is done sends no part.
+async fn duplicate_delivery(mode: Mode) -> anyhow::Result<()> {
+    let w = World::new(mode, false).await?;
+    let body = data(23 * MIB, 7);
+    w.put_src("dup.bin", &body).await?;
+    let job = w.job("dup.bin", body.len() as u64).to_json();
+    let (a, b) = (w.processor(&[("MaxThread", "2")]).await?, w.processor(&[("MaxThread", "2")]).await?);
+    let (da, db) = tokio::join!(a.process("a", &job, None), b.process("b", &job, None));
+    // One copies; a concurrent duplicate finds it done, or finds it busy and is sent again
+    // as a fresh message for after the lease: both deliveries are consumed.
+    assert_eq!((&da, &db), (&Disposition::Consumed, &Disposition::Consumed));
+    assert!(w.get_des("dup.bin").await?.is_some_and(|g| g == body), "bytes differ");
+    assert_eq!(w.open_uploads().await?, 0, "no upload left open");
+    let c = w.processor(&[]).await?;
+    assert_eq!(c.process("c", &job, None).await, Disposition::Consumed);
+    assert_eq!(c.copier.stats.snapshot().parts, 0, "no part sent for a finished object");
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stream_mode_duplicate_delivery_gives_one_object_and_no_open_upload() -> anyhow::Result<()> {
+    duplicate_delivery(Mode::Stream).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn server_mode_duplicate_delivery_gives_one_object_and_no_open_upload() -> anyhow::Result<()> {
+    duplicate_delivery(Mode::Server).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -206,24 +214,30 @@ async fn stale_upload_is_aborted_when_the_source_changed() -> anyhow::Result<()>
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn overwrite_during_copy_never_mixes_versions() -> anyhow::Result<()> {
     let w = World::new(Mode::Stream, true).await?;
-    // Ten trials, the overwrite landing after one, two or three of the four parts.
+    // The copy's uploads pass a link of 20 MiB/s: a 5 MiB part takes a quarter second, so the
+    // overwrite (sent straight to the source) lands while parts are still to come.
+    let proxy = FaultProxy::rules_only(&std::env::var("AWS_ENDPOINT_URL")?).await?;
+    proxy.rules.throttle_uploads(20 * MIB as u64);
+    // Ten trials, the overwrite landing after one or two of the four parts.
     for trial in 0..10u64 {
         let key = format!("overwrite-{trial}.bin");
         let v1 = data(20 * MIB, 100 + trial);
         let v2 = data(20 * MIB, 200 + trial);
         w.put_src(&key, &v1).await?;
-        let p = w.processor(&[("MaxThread", "1")]).await?;
+        let p = w.processor_via(&[("MaxThread", "1")], &proxy).await?;
         let job = w.job(&key, v1.len() as u64).to_json();
         let copy = {
             let p = p.clone();
             tokio::spawn(async move { p.process("m", &job, None).await })
         };
-        // Overwrite once the copy has sent at least one part.
+        let after_parts = 1 + trial % 2;
         let started = Instant::now();
-        while p.copier.stats.snapshot().parts < 1 + trial % 3 && started.elapsed().as_secs() < 60 {
+        while p.copier.stats.snapshot().parts < after_parts && started.elapsed().as_secs() < 60 {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
+        assert!(p.copier.stats.snapshot().parts >= after_parts, "trial {trial}: no part was sent");
         let v2_id = w.put_src(&key, &v2).await?;
+        assert!(!copy.is_finished(), "trial {trial}: the overwrite landed after the copy, proving nothing");
         assert_eq!(copy.await?, Disposition::Consumed);
         let got = w.get_des(&key).await?.expect("copied");
         assert!(got == v1 || got == v2, "trial {trial}: destination mixes versions");

@@ -80,7 +80,7 @@ async fn an_object_removed_event_keeps_the_copy_without_propagate_deletes() -> a
     Ok(())
 }
 
-/// While the source is there the copy stays: `lifecycle::removals_delete_only_a_copy_whose_source_is_gone`.
+/// While the source is there the copy stays: `removals::a_removal_while_the_source_has_a_current_object_keeps_the_copy`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_object_removed_event_with_propagate_deletes_removes_the_copy_of_a_gone_source() -> anyhow::Result<()> {
     let (w, _) = mirrored().await?;

@@ -104,17 +104,24 @@ async fn server_mode_copies_what_the_object_became() -> anyhow::Result<()> {
 }
 
 /// The object was deleted after it was listed: recorded as skipped, message consumed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_listed_object_gone_is_skipped_in_both_modes() -> anyhow::Result<()> {
-    for mode in [Mode::Stream, Mode::Server] {
-        let w = World::new(mode, false).await?;
-        let p = w.processor(&[]).await?;
-        let job = put_listed(&w, "gone/soon", b"here for now").await?;
-        w.own.src_s3.delete_object().bucket(&w.src_bucket).key("gone/soon").send().await?;
-        assert_eq!(p.process("m", &job.to_json(), None).await, Disposition::Consumed, "{mode:?}");
-        assert_eq!(w.get_des("gone/soon").await?, None, "{mode:?}");
-        let rec = w.ledger.get(&job.ledger_key()).await?.expect("ledger record");
-        assert_eq!(rec.status, Some(Status::Skipped), "{mode:?}");
-    }
+async fn listed_object_gone(mode: Mode) -> anyhow::Result<()> {
+    let w = World::new(mode, false).await?;
+    let p = w.processor(&[]).await?;
+    let job = put_listed(&w, "gone/soon", b"here for now").await?;
+    w.own.src_s3.delete_object().bucket(&w.src_bucket).key("gone/soon").send().await?;
+    assert_eq!(p.process("m", &job.to_json(), None).await, Disposition::Consumed);
+    assert_eq!(w.get_des("gone/soon").await?, None);
+    let rec = w.ledger.get(&job.ledger_key()).await?.expect("ledger record");
+    assert_eq!(rec.status, Some(Status::Skipped));
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stream_mode_skips_a_listed_object_gone() -> anyhow::Result<()> {
+    listed_object_gone(Mode::Stream).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn server_mode_skips_a_listed_object_gone() -> anyhow::Result<()> {
+    listed_object_gone(Mode::Server).await
 }

@@ -61,3 +61,58 @@ impl CopyError {
         !self.is_retryable() && !matches!(self, CopyError::Superseded { .. })
     }
 }
+
+/// What SQS answers a SendMessage that failed.
+pub type SendMessageFailure = aws_sdk_sqs::error::SdkError<aws_sdk_sqs::operation::send_message::SendMessageError>;
+
+/// Why a message must come back (not be deleted): SQS delivers it again, and after the
+/// queue's `maxReceiveCount` receives its redrive policy parks it in the dead-letter queue.
+/// [`MessageError::class`] says whether a later delivery can do better.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    /// A copy or a removal failed.
+    #[error(transparent)]
+    Copy(#[from] CopyError),
+    /// A pack's records could not be read or written.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// No retry can help, and there is no `DeadLetterQueueUrl` to park it in at once.
+    #[error("{reason}")]
+    NoDeadLetterQueue { reason: String },
+    /// Parking it in `DeadLetterQueueUrl` failed.
+    #[error("{reason}; moving it to {queue} failed: {}", s3_migrate_core::clients::error_chain(.source))]
+    Park {
+        reason: String,
+        queue: String,
+        #[source]
+        source: SendMessageFailure,
+    },
+    /// It was to be sent again as a fresh message (handed on), and there is no queue to send
+    /// it to.
+    #[error("{why}, and there is no queue to send the job to again")]
+    NoRequeueQueue { why: String },
+    /// Sending it again as a fresh message failed.
+    #[error("{why}; sending the job again to {queue} failed: {}", s3_migrate_core::clients::error_chain(.source))]
+    SendAgain {
+        why: String,
+        queue: String,
+        #[source]
+        source: SendMessageFailure,
+    },
+}
+
+impl MessageError {
+    /// Whether a later delivery may succeed: a retryable copy or ledger error, or an SQS send
+    /// that failed. A message that no delivery can do (no dead-letter queue to park it in, a
+    /// permanent copy error) comes back all the same, until the redrive policy parks it.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            MessageError::Copy(e) => e.class(),
+            MessageError::Ledger(e) => e.class(),
+            MessageError::Park { source, .. } | MessageError::SendAgain { source, .. } => {
+                s3_migrate_core::retry::classify(source)
+            }
+            MessageError::NoDeadLetterQueue { .. } | MessageError::NoRequeueQueue { .. } => ErrorClass::Permanent,
+        }
+    }
+}

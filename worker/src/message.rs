@@ -6,7 +6,7 @@
 //! otherwise it fails and reaches the dead-letter queue through the queue's redrive policy.
 
 use crate::copy::{Copier, Outcome, Packed};
-use crate::error::CopyError;
+use crate::error::{CopyError, MessageError};
 use crate::metrics::{emit, ObjectMetrics};
 use s3_migrate_core::event::{parse_message, Incoming};
 use s3_migrate_core::ignore::IgnoreList;
@@ -33,9 +33,9 @@ pub(crate) enum End {
     /// by another delivery).
     Again { job: Job, delay: u64, why: &'static str },
     /// Failed; trying again may help.
-    Retryable { reason: String },
+    Retryable(CopyError),
     /// Failed; trying again cannot help (recorded as FAILED in the ledger).
-    Permanent { reason: String },
+    Permanent(CopyError),
 }
 
 /// What becomes of a message.
@@ -136,8 +136,8 @@ impl Processor {
                     Err(out) => self.refuse(&job.to_json(), &out, Some(&job)).await,
                 },
             };
-            if let Err(reason) = result {
-                retry.get_or_insert(reason);
+            if let Err(e) = result {
+                retry.get_or_insert(e.to_string());
             }
         }
         match retry {
@@ -148,7 +148,7 @@ impl Processor {
 
     /// A job or delete outside the configured scope: parked with its reason, never tried; a
     /// job counts as failed for its pair.
-    async fn refuse(&self, body: &str, out: &OutOfScope, job: Option<&Job>) -> Result<(), String> {
+    async fn refuse(&self, body: &str, out: &OutOfScope, job: Option<&Job>) -> Result<(), MessageError> {
         error!(reason = %out, "job refused");
         if let Some(job) = job {
             self.count_failure(job, &format!("refused: {out}")).await;
@@ -161,7 +161,7 @@ impl Processor {
         error!(message_id, reason, body = %shown, "malformed message");
         match self.park(body, &format!("malformed message: {reason}")).await {
             Ok(()) => Disposition::Consumed,
-            Err(reason) => Disposition::Retry { reason },
+            Err(e) => Disposition::Retry { reason: e.to_string() },
         }
     }
 
@@ -169,9 +169,9 @@ impl Processor {
     /// no retry can fix (a malformed body, a permanent copy failure). Without that queue, or
     /// when the send fails, the error comes back: the message is retried and reaches the
     /// dead-letter queue through the queue's redrive policy.
-    pub(crate) async fn park(&self, body: &str, reason: &str) -> Result<(), String> {
+    pub(crate) async fn park(&self, body: &str, reason: &str) -> Result<(), MessageError> {
         let Some(dlq) = &self.copier.cfg.dead_letter_queue_url else {
-            return Err(reason.to_owned());
+            return Err(MessageError::NoDeadLetterQueue { reason: reason.to_owned() });
         };
         let sent = self
             .sqs
@@ -193,13 +193,11 @@ impl Processor {
                 info!(reason, "moved to the dead-letter queue");
                 Ok(())
             }
-            Err(e) => {
-                Err(format!("{reason}; moving it to {dlq} failed: {}", s3_migrate_core::clients::error_chain(&e)))
-            }
+            Err(source) => Err(MessageError::Park { reason: reason.to_owned(), queue: dlq.clone(), source }),
         }
     }
 
-    async fn copy_job(&self, job: &Job, deadline: Option<Instant>) -> Result<(), String> {
+    async fn copy_job(&self, job: &Job, deadline: Option<Instant>) -> Result<(), MessageError> {
         let _slot = self.file_slot().await;
         match self.copy_end(job, deadline, None).await {
             End::Finished(_) => Ok(()),
@@ -208,8 +206,8 @@ impl Processor {
                 Ok(())
             }
             End::Again { job, delay, why } => self.send_again(job.to_json(), delay, why).await,
-            End::Retryable { reason } => Err(reason),
-            End::Permanent { reason } => self.park(&job.to_json(), &reason).await,
+            End::Retryable(e) => Err(e.into()),
+            End::Permanent(e) => self.park(&job.to_json(), &e.to_string()).await,
         }
     }
 
@@ -279,13 +277,13 @@ impl Processor {
                 emit(&ObjectMetrics { objects_failed: 1, ..Default::default() });
                 if e.is_retryable() {
                     warn!(error = %e, "copy failed, will retry");
-                    return End::Retryable { reason: e.to_string() };
+                    return End::Retryable(e);
                 }
                 // The copier recorded it FAILED, with the source as it saw it.
                 error!(error = %e, des_bucket = %job.des_bucket, des_key = %job.des_key, "copy failed permanently");
                 self.count_failure(job, &e.to_string()).await;
                 // Retrying cannot help: straight to the dead-letter queue when there is one.
-                End::Permanent { reason: e.to_string() }
+                End::Permanent(e)
             }
         }
     }
@@ -306,9 +304,9 @@ impl Processor {
 
     /// Sends a message body again as a fresh message, visible after `delay_secs`; the current
     /// message is then consumed. Without a queue to send to, the message itself must come back.
-    pub(crate) async fn send_again(&self, body: String, delay_secs: u64, why: &str) -> Result<(), String> {
+    pub(crate) async fn send_again(&self, body: String, delay_secs: u64, why: &str) -> Result<(), MessageError> {
         let Some(url) = &self.requeue_url else {
-            return Err(format!("{why}, and there is no queue to send the job to again"));
+            return Err(MessageError::NoRequeueQueue { why: why.to_owned() });
         };
         let sent =
             self.sqs.send_message().queue_url(url).message_body(body).delay_seconds(delay_secs as i32).send().await;
@@ -317,9 +315,7 @@ impl Processor {
                 info!(reason = why, delay_secs, "sent again as a fresh message");
                 Ok(())
             }
-            Err(e) => {
-                Err(format!("{why}; sending the job again failed: {}", s3_migrate_core::clients::error_chain(&e)))
-            }
+            Err(source) => Err(MessageError::SendAgain { why: why.to_owned(), queue: url.clone(), source }),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! sent or recorded, the whole message comes back, and what was copied is then skipped.
 
 use crate::copy::Packed;
+use crate::error::MessageError;
 use crate::message::{End, Processor};
 use futures::StreamExt;
 use s3_migrate_core::ledger::{Item, ObjectRecord, Progress};
@@ -18,7 +19,7 @@ use tracing::{error, info, info_span, warn, Instrument};
 
 impl Processor {
     /// Works one pack until `deadline`; Err when the message must come back.
-    pub(crate) async fn copy_pack(&self, pack: Pack, deadline: Option<Instant>) -> Result<(), String> {
+    pub(crate) async fn copy_pack(&self, pack: Pack, deadline: Option<Instant>) -> Result<(), MessageError> {
         let total = pack.jobs.len();
         // A pack is of one bucket pair.
         let buckets = pack.jobs.first().map(|j| (j.src_bucket.clone(), j.des_bucket.clone())).unwrap_or_default();
@@ -48,7 +49,7 @@ impl Processor {
             }
         }
         let keys: Vec<String> = todo.iter().map(Job::ledger_key).collect();
-        let records = self.copier.ledger.batch_get_items(&keys, true).await.map_err(|e| e.to_string())?;
+        let records = self.copier.ledger.batch_get_items(&keys, true).await?;
         let ends: Vec<(Job, Option<Item>, End)> = futures::stream::iter(todo)
             .map(|job| {
                 let old = records.get(&job.ledger_key()).cloned();
@@ -76,25 +77,25 @@ impl Processor {
                 End::Finished(None) => {}
                 End::Skipped => skipped += 1,
                 End::Again { job, delay, .. } => again.push((job, delay)),
-                End::Retryable { reason } => {
+                End::Retryable(e) => {
                     let failures = job.failures + 1;
                     let job = Job { failures, ..job };
                     match after_failure(failures, self.copier.cfg.max_receive_count) {
                         AfterFailure::Retry { delay_secs } => again.push((job, delay_secs)),
                         AfterFailure::Park => {
-                            let reason = format!("{reason} (failed {failures} times)");
+                            let reason = format!("{e} (failed {failures} times)");
                             self.count_failure(&job, &reason).await;
                             parked.push((job, reason));
                         }
                     }
                 }
-                End::Permanent { reason } => parked.push((job, reason)),
+                End::Permanent(e) => parked.push((job, e.to_string())),
             }
         }
         // Records first: if sending fails now, the message comes back and its copied objects
         // are recognised by their records instead of being copied again.
         if !finished.is_empty() {
-            self.copier.ledger.done_many(&finished).await.map_err(|e| e.to_string())?;
+            self.copier.ledger.done_many(&finished).await?;
         }
         if !finished.is_empty() || skipped > 0 {
             // One counter update for all the pack's copies and skips.
@@ -131,7 +132,7 @@ impl Processor {
     /// Parks one object of a pack in the dead-letter queue as a single job with its reason.
     /// Without `DeadLetterQueueUrl`, it is sent alone as a single job instead, so that SQS's
     /// redrive policy parks it after `maxReceiveCount` receives, holding no other object back.
-    async fn park_alone(&self, job: &Job, reason: &str) -> Result<(), String> {
+    async fn park_alone(&self, job: &Job, reason: &str) -> Result<(), MessageError> {
         if self.park(&job.to_json(), reason).await.is_ok() {
             return Ok(());
         }

@@ -6,6 +6,7 @@
 //! has no current object now (HeadObject answers 404, the bucket itself confirmed to exist) and
 //! the event is not older than the last copy the ledger recorded.
 
+use crate::error::MessageError;
 use crate::message::Processor;
 use crate::s3::{check_source_bucket, head_source};
 use s3_migrate_core::job::object_key;
@@ -43,16 +44,16 @@ impl Processor {
         (src_bucket, src_key): (&str, &str),
         (des_bucket, des_key): (&str, &str),
         event_time: Option<u64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), MessageError> {
         let propagate = self.copier.cfg.propagate_deletes;
         let (source_exists, copied_at) = if propagate {
             let (src_side, _) = &*self.copier.regions;
             let src = src_side.for_bucket(src_bucket).await;
-            let current = head_source(&src, src_bucket, src_key, None).await.map_err(|e| e.to_string())?;
+            let current = head_source(&src, src_bucket, src_key, None).await?;
             if current.is_none() {
-                check_source_bucket(&src, src_bucket, src_key).await.map_err(|e| e.to_string())?;
+                check_source_bucket(&src, src_bucket, src_key).await?;
             }
-            let record = self.copier.ledger.get(&object_key(src_bucket, src_key)).await.map_err(|e| e.to_string())?;
+            let record = self.copier.ledger.get(&object_key(src_bucket, src_key)).await?;
             let copied_at = record.filter(|r| r.status == Some(Status::Done)).and_then(|r| r.end_time);
             (current.is_some(), copied_at)
         } else {
@@ -70,7 +71,7 @@ impl Processor {
                         info!(bucket = %des_bucket, key = %des_key, "destination object deleted (PropagateDeletes)");
                         Ok(())
                     }
-                    Err(e) => Err(crate::s3::s3_err("DeleteObject", des_bucket, des_key, e).to_string()),
+                    Err(e) => Err(crate::s3::s3_err("DeleteObject", des_bucket, des_key, e).into()),
                 }
             }
         }

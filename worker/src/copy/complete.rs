@@ -75,7 +75,8 @@ pub(super) async fn complete(
         Err(e) => return Err(s3_err("CompleteMultipartUpload", &job.des_bucket, &job.des_key, e)),
     }
     let found = head_destination(&copier.des, &job.des_bucket, &job.des_key).await?;
-    let check = completed_check(found.as_ref(), pinned.head.size, expected_etag.as_deref()).map_err(integrity)?;
+    let check = completed_check(found.as_ref(), pinned.head.size, expected_etag.as_deref())
+        .map_err(|e| integrity(e.to_string()))?;
     info!(key = %job.src_key, parts = plan.count, size = pinned.head.size, check = check.as_str(), "multipart upload completed");
     abort_orphans(copier, job, upload_id).await;
     Ok(())
@@ -100,6 +101,18 @@ pub(super) fn completed_earlier(record: &ObjectRecord, found: Option<&Destinatio
     }
 }
 
+/// How a completed upload differs from what was uploaded (the detail of a
+/// [`CopyError::Integrity`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum NotAsUploaded {
+    #[error("destination object is missing after CompleteMultipartUpload")]
+    Missing,
+    #[error("destination has {found} bytes, source has {expected}")]
+    Size { found: u64, expected: u64 },
+    #[error("destination ETag {found} is not the composite {composite} of the uploaded parts")]
+    Etag { found: String, composite: String },
+}
+
 /// Checks a completed upload as HEAD found it: its size, and its ETag against the composite of
 /// the parts' ETags where its encryption makes both MD5s (see `verify`). Returns the check that
 /// proved it, or what is wrong.
@@ -107,16 +120,16 @@ fn completed_check(
     found: Option<&DestinationObject>,
     size: u64,
     composite: Option<&str>,
-) -> Result<IntegrityCheck, String> {
+) -> Result<IntegrityCheck, NotAsUploaded> {
     let Some(found) = found else {
-        return Err("destination object is missing after CompleteMultipartUpload".into());
+        return Err(NotAsUploaded::Missing);
     };
     if found.size != size {
-        return Err(format!("destination has {} bytes, source has {size}", found.size));
+        return Err(NotAsUploaded::Size { found: found.size, expected: size });
     }
     match (found.check, composite, found.etag.as_deref()) {
         (IntegrityCheck::Etag, Some(expected), Some(etag)) if expected != unquote(etag) => {
-            Err(format!("destination ETag {etag} is not the composite {expected} of the uploaded parts"))
+            Err(NotAsUploaded::Etag { found: etag.to_owned(), composite: expected.to_owned() })
         }
         (IntegrityCheck::Etag, Some(_), Some(_)) => Ok(IntegrityCheck::Etag),
         _ => Ok(IntegrityCheck::OnReceipt),
@@ -225,12 +238,15 @@ mod tests {
         let ok = found(10, composite, IntegrityCheck::Etag);
         assert_eq!(completed_check(Some(&ok), 10, Some(composite)), Ok(IntegrityCheck::Etag));
         let wrong = found(10, "fedcba9876543210fedcba9876543210-2", IntegrityCheck::Etag);
-        assert!(completed_check(Some(&wrong), 10, Some(composite)).unwrap_err().contains("not the composite"));
+        assert!(completed_check(Some(&wrong), 10, Some(composite))
+            .unwrap_err()
+            .to_string()
+            .contains("not the composite"));
         // SSE-KMS: the ETag proves nothing, S3 checked each part's trailing checksum on receipt.
         let kms = found(10, "fedcba9876543210fedcba9876543210-2", IntegrityCheck::OnReceipt);
         assert_eq!(completed_check(Some(&kms), 10, Some(composite)), Ok(IntegrityCheck::OnReceipt));
-        assert!(completed_check(Some(&kms), 11, Some(composite)).unwrap_err().contains("source has 11"));
-        assert!(completed_check(None, 10, None).unwrap_err().contains("missing"));
+        assert!(completed_check(Some(&kms), 11, Some(composite)).unwrap_err().to_string().contains("source has 11"));
+        assert!(completed_check(None, 10, None).unwrap_err().to_string().contains("missing"));
         assert_eq!(completed_check(Some(&ok), 10, None), Ok(IntegrityCheck::OnReceipt), "no composite to compare");
     }
 }
