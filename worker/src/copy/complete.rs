@@ -2,10 +2,10 @@
 //! and clear what is left of the key's other uploads.
 
 use super::list_parts::list_parts;
-use super::multipart::abort_quietly;
 use super::read::{source_changed, source_is_current};
+use super::types::{Copier, Pinned};
+use super::upload::abort_quietly;
 use super::verify::{composite_etag, unquote, IntegrityCheck};
-use super::{Copier, Pinned};
 use crate::error::CopyError;
 use crate::s3::{head_destination, is_no_such_upload, s3_err, DestinationObject};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
@@ -42,7 +42,7 @@ pub(super) async fn complete(
             }
         }
     }
-    if pinned.read_version.is_none() {
+    if pinned.pin.version().is_none() {
         // Reads were tied to the ETag; one more look catches a change made after the last read.
         if !source_is_current(&copier.src, job, pinned).await? {
             abort_quietly(&copier.des, job, upload_id).await;

@@ -76,19 +76,59 @@ pub fn copy_without_head(size: u64, limit: u64, path: CopyPath, pinnable: bool, 
     size <= limit && (path == CopyPath::Stream || (pinnable && !copy_object_lock))
 }
 
-/// The version every read of a copy is pinned to: the job's when `GetObjectWithVersionId`
-/// (`job_version` is then set), else the one HEAD saw when `UpdateVersionId` and the job says
-/// "null". `None`: reads are pinned by `If-Match` on the ETag HEAD saw instead.
-pub fn read_pin(
-    job_version: Option<&str>,
-    head_version: Option<&str>,
-    update_version_id: bool,
-    job_names_a_version: bool,
-) -> Option<String> {
-    match (job_version, head_version) {
-        (Some(v), _) => Some(v.to_owned()),
-        (None, Some(v)) if update_version_id && !job_names_a_version => Some(v.to_owned()),
-        _ => None,
+/// What every read of one copy is tied to, so that all its bytes are of one source object:
+/// the consistency rule, stated once. A version when there is one to read by, else `If-Match`
+/// on the ETag HEAD saw (a source overwritten mid-copy then fails the read with 412 and the copy
+/// starts over), else nothing (a store that gives no ETag). The requests apply it themselves
+/// (`read.rs`: GetObject, UploadPartCopy, CopyObject).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadPin {
+    Version(String),
+    Etag(String),
+    Unpinned,
+}
+
+impl ReadPin {
+    /// The job's version when `GetObjectWithVersionId` (`job_version` is then set), else the
+    /// one HEAD saw when `UpdateVersionId` and the job names none; else the ETag HEAD saw.
+    pub fn decide(
+        job_version: Option<&str>,
+        head_version: Option<&str>,
+        head_etag: Option<&str>,
+        update_version_id: bool,
+        job_names_a_version: bool,
+    ) -> ReadPin {
+        let version = match (job_version, head_version) {
+            (Some(v), _) => Some(v),
+            (None, Some(v)) if update_version_id && !job_names_a_version => Some(v),
+            _ => None,
+        };
+        ReadPin::of(version, head_etag)
+    }
+
+    /// Tied to `version` when given, else to `etag`, else to nothing.
+    pub fn of(version: Option<&str>, etag: Option<&str>) -> ReadPin {
+        match (version, etag) {
+            (Some(v), _) => ReadPin::Version(v.to_owned()),
+            (None, Some(e)) => ReadPin::Etag(e.to_owned()),
+            (None, None) => ReadPin::Unpinned,
+        }
+    }
+
+    /// The version reads name, if pinned by version.
+    pub fn version(&self) -> Option<&str> {
+        match self {
+            ReadPin::Version(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The ETag reads must match (`If-Match`), if pinned by ETag.
+    pub fn if_match(&self) -> Option<&str> {
+        match self {
+            ReadPin::Etag(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -197,21 +237,30 @@ mod tests {
     }
 
     /// job version, HEAD's version, `UpdateVersionId`, the job names a version, the pin.
-    type PinCase = (Option<&'static str>, Option<&'static str>, bool, bool, Option<&'static str>);
+    type PinCase = (Option<&'static str>, Option<&'static str>, bool, bool, ReadPin);
 
     #[test]
-    fn reads_are_pinned_to_the_jobs_version_or_the_one_head_saw() {
+    fn reads_are_pinned_to_the_jobs_version_or_the_one_head_saw_else_its_etag() {
+        let v = |s: &str| ReadPin::Version(s.into());
+        let etag = ReadPin::Etag("\"e\"".into());
         let table: &[PinCase] = &[
-            (Some("v1"), Some("v2"), false, true, Some("v1")),
-            (Some("v1"), None, true, true, Some("v1")),
-            (None, Some("v2"), true, false, Some("v2")),
-            (None, Some("v2"), false, false, None),
-            (None, Some("v2"), true, true, None),
-            (None, None, true, false, None),
+            (Some("v1"), Some("v2"), false, true, v("v1")),
+            (Some("v1"), None, true, true, v("v1")),
+            (None, Some("v2"), true, false, v("v2")),
+            (None, Some("v2"), false, false, etag.clone()),
+            (None, Some("v2"), true, true, etag.clone()),
+            (None, None, true, false, etag.clone()),
         ];
         for (job, head, update, named, pin) in table {
-            assert_eq!(read_pin(*job, *head, *update, *named).as_deref(), *pin, "{job:?} {head:?} {update} {named}");
+            assert_eq!(
+                &ReadPin::decide(*job, *head, Some("\"e\""), *update, *named),
+                pin,
+                "{job:?} {head:?} {update} {named}"
+            );
         }
+        assert_eq!(ReadPin::decide(None, None, None, true, false), ReadPin::Unpinned, "no ETag: nothing to match");
+        assert_eq!((v("v1").version(), v("v1").if_match()), (Some("v1"), None));
+        assert_eq!((etag.version(), etag.if_match()), (None, Some("\"e\"")));
     }
 
     #[test]

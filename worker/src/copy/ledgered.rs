@@ -1,7 +1,8 @@
 //! What a copy reads from and writes to the ledger around its transfer: whether it was
 //! already copied, the stale upload a record names, and the record of a finished copy.
 
-use super::{multipart, Copier};
+use super::types::Copier;
+use super::upload;
 use crate::error::CopyError;
 use crate::s3::{head_destination, SourceObject};
 use s3_migrate_core::ledger::{Done, ObjectRecord, Progress};
@@ -33,7 +34,7 @@ impl Copier {
     /// Aborts the multipart upload a record still names, before a single-request copy.
     pub(super) async fn drop_stale_upload(&self, job: &Job, record: Option<&ObjectRecord>) -> Result<(), CopyError> {
         if let Some((r, stale)) = record.and_then(|r| r.upload_id.as_deref().map(|u| (r, u))) {
-            multipart::abort_recorded(self, job, r, stale).await;
+            upload::abort_recorded(self, job, r, stale).await;
             self.ledger.clear_upload(&job.ledger_key(), stale).await?;
         }
         Ok(())

@@ -9,8 +9,10 @@
 //! object grew past the limit, changed since it was listed, is gone, or the job carries
 //! neither version nor ETag) goes the HEAD path, which decides with a fresh look.
 
+use super::decide::ReadPin;
 use super::read::fetch_whole;
-use super::{single, until, Copier, CopyReport, Outcome, Pinned, OUT_OF_TIME_UNSTARTED};
+use super::single;
+use super::types::{until, Copier, CopyReport, Outcome, Pinned, OUT_OF_TIME_UNSTARTED};
 use crate::error::CopyError;
 use crate::s3::{source_tagging, SourceObject};
 use aws_sdk_s3::types::ChecksumAlgorithm;
@@ -69,7 +71,8 @@ impl Copier {
             // A plain GET names no checksum; the listing did.
             head.meta.checksum_algorithm =
                 head.meta.checksum_algorithm.or_else(|| job.checksum_algorithm.as_deref().map(ChecksumAlgorithm::from));
-            let pinned = Pinned { head, read_version: None, tagging };
+            let pin = ReadPin::of(None, head.etag.as_deref());
+            let pinned = Pinned { head, pin, tagging };
             let dest_expected = super::decide::destination_expected(record);
             let Some(bytes) =
                 until(deadline, single::put(self, job, &pinned, data, dest_expected)).await.transpose()?
@@ -78,10 +81,10 @@ impl Copier {
             };
             (pinned.head, bytes)
         } else {
-            let if_match = if version.is_none() { job.etag.as_deref() } else { None };
+            let pin = ReadPin::of(version, job.etag.as_deref());
             // A listed ETag may be an SSE-KMS one: it cannot be compared with the copy's.
             let unread = Default::default();
-            let copy = single::server(self, job, version, if_match, None, &unread);
+            let copy = single::server(self, job, &pin, None, &unread);
             let Some(copied) = until(deadline, copy).await.transpose()? else {
                 return Ok(Some(report(OUT_OF_TIME_UNSTARTED, 0)));
             };

@@ -3,10 +3,10 @@
 
 use super::pipe::{pipe, FailureSlot, PipeFailure};
 use super::read::{open_source, read_part, source_changed};
+use super::types::{Copier, Pinned};
 use super::verify::content_md5;
-use super::{Copier, Pinned};
 use crate::error::CopyError;
-use crate::s3::{copy_source, is_no_such_upload, is_precondition_failed, s3_err};
+use crate::s3::{is_no_such_upload, is_precondition_failed, s3_err};
 use aws_sdk_s3::primitives::ByteStream;
 use rand::Rng;
 use s3_migrate_core::config::CopyPath;
@@ -118,20 +118,17 @@ async fn server_part(
     upload_id: &str,
     part: Part,
 ) -> Result<(), CopyError> {
-    let mut req = copier
+    let (source, if_match) = pinned.pin.copy_source(&job.src_bucket, &job.src_key);
+    let req = copier
         .des
         .upload_part_copy()
         .bucket(&job.des_bucket)
         .key(&job.des_key)
         .upload_id(upload_id)
         .part_number(part.number as i32)
-        .copy_source(copy_source(&job.src_bucket, &job.src_key, pinned.read_version.as_deref()))
+        .copy_source(source)
+        .set_copy_source_if_match(if_match)
         .copy_source_range(format!("bytes={}-{}", part.offset, part.last_byte()));
-    if pinned.read_version.is_none() {
-        if let Some(etag) = &pinned.head.etag {
-            req = req.copy_source_if_match(etag);
-        }
-    }
     // S3 answers a part copy once it has copied the range, which for large parts (up to 5 GiB)
     // outlasts the SDK's stalled-stream grace period; the SDK exempts CopyObject for this, not
     // yet UploadPartCopy (smithy-rs#4439). The part is bounded by the copy's deadline instead.

@@ -2,7 +2,7 @@
 //! on its ETag, so bytes of two versions never meet in one copy. A small object may instead be
 //! read whole with no HEAD at all ([`fetch_whole`]): the GET's own headers describe its body.
 
-use super::Pinned;
+use super::types::Pinned;
 use crate::error::CopyError;
 use crate::s3::{head_source, is_not_found, is_precondition_failed, s3_err, source_from_get, SourceObject};
 use aws_sdk_s3::primitives::ByteStream;
@@ -59,11 +59,7 @@ pub(super) async fn open_source(
     if let Some(part) = part {
         get = get.range(format!("bytes={}-{}", part.offset, part.last_byte()));
     }
-    get = match (&pinned.read_version, &pinned.head.etag) {
-        (Some(v), _) => get.version_id(v),
-        (None, Some(etag)) => get.if_match(etag),
-        (None, None) => get,
-    };
+    get = pinned.pin.on_get(get);
     match get.send().await {
         Ok(out) => Ok(out.body),
         Err(e) if is_precondition_failed(&e) || is_not_found(&e) => Err(source_changed(job)),
@@ -133,4 +129,25 @@ async fn collect(mut body: ByteStream, job: &Job, expected: u64) -> Result<Bytes
         return Err(wrong_length(buf.len().to_string()));
     }
     Ok(buf.freeze())
+}
+
+impl super::decide::ReadPin {
+    /// A GetObject of the pinned object: by version, or only if its ETag still matches.
+    pub(super) fn on_get(
+        &self,
+        get: aws_sdk_s3::operation::get_object::builders::GetObjectFluentBuilder,
+    ) -> aws_sdk_s3::operation::get_object::builders::GetObjectFluentBuilder {
+        match self {
+            Self::Version(v) => get.version_id(v),
+            Self::Etag(e) => get.if_match(e),
+            Self::Unpinned => get,
+        }
+    }
+
+    /// The `x-amz-copy-source` of the pinned object (naming its version) and the
+    /// `x-amz-copy-source-if-match` that ties a copy to its ETag, for CopyObject and
+    /// UploadPartCopy.
+    pub(super) fn copy_source(&self, bucket: &str, key: &str) -> (String, Option<String>) {
+        (crate::s3::copy_source(bucket, key, self.version()), self.if_match().map(str::to_owned))
+    }
 }

@@ -1,13 +1,12 @@
 //! Objects up to `ResumableThreshold`: one GET + PUT (stream) or one CopyObject (server).
 
+use super::decide::ReadPin;
 use super::pipe::{pipe, PipeFailure};
 use super::read::{open_source, read_whole, source_changed, source_is_current};
+use super::types::{Copier, Pinned};
 use super::verify::{check_copy_etag, content_md5, unquote};
-use super::{Copier, Pinned};
 use crate::error::CopyError;
-use crate::s3::{
-    answer_check, copy_source, head_destination, is_precondition_failed, is_write_conflict, s3_err, ObjectMeta,
-};
+use crate::s3::{answer_check, head_destination, is_precondition_failed, is_write_conflict, s3_err, ObjectMeta};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, MetadataDirective, StorageClass, TaggingDirective};
@@ -25,9 +24,8 @@ pub(super) async fn copy(copier: &Copier, job: &Job, pinned: &Pinned, dest_expec
         let data = read_whole(&copier.src, job, pinned).await?;
         put(copier, job, pinned, data, dest_expected).await
     } else {
-        let if_match = if pinned.read_version.is_none() { pinned.head.etag.as_deref() } else { None };
         let src_md5 = pinned.head.etag.as_deref().filter(|_| pinned.head.etag_is_md5);
-        match server(copier, job, pinned.read_version.as_deref(), if_match, src_md5, &pinned.head.meta).await? {
+        match server(copier, job, &pinned.pin, src_md5, &pinned.head.meta).await? {
             Some(_) => Ok(0),
             None => Err(source_changed(job)),
         }
@@ -198,7 +196,8 @@ pub(super) struct ServerCopied {
     pub version_id: Option<String>,
 }
 
-/// One CopyObject of `version` (or the current object, only if its ETag is `if_match`).
+/// One CopyObject of the object `pin` names (a version, or the current object only if its ETag
+/// still matches).
 /// `None` when the source is no longer the object so pinned (412, or the key or version gone).
 /// `src_md5`, the source ETag when it is known to be the MD5 of the source's bytes, is checked
 /// against the copy's ETag where that is an MD5 too. `meta`, the source as HEAD saw it, gives
@@ -207,21 +206,21 @@ pub(super) struct ServerCopied {
 pub(super) async fn server(
     copier: &Copier,
     job: &Job,
-    version: Option<&str>,
-    if_match: Option<&str>,
+    pin: &ReadPin,
     src_md5: Option<&str>,
     meta: &ObjectMeta,
 ) -> Result<Option<ServerCopied>, CopyError> {
     let cfg = &copier.cfg;
     let checksum =
         meta.checksum_algorithm.clone().or_else(|| job.checksum_algorithm.as_deref().map(ChecksumAlgorithm::from));
+    let (source, if_match) = pin.copy_source(&job.src_bucket, &job.src_key);
     let req = copier
         .des
         .copy_object()
         .bucket(&job.des_bucket)
         .key(&job.des_key)
-        .copy_source(copy_source(&job.src_bucket, &job.src_key, version))
-        .set_copy_source_if_match(if_match.map(str::to_owned))
+        .copy_source(source)
+        .set_copy_source_if_match(if_match)
         .metadata_directive(MetadataDirective::Copy)
         .storage_class(StorageClass::from(cfg.storage_class.as_str()))
         .tagging_directive(if cfg.copy_tags { TaggingDirective::Copy } else { TaggingDirective::Replace })
