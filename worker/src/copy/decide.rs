@@ -1,7 +1,9 @@
-//! The copy's decisions, pure and table-tested: how many requests an object takes, what its
-//! reads are pinned to, whether a recorded upload can be resumed, and what the destination is
-//! expected to hold. The I/O around them lives in the other modules of `copy`; the decisions of
-//! finishing an upload are beside it (`complete::completed_check`, `complete::completed_earlier`).
+//! The copy's decisions, pure and table-tested: one plan per copy (`plan`: skip, one request,
+//! a piped PUT, multipart, too large) from the facts read once, what every read is pinned to
+//! (`ReadPin`), how many requests an object takes, whether a recorded upload can be resumed,
+//! and what the destination is expected to hold. The I/O around them lives in the other
+//! modules of `copy`; the decisions of finishing an upload are beside it
+//! (`complete::completed_check`, `complete::completed_earlier`).
 
 use s3_migrate_core::config::CopyPath;
 use s3_migrate_core::ledger::{ObjectRecord, Status};
@@ -159,9 +161,129 @@ pub fn destination_expected(record: Option<&ObjectRecord>) -> bool {
     record.is_some_and(|r| r.status == Some(Status::Done))
 }
 
+/// The source as the copy's HEAD saw it: what a plan needs of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceFacts<'a> {
+    pub size: u64,
+    pub version_id: Option<&'a str>,
+    pub etag: Option<&'a str>,
+}
+
+/// What a copy reads before it decides, once (`Copier::copy_once` reads them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Facts<'a> {
+    /// The source (`None`: HEAD found no object, or not the job's version).
+    pub source: Option<SourceFacts<'a>>,
+    /// The object's ledger record.
+    pub record: Option<&'a ObjectRecord>,
+    /// The destination's size, read only when the record says this source was copied.
+    pub destination_size: Option<u64>,
+}
+
+impl Facts<'_> {
+    /// Whether the destination must be looked at: the record says this source was copied.
+    pub fn needs_destination(source: SourceFacts<'_>, record: Option<&ObjectRecord>) -> bool {
+        record.is_some_and(|r| r.is_done_for(source.size, source.version_id, source.etag))
+    }
+}
+
+/// What the settings and the two stores allow a copy of this job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// [`single_request_limit`] for the job.
+    pub single_request: u64,
+    pub path: CopyPath,
+    /// The destination store has multipart upload (`multipart`), and takes this much in one PUT
+    /// (`max_put_bytes`).
+    pub des_multipart: bool,
+    pub des_max_put: u64,
+}
+
+/// What one copy does, decided once from its facts; the executors make the requests it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// The source object (or the job's version) is gone: nothing to copy, recorded SKIPPED.
+    SourceGone,
+    /// The ledger says this size and version (or ETag) were copied, and the destination has
+    /// that size: skipped.
+    AlreadyCopied,
+    /// One request (GET + PUT read whole, or CopyObject); a stale upload the record names is
+    /// aborted first. `dest_expected`: the ledger recorded a copy, so a PUT looks first and
+    /// writes on condition of what it saw.
+    OneRequest { dest_expected: bool },
+    /// One PUT piped from the GET, for a destination without multipart.
+    StreamedPut { dest_expected: bool },
+    /// A resumable multipart upload.
+    Multipart,
+    /// More than the destination takes in one PUT, and it has no multipart.
+    TooLarge { limit: u64 },
+}
+
+/// Plans a copy (see [`Plan`]) from its facts and limits.
+pub fn plan(facts: &Facts<'_>, limits: &Limits) -> Plan {
+    let Some(source) = facts.source else { return Plan::SourceGone };
+    if Facts::needs_destination(source, facts.record) && facts.destination_size == Some(source.size) {
+        return Plan::AlreadyCopied;
+    }
+    let dest_expected = destination_expected(facts.record);
+    match transfer(source.size, limits.single_request, limits.path, limits.des_multipart, limits.des_max_put) {
+        Transfer::OneRequest => Plan::OneRequest { dest_expected },
+        Transfer::StreamedPut => Plan::StreamedPut { dest_expected },
+        Transfer::Multipart => Plan::Multipart,
+        Transfer::TooLarge { limit } => Plan::TooLarge { limit },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the row is, the facts, the limits, the plan.
+    type PlanRow<'a> = (&'a str, Facts<'a>, Limits, Plan);
+
+    #[test]
+    fn one_plan_per_outcome() {
+        const MIB: u64 = 1024 * 1024;
+        let small = SourceFacts { size: MIB, version_id: None, etag: Some("\"e\"") };
+        let big = SourceFacts { size: 100 * MIB, ..small };
+        let done = ObjectRecord {
+            key: "b/k".into(),
+            status: Some(Status::Done),
+            size: Some(MIB),
+            etag: Some("\"e\"".into()),
+            ..Default::default()
+        };
+        let done_other_etag = ObjectRecord { etag: Some("\"old\"".into()), ..done.clone() };
+        let stream = Limits {
+            single_request: 5 * MIB,
+            path: CopyPath::Stream,
+            des_multipart: true,
+            des_max_put: COPY_OBJECT_MAX_BYTES,
+        };
+        let server = Limits { single_request: COPY_OBJECT_MAX_BYTES, path: CopyPath::Server, ..stream };
+        let server_again = Limits { single_request: 5 * MIB, ..server };
+        let gateway = Limits { des_multipart: false, des_max_put: 50 * MIB, ..stream };
+        let gateway_big = Limits { des_max_put: 200 * MIB, ..gateway };
+        let copy = |dest_expected| Plan::OneRequest { dest_expected };
+        let on = |source, record, destination_size| Facts { source: Some(source), record, destination_size };
+        #[rustfmt::skip]
+        let rows: &[PlanRow] = &[
+            ("source gone", Facts::default(), stream, Plan::SourceGone),
+            ("copied at this ETag, destination has it", on(small, Some(&done), Some(MIB)), stream, Plan::AlreadyCopied),
+            ("copied at this ETag, destination lost it", on(small, Some(&done), None), stream, copy(true)),
+            ("copied at this ETag, destination of another size", on(small, Some(&done), Some(7)), stream, copy(true)),
+            ("copied at another ETag (a same-size rewrite)", on(small, Some(&done_other_etag), Some(MIB)), stream, copy(true)),
+            ("never copied, small, stream", on(small, None, None), stream, copy(false)),
+            ("large, stream: multipart", on(big, None, None), stream, Plan::Multipart),
+            ("large, server: one CopyObject", on(big, None, None), server, copy(false)),
+            ("large, server, handed on: multipart", on(big, None, None), server_again, Plan::Multipart),
+            ("large, no multipart, one PUT takes it: piped", on(big, None, None), gateway_big, Plan::StreamedPut { dest_expected: false }),
+            ("large, no multipart, too large for one PUT", on(big, None, None), gateway, Plan::TooLarge { limit: 50 * MIB }),
+        ];
+        for (what, facts, limits, want) in rows {
+            assert_eq!(plan(facts, limits), *want, "{what}");
+        }
+    }
 
     /// The tables below say `true` for stream mode.
     fn path(stream: bool) -> CopyPath {

@@ -29,8 +29,8 @@ pub(crate) use types::{until, Pinned, OUT_OF_TIME_UNSTARTED};
 pub use types::{Copier, CopyReport, Outcome, Packed};
 
 use crate::error::CopyError;
-use crate::s3::{check_source_bucket, head_source, source_tagging, SourceObject};
-use decide::Transfer;
+use crate::s3::{check_source_bucket, head_destination, head_source, source_tagging, SourceObject};
+use decide::Plan;
 use s3_migrate_core::ledger::{now_secs, LedgerError, Status};
 use s3_migrate_core::rotation::{Reread, RotatingKeys};
 use s3_migrate_core::Job;
@@ -210,32 +210,47 @@ impl Copier {
         if let Some(done) = self.copy_listed(job, record.as_ref(), started, (deadline, defer)).await? {
             return Ok(done);
         }
-        let Some(pinned) = self.pin_source(job).await? else {
-            check_source_bucket(&self.src, &job.src_bucket, &job.src_key).await?;
-            info!(key = %job.src_key, bucket = %job.src_bucket, "source object is gone, nothing to copy");
-            self.ledger.finish_without_copy(&ledger_key, Status::Skipped, "source object no longer exists").await?;
-            return Ok(report(Outcome::SourceGone, 0, 0, 0));
+        // Facts: the source as HEAD sees it, and the destination where the record says it
+        // was copied; then one plan, then the requests it names.
+        let pinned = self.pin_source(job).await?;
+        *seen = pinned.as_ref().map(|p| p.head.clone());
+        let source = pinned.as_ref().map(|p| decide::SourceFacts {
+            size: p.head.size,
+            version_id: p.head.version_id.as_deref(),
+            etag: p.head.etag.as_deref(),
+        });
+        let destination_size = match source {
+            Some(src) if decide::Facts::needs_destination(src, record.as_ref()) => {
+                head_destination(&self.des, &job.des_bucket, &job.des_key).await?.map(|d| d.size)
+            }
+            _ => None,
         };
-        *seen = Some(pinned.head.clone());
+        let facts = decide::Facts { source, record: record.as_ref(), destination_size };
+        let plan = decide::plan(&facts, &self.limits(job));
+        let pinned = match (plan, pinned) {
+            (Plan::SourceGone, _) | (_, None) => {
+                check_source_bucket(&self.src, &job.src_bucket, &job.src_key).await?;
+                info!(key = %job.src_key, bucket = %job.src_bucket, "source object is gone, nothing to copy");
+                self.ledger.finish_without_copy(&ledger_key, Status::Skipped, "source object no longer exists").await?;
+                return Ok(report(Outcome::SourceGone, 0, 0, 0));
+            }
+            (_, Some(pinned)) => pinned,
+        };
         let head = &pinned.head;
-        if self
-            .already_copied(job, record.as_ref(), head.size, head.version_id.as_deref(), head.etag.as_deref())
-            .await?
-        {
-            return Ok(report(Outcome::AlreadyDone, 0, 0, 0));
-        }
-        let des = &self.stores.1;
-        match decide::transfer(head.size, self.single_request_limit(job), self.path, des.multipart, des.max_put_bytes) {
-            Transfer::OneRequest | Transfer::StreamedPut => {
+        match plan {
+            Plan::SourceGone => Ok(report(Outcome::SourceGone, 0, 0, 0)),
+            Plan::AlreadyCopied => {
+                info!(key = %job.src_key, "already copied at this size and version, skipping");
+                Ok(report(Outcome::AlreadyDone, 0, 0, 0))
+            }
+            Plan::OneRequest { dest_expected } | Plan::StreamedPut { dest_expected } => {
                 // One atomic request: no upload to claim and no lease to hold, so the ledger is
                 // written once, when it is done (duplicates write the same bytes).
                 self.drop_stale_upload(job, record.as_ref()).await?;
-                let dest_expected = decide::destination_expected(record.as_ref());
                 let copy = async {
-                    if head.size <= self.one_request_limit(job) {
-                        single::copy(self, job, &pinned, dest_expected).await
-                    } else {
-                        single::put_streamed(self, job, &pinned, dest_expected).await
+                    match plan {
+                        Plan::StreamedPut { .. } => single::put_streamed(self, job, &pinned, dest_expected).await,
+                        _ => single::copy(self, job, &pinned, dest_expected).await,
                     }
                 };
                 let Some(bytes) = until(deadline, copy).await.transpose()? else {
@@ -243,31 +258,37 @@ impl Copier {
                 };
                 let done = self.finish(job, head, started, defer).await?;
                 let copied = Outcome::Copied { version_id: head.version_id.clone() };
-                return Ok(CopyReport { done, ..report(copied, bytes, 0, 0) });
+                Ok(CopyReport { done, ..report(copied, bytes, 0, 0) })
             }
-            Transfer::TooLarge { limit } => {
-                return Err(CopyError::TooLarge {
-                    bucket: job.des_bucket.clone(),
-                    key: job.des_key.clone(),
-                    size: head.size,
-                    limit,
-                })
+            Plan::TooLarge { limit } => Err(CopyError::TooLarge {
+                bucket: job.des_bucket.clone(),
+                key: job.des_key.clone(),
+                size: head.size,
+                limit,
+            }),
+            Plan::Multipart => {
+                heartbeat.get_or_insert_with(|| self.spawn_heartbeat(ledger_key.clone(), owner.to_owned()));
+                let m = multipart::copy(self, job, &pinned, record, deadline, owner).await?;
+                if m.parts_done < m.parts_total {
+                    let out_of_time = Outcome::OutOfTime { parts_done: m.parts_done, parts_total: m.parts_total };
+                    return Ok(report(out_of_time, m.bytes, m.uploaded, m.skipped));
+                }
+                // A multipart copy changed the record since the pack read it: written now, as always.
+                self.finish(job, head, started, false).await?;
+                Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, m.bytes, m.uploaded, m.skipped))
             }
-            Transfer::Multipart => {}
         }
-        heartbeat.get_or_insert_with(|| self.spawn_heartbeat(ledger_key.clone(), owner.to_owned()));
-        let m = multipart::copy(self, job, &pinned, record, deadline, owner).await?;
-        if m.parts_done < m.parts_total {
-            return Ok(report(
-                Outcome::OutOfTime { parts_done: m.parts_done, parts_total: m.parts_total },
-                m.bytes,
-                m.uploaded,
-                m.skipped,
-            ));
+    }
+
+    /// What the settings and the stores allow a copy of `job` (see [`decide::plan`]).
+    fn limits(&self, job: &Job) -> decide::Limits {
+        let des = &self.stores.1;
+        decide::Limits {
+            single_request: self.single_request_limit(job),
+            path: self.path,
+            des_multipart: des.multipart,
+            des_max_put: des.max_put_bytes,
         }
-        // A multipart copy changed the record since the pack read it: written now, as always.
-        self.finish(job, head, started, false).await?;
-        Ok(report(Outcome::Copied { version_id: head.version_id.clone() }, m.bytes, m.uploaded, m.skipped))
     }
 
     /// Largest object copied in one request (see [`decide::single_request_limit`]).
