@@ -3,9 +3,10 @@
 
 use super::list_parts::list_parts;
 use super::read::{source_changed, source_is_current};
-use super::types::{Copier, Pinned};
+use super::types::Pinned;
 use super::upload::abort_quietly;
 use super::verify::{composite_etag, unquote, IntegrityCheck};
+use super::Copier;
 use crate::error::CopyError;
 use crate::s3::{head_destination, is_no_such_upload, s3_err, DestinationObject};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};

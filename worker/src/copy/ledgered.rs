@@ -1,8 +1,8 @@
 //! What a copy reads from and writes to the ledger around its transfer: whether it was
 //! already copied, the stale upload a record names, and the record of a finished copy.
 
-use super::types::Copier;
 use super::upload;
+use super::Copier;
 use crate::error::CopyError;
 use crate::s3::{head_destination, SourceObject};
 use s3_migrate_core::ledger::{Done, ObjectRecord, Progress};

@@ -6,7 +6,7 @@
 //! although every field is there. Such an answer (HTTP 200, not deserialized) is read here
 //! leniently, by element names only, so a resumable copy still resumes there.
 
-use super::types::Copier;
+use super::Copier;
 use crate::error::CopyError;
 use crate::s3::{is_no_such_upload, is_not_found, s3_err};
 use aws_sdk_s3::error::SdkError;

@@ -12,7 +12,8 @@
 use super::decide::ReadPin;
 use super::read::fetch_whole;
 use super::single;
-use super::types::{until, Copier, CopyReport, Outcome, Pinned, OUT_OF_TIME_UNSTARTED};
+use super::types::{until, CopyReport, Outcome, Pinned, OUT_OF_TIME_UNSTARTED};
+use super::Copier;
 use crate::error::CopyError;
 use crate::s3::{source_tagging, SourceObject};
 use aws_sdk_s3::types::ChecksumAlgorithm;

@@ -26,19 +26,47 @@ mod upload;
 pub mod verify;
 
 pub(crate) use types::{until, Pinned, OUT_OF_TIME_UNSTARTED};
-pub use types::{Copier, CopyReport, Outcome, Packed};
+pub use types::{CopyReport, Outcome, Packed};
 
 use crate::error::CopyError;
 use crate::s3::{check_source_bucket, head_destination, head_source, source_tagging, SourceObject};
+use crate::stats::Stats;
 use decide::Plan;
+use s3_migrate_core::config::{CopyPath, WorkerConfig};
+use s3_migrate_core::ledger::Ledger;
 use s3_migrate_core::ledger::{now_secs, LedgerError, Status};
+use s3_migrate_core::regions::RegionalClients;
 use s3_migrate_core::rotation::{Reread, RotatingKeys};
+use s3_migrate_core::store::Store;
 use s3_migrate_core::Job;
+use std::sync::Arc;
 use std::time::Instant;
 use tracing::{info, warn};
 
 /// Times one run starts a copy over because the source changed under it.
 const SOURCE_CHANGE_RESTARTS: u32 = 3;
+
+/// Everything a copy needs, built once per process.
+#[derive(Clone)]
+pub struct Copier {
+    pub cfg: Arc<WorkerConfig>,
+    /// The source side's client for the job's bucket (its region; see [`Copier::for_job`]).
+    pub src: aws_sdk_s3::Client,
+    /// The destination side's client for the job's bucket.
+    pub des: aws_sdk_s3::Client,
+    /// Each side's clients per region; `src` and `des` are chosen from them per job.
+    pub regions: Arc<(RegionalClients, RegionalClients)>,
+    pub ledger: Ledger,
+    /// Through the worker or inside S3 (`TransferMode`).
+    pub path: CopyPath,
+    /// Bytes buffered by all copies of the process (`MemoryBudgetMiB`).
+    pub buffers: Arc<budget::BufferBudget>,
+    pub stats: Arc<Stats>,
+    /// The other side's keys (`JobType` set), read again once when S3 refuses a copy's keys.
+    pub keys: Option<RotatingKeys>,
+    /// What the source's and the destination's stores can do (`s3_migrate_core::store`).
+    pub stores: Arc<(Store, Store)>,
+}
 
 impl Copier {
     /// Copies `job`'s object, resuming a recorded upload where it is still valid. Stops

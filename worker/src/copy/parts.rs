@@ -3,8 +3,9 @@
 
 use super::pipe::{pipe, FailureSlot, PipeFailure};
 use super::read::{open_source, read_part, source_changed};
-use super::types::{Copier, Pinned};
+use super::types::Pinned;
 use super::verify::content_md5;
+use super::Copier;
 use crate::error::CopyError;
 use crate::s3::{is_no_such_upload, is_precondition_failed, s3_err};
 use aws_sdk_s3::primitives::ByteStream;

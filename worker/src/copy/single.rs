@@ -3,8 +3,9 @@
 use super::decide::ReadPin;
 use super::pipe::{pipe, PipeFailure};
 use super::read::{open_source, read_whole, source_changed, source_is_current};
-use super::types::{Copier, Pinned};
+use super::types::Pinned;
 use super::verify::{check_copy_etag, content_md5, unquote};
+use super::Copier;
 use crate::error::CopyError;
 use crate::s3::{answer_check, head_destination, is_precondition_failed, is_write_conflict, s3_err, ObjectMeta};
 use aws_sdk_s3::error::ProvideErrorMetadata;

@@ -1,16 +1,9 @@
-//! The types the copy modules share: the copier itself, what one copy reports, the source as
-//! pinned for a copy, and the deadline every request is bounded by.
+//! The data the copy modules share: what one copy reports, the source as pinned for a copy,
+//! and the deadline every request is bounded by. The copier itself is `copy/mod.rs`'s.
 
-use super::budget;
 use super::decide::ReadPin;
 use crate::s3::SourceObject;
-use crate::stats::Stats;
-use s3_migrate_core::config::{CopyPath, WorkerConfig};
-use s3_migrate_core::ledger::{Done, Ledger, ObjectRecord};
-use s3_migrate_core::regions::RegionalClients;
-use s3_migrate_core::rotation::RotatingKeys;
-use s3_migrate_core::store::Store;
-use std::sync::Arc;
+use s3_migrate_core::ledger::{Done, ObjectRecord};
 use std::time::Instant;
 
 /// A single-request copy cut by the deadline: nothing of it is kept, the job is handed on.
@@ -67,26 +60,4 @@ pub struct Pinned {
     pub pin: ReadPin,
     /// Tagging header to apply (`CopyTags`, stream mode).
     pub tagging: Option<String>,
-}
-
-/// Everything a copy needs, built once per process.
-#[derive(Clone)]
-pub struct Copier {
-    pub cfg: Arc<WorkerConfig>,
-    /// The source side's client for the job's bucket (its region; see [`Copier::for_job`]).
-    pub src: aws_sdk_s3::Client,
-    /// The destination side's client for the job's bucket.
-    pub des: aws_sdk_s3::Client,
-    /// Each side's clients per region; `src` and `des` are chosen from them per job.
-    pub regions: Arc<(RegionalClients, RegionalClients)>,
-    pub ledger: Ledger,
-    /// Through the worker or inside S3 (`TransferMode`).
-    pub path: CopyPath,
-    /// Bytes buffered by all copies of the process (`MemoryBudgetMiB`).
-    pub buffers: Arc<budget::BufferBudget>,
-    pub stats: Arc<Stats>,
-    /// The other side's keys (`JobType` set), read again once when S3 refuses a copy's keys.
-    pub keys: Option<RotatingKeys>,
-    /// What the source's and the destination's stores can do (`s3_migrate_core::store`).
-    pub stores: Arc<(Store, Store)>,
 }

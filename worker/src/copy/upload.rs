@@ -2,7 +2,8 @@
 //! gone). Used by the multipart copy, its completion and the ledger's stale-upload clean-up, so
 //! none of those import each other for them.
 
-use super::types::{Copier, Pinned};
+use super::types::Pinned;
+use super::Copier;
 use crate::error::CopyError;
 use crate::s3::{is_no_such_upload, is_not_found, s3_err};
 use aws_sdk_s3::types::StorageClass;
