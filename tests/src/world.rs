@@ -29,6 +29,11 @@ pub enum Mode {
 /// Receives after which a message goes to the dead-letter queue in tests.
 pub const MAX_RECEIVE_COUNT: u32 = 3;
 
+mod bulk;
+
+/// A job as the queue holds it: source bucket and key, destination bucket and key, size.
+pub type JobKey = (String, String, String, String, u64);
+
 pub struct World {
     pub mode: Mode,
     /// Our own account (the source, but in `Pull` mode the destination).

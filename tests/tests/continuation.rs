@@ -3,7 +3,6 @@
 //! the test delivers each event as Lambda would, including again (Lambda retries an
 //! asynchronous invocation that failed, and may deliver one twice).
 
-use futures::StreamExt;
 use jobsender::lambda::{handle, Handler};
 use s3_migrate_core::clients::AwsClients;
 use s3_migrate_core::config::{Env, JobsenderConfig};
@@ -11,7 +10,6 @@ use s3_migrate_core::pairs::BucketPair;
 use s3_migrate_tests::lambda_api::InvokeApi;
 use s3_migrate_tests::unique;
 use s3_migrate_tests::world::{Mode, World};
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 async fn invoke(h: &Handler, event: &serde_json::Value) -> Result<serde_json::Value, String> {
@@ -23,10 +21,8 @@ async fn invoke(h: &Handler, event: &serde_json::Value) -> Result<serde_json::Va
 async fn a_continuation_whose_invocation_fails_makes_one_chain() -> anyhow::Result<()> {
     let w = World::new(Mode::Server, false).await?;
     // 1,100 keys: two listing pages, so two invocations.
-    let keys: Vec<String> = (0..1100).map(|i| format!("k/{i:04}")).collect();
-    let puts: Vec<anyhow::Result<Option<String>>> =
-        futures::stream::iter(&keys).map(|k| w.put_src(k, b"x")).buffer_unordered(32).collect().await;
-    puts.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    let keys: Vec<(String, usize)> = (0..1100).map(|i| (format!("k/{i:04}"), 1)).collect();
+    w.put_many(&keys, false).await?;
     // A second pair whose destination bucket does not exist: it fails in every invocation.
     let missing = unique("missing");
     let broken = BucketPair { src_prefix: "none/".into(), des_bucket: missing.clone(), ..w.pair() };
@@ -71,12 +67,7 @@ async fn a_continuation_whose_invocation_fails_makes_one_chain() -> anyhow::Resu
     assert!(api.take().is_empty(), "no second chain");
 
     // Every job sent exactly once over the chain.
-    let mut sent: BTreeMap<String, usize> = BTreeMap::new();
-    for m in w.drain(&w.queue_url).await? {
-        for job in s3_migrate_tests::jobs_in(m.body().unwrap_or_default())? {
-            *sent.entry(job.src_key).or_default() += 1;
-        }
-    }
+    let sent = w.jobs_in_queue(false).await?;
     assert_eq!(sent.len(), keys.len());
     assert!(sent.values().all(|n| *n == 1), "a job sent twice");
 

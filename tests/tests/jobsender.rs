@@ -2,21 +2,14 @@
 //! run waits for them, and a backlog that stops moving is sent once more, with queue records; a run cut short by its time budget continues from a checkpoint;
 //! versions are compared through the ledger.
 
-use futures::StreamExt;
 use jobsender::run::run_all;
 use jobsender::run::{RunOptions, Sender};
 use s3_migrate_core::pairs::BucketPair;
 use s3_migrate_core::Job;
 use s3_migrate_tests::fault_proxy::FaultProxy;
-use s3_migrate_tests::world::{Mode, World};
+use s3_migrate_tests::world::{JobKey, Mode, World};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
-
-type JobKey = (String, String, String, String, u64);
-
-fn key_of(j: &Job) -> JobKey {
-    (j.src_bucket.clone(), j.src_key.clone(), j.des_bucket.clone(), j.des_key.clone(), j.size)
-}
 
 async fn sender(w: &World, ignore: &str, extra: &[(&str, &str)]) -> anyhow::Result<Sender> {
     w.sender(ignore, extra).await
@@ -24,43 +17,9 @@ async fn sender(w: &World, ignore: &str, extra: &[(&str, &str)]) -> anyhow::Resu
 
 /// Every job in the queue, taken from it (deleted); panics on a duplicate.
 async fn queued_jobs(w: &World) -> anyhow::Result<BTreeSet<JobKey>> {
-    let counts = jobs_in_queue(w, false).await?;
+    let counts = w.jobs_in_queue(false).await?;
     assert!(counts.values().all(|n| *n == 1), "a job enqueued twice: {counts:?}");
     Ok(counts.into_keys().collect())
-}
-
-/// How many times each job is in the queue. With `keep`, each message is put back as a fresh
-/// one (its receive count starts again, so looking never parks it); else it is deleted.
-async fn jobs_in_queue(w: &World, keep: bool) -> anyhow::Result<BTreeMap<JobKey, usize>> {
-    let mut counts = BTreeMap::new();
-    for m in w.drain(&w.queue_url).await? {
-        let body = m.body().unwrap_or_default();
-        for job in s3_migrate_tests::jobs_in(body)? {
-            *counts.entry(key_of(&job)).or_default() += 1;
-        }
-        let receipt = m.receipt_handle().unwrap_or_default();
-        w.own.sqs.delete_message().queue_url(&w.queue_url).receipt_handle(receipt).send().await?;
-        if keep {
-            w.own.sqs.send_message().queue_url(&w.queue_url).message_body(body).send().await?;
-        }
-    }
-    Ok(counts)
-}
-
-async fn put_many(w: &World, keys: &[(String, usize)], destination: bool) -> anyhow::Result<()> {
-    let results: Vec<anyhow::Result<()>> = futures::stream::iter(keys)
-        .map(|(k, size)| async move {
-            let body = vec![b'x'; *size];
-            if destination {
-                w.put_des(k, &body).await
-            } else {
-                w.put_src(k, &body).await.map(|_| ())
-            }
-        })
-        .buffer_unordered(32)
-        .collect()
-        .await;
-    results.into_iter().collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -69,10 +28,10 @@ async fn queue_holds_exactly_the_expected_jobs_and_later_runs_wait_for_them() ->
     // Pair 1: "bulk/" -> "copy/": 1,100 source keys (two listing pages), 1,050 at the
     // destination, ten of them with another size; keys ending in 7 ignored.
     let bulk: Vec<(String, usize)> = (0..1100).map(|i| (format!("bulk/{i:04}"), 1)).collect();
-    put_many(&w, &bulk, false).await?;
+    w.put_many(&bulk, false).await?;
     let present: Vec<(String, usize)> =
         (0..1050).map(|i| (format!("copy/bulk/{i:04}"), if i < 10 { 2 } else { 1 })).collect();
-    put_many(&w, &present, true).await?;
+    w.put_many(&present, true).await?;
     // Pair 2: "odd/" -> "" (empty destination prefix): awkward keys, none at the destination.
     let odd =
         ["odd/ünï cödé.txt", "odd/plus+sign", "odd/percent%20x", "odd/with space", "odd/dir/", "odd/中文/ファイル"];
@@ -115,7 +74,7 @@ async fn queue_holds_exactly_the_expected_jobs_and_later_runs_wait_for_them() ->
     assert_eq!(bulk_report.ignored, 110, "one key in ten ends in 7");
     assert_eq!(bulk_report.equal, 1040 - 104, "equal and not ignored");
     let once = |keys: &BTreeSet<JobKey>, n: usize| keys.iter().map(|k| (k.clone(), n)).collect::<BTreeMap<_, _>>();
-    assert_eq!(jobs_in_queue(&w, true).await?, once(&expected, 1));
+    assert_eq!(w.jobs_in_queue(true).await?, once(&expected, 1));
     assert_eq!(reports.iter().map(|r| r.enqueued).sum::<u64>(), expected.len() as u64);
 
     // A second run while those jobs wait lists nothing: each pair waits for its backlog, and
@@ -124,7 +83,7 @@ async fn queue_holds_exactly_the_expected_jobs_and_later_runs_wait_for_them() ->
     let waiting: Vec<u64> = again.iter().map(|r| r.waiting).collect();
     assert_eq!(waiting, reports.iter().map(|r| r.enqueued).collect::<Vec<_>>(), "{again:?}");
     assert!(again.iter().all(|r| r.enqueued == 0 && r.complete), "{again:?}");
-    assert_eq!(jobs_in_queue(&w, true).await?, once(&expected, 1), "nothing sent twice");
+    assert_eq!(w.jobs_in_queue(true).await?, once(&expected, 1), "nothing sent twice");
     for (src, key, ..) in expected.iter().take(3) {
         assert!(w.ledger.get(&format!("{src}/{key}")).await?.is_none(), "{key}: a first run writes no queue record");
     }
@@ -143,7 +102,7 @@ async fn queue_holds_exactly_the_expected_jobs_and_later_runs_wait_for_them() ->
         (w.src_bucket.clone(), "odd/brand new".to_owned(), w.des_bucket.clone(), "odd/brand new".to_owned(), 5);
     let mut twice = once(&expected, 2);
     twice.insert(brand_new.clone(), 1);
-    assert_eq!(jobs_in_queue(&w, true).await?, twice);
+    assert_eq!(w.jobs_in_queue(true).await?, twice);
     for (src, key, ..) in &expected {
         let rec = w.ledger.get(&format!("{src}/{key}")).await?;
         assert!(rec.is_some_and(|r| r.queued_time.is_some()), "{key}: sent again without a queue record");
@@ -161,12 +120,12 @@ async fn queue_holds_exactly_the_expected_jobs_and_later_runs_wait_for_them() ->
 
     // Every message gone (lost, or parked by hand): an empty queue holds no backlog and makes
     // every queue record stale, so the next run lists at once and sends every job again.
-    jobs_in_queue(&w, false).await?;
+    w.jobs_in_queue(false).await?;
     let fifth = run_all(&s, &pairs, &RunOptions::default()).await;
     assert_eq!(fifth.iter().map(|r| (r.waiting, r.already_queued)).collect::<Vec<_>>(), [(0, 0), (0, 0)], "{fifth:?}");
     let mut all = once(&expected, 1);
     all.insert(brand_new, 1);
-    assert_eq!(jobs_in_queue(&w, false).await?, all);
+    assert_eq!(w.jobs_in_queue(false).await?, all);
     Ok(())
 }
 
@@ -206,7 +165,7 @@ async fn a_run_stopped_by_its_time_budget_continues_from_the_checkpoint() -> any
     for ranges in ["1", "2"] {
         let w = World::new(Mode::Server, false).await?;
         let keys: Vec<(String, usize)> = (0..2500).map(|i| (format!("k/{i:05}"), 1 + i % 3)).collect();
-        put_many(&w, &keys, false).await?;
+        w.put_many(&keys, false).await?;
         let expected: BTreeSet<JobKey> = keys
             .iter()
             .map(|(k, s)| (w.src_bucket.clone(), k.clone(), w.des_bucket.clone(), k.clone(), *s as u64))
@@ -229,7 +188,7 @@ async fn a_run_stopped_by_its_time_budget_continues_from_the_checkpoint() -> any
         }
         assert_eq!(enqueued, 2500);
         let once: BTreeMap<JobKey, usize> = expected.iter().map(|k| (k.clone(), 1)).collect();
-        assert_eq!(jobs_in_queue(&w, true).await?, once, "each job exactly once over all runs ({ranges} ranges)");
+        assert_eq!(w.jobs_in_queue(true).await?, once, "each job exactly once over all runs ({ranges} ranges)");
         if ranges == "1" {
             backlog_of_a_run_over_three_invocations(&w, &s, &pair).await?;
         }
