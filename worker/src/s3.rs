@@ -66,6 +66,14 @@ pub struct SourceObject {
     pub meta: ObjectMeta,
 }
 
+impl SourceObject {
+    /// The ETag when it is the MD5 of the bytes (see [`SourceObject::etag_is_md5`]): what a
+    /// copy's bytes can be checked against.
+    pub fn md5_etag(&self) -> Option<&str> {
+        self.etag.as_deref().filter(|_| self.etag_is_md5)
+    }
+}
+
 /// Turns an SDK error into a [`CopyError`] naming the operation, bucket and key.
 pub fn s3_err<E: ProvideErrorMetadata + std::error::Error + 'static>(
     op: &'static str,

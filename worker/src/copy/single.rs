@@ -25,7 +25,7 @@ pub(super) async fn copy(copier: &Copier, job: &Job, pinned: &Pinned, dest_expec
         let data = read_whole(&copier.src, job, pinned).await?;
         put(copier, job, pinned, data, dest_expected).await
     } else {
-        let src_md5 = pinned.head.etag.as_deref().filter(|_| pinned.head.etag_is_md5);
+        let src_md5 = pinned.head.md5_etag();
         match server(copier, job, &pinned.pin, src_md5, &pinned.head.meta).await? {
             Some(_) => Ok(0),
             None => Err(source_changed(job)),
@@ -70,7 +70,7 @@ pub(super) async fn put(
     dest_expected: bool,
 ) -> Result<u64, CopyError> {
     let (md5_b64, md5_hex) = content_md5(&data);
-    if let Some(src) = pinned.head.etag.as_deref().filter(|_| pinned.head.etag_is_md5) {
+    if let Some(src) = pinned.head.md5_etag() {
         if unquote(src) != md5_hex {
             return Err(CopyError::Integrity {
                 bucket: job.src_bucket.clone(),
@@ -184,7 +184,7 @@ pub(super) async fn put_streamed(
         (Err(e), None) => return Err(s3_err("PutObject", &job.des_bucket, &job.des_key, e)),
     };
     let check = answer_check!(out, out.e_tag());
-    let src_md5 = pinned.head.etag.as_deref().filter(|_| pinned.head.etag_is_md5);
+    let src_md5 = pinned.head.md5_etag();
     check_copy_etag(job, check, out.e_tag(), src_md5, "the source's MD5 ETag")?;
     copier.stats.add_bytes(size);
     debug!(key = %job.src_key, bytes = size, check = check.as_str(), "object put from a piped read");
