@@ -1,7 +1,7 @@
 //! Sending one part: piped through the worker (ranged GET into UploadPart, checked by the SDK's
 //! trailing checksum) or copied server-side (UploadPartCopy), retried with jittered backoff.
 
-use super::pipe::{pipe, FailureSlot, PipeFailure};
+use super::pipe::{pipe, FailureSlot};
 use super::read::{open_source, read_part, source_changed};
 use super::types::Pinned;
 use super::verify::content_md5;
@@ -12,7 +12,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use rand::Rng;
 use s3_migrate_core::config::CopyPath;
 use s3_migrate_core::plan::Part;
-use s3_migrate_core::retry::{backoff, ErrorClass};
+use s3_migrate_core::retry::backoff;
 use s3_migrate_core::store::Checksums;
 use s3_migrate_core::Job;
 use std::time::Duration;
@@ -95,18 +95,7 @@ async fn stream_part(
             copier.stats.add_bytes(part.len);
             Ok(())
         }
-        (Err(_), Some(PipeFailure::Read { reason, .. })) => Err(CopyError::S3 {
-            op: "GetObject",
-            bucket: job.src_bucket.clone(),
-            key: job.src_key.clone(),
-            message: format!("reading part {}: {reason}", part.number),
-            class: ErrorClass::Retryable,
-        }),
-        (Err(_), Some(wrong @ PipeFailure::Length { .. })) => Err(CopyError::Integrity {
-            bucket: job.src_bucket.clone(),
-            key: job.src_key.clone(),
-            detail: format!("reading part {}: {wrong}", part.number),
-        }),
+        (Err(_), Some(failure)) => Err(failure.clone().into_copy_error(job, &format!("part {}", part.number))),
         (Err(e), None) if is_no_such_upload(&e) => Err(upload_gone(job, upload_id)),
         (Err(e), None) => Err(s3_err("UploadPart", &job.des_bucket, &job.des_key, e)),
     }

@@ -6,10 +6,13 @@
 //! the source instead of the upload's transport error. Integrity on the way in is the SDK's
 //! trailing checksum (CRC32 by default), which S3 checks before it answers.
 
+use crate::error::CopyError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use s3_migrate_core::retry::ErrorClass;
+use s3_migrate_core::Job;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
@@ -21,6 +24,27 @@ pub enum PipeFailure {
     Read { seen: u64, expected: u64, reason: String },
     #[error("the source gave {got} bytes, expected {expected}")]
     Length { got: String, expected: u64 },
+}
+
+impl PipeFailure {
+    /// The copy's error for this failure of reading `job`'s source, `what` naming the read
+    /// ("part 3", "the object"): a broken read may succeed again; a wrong length is an
+    /// integrity failure.
+    pub fn into_copy_error(self, job: &Job, what: &str) -> CopyError {
+        let (bucket, key) = (job.src_bucket.clone(), job.src_key.clone());
+        match self {
+            PipeFailure::Read { reason, .. } => CopyError::S3 {
+                op: "GetObject",
+                bucket,
+                key,
+                message: format!("reading {what}: {reason}"),
+                class: ErrorClass::Retryable,
+            },
+            wrong @ PipeFailure::Length { .. } => {
+                CopyError::Integrity { bucket, key, detail: format!("reading {what}: {wrong}") }
+            }
+        }
+    }
 }
 
 /// Where a pipe leaves its failure for the caller to read after the upload fails.

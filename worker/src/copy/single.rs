@@ -1,7 +1,7 @@
 //! Objects up to `ResumableThreshold`: one GET + PUT (stream) or one CopyObject (server).
 
 use super::decide::ReadPin;
-use super::pipe::{pipe, PipeFailure};
+use super::pipe::pipe;
 use super::read::{open_source, read_whole, source_changed, source_is_current};
 use super::types::Pinned;
 use super::verify::{check_copy_etag, content_md5, unquote};
@@ -152,22 +152,7 @@ pub(super) async fn put_streamed(
     let sent = with_destination_headers!(put, pinned, copier.cfg).send().await;
     let out = match (sent, source_failure.get()) {
         (Ok(out), _) => out,
-        (Err(_), Some(PipeFailure::Read { reason, .. })) => {
-            return Err(CopyError::S3 {
-                op: "GetObject",
-                bucket: job.src_bucket.clone(),
-                key: job.src_key.clone(),
-                message: format!("reading the object: {reason}"),
-                class: ErrorClass::Retryable,
-            })
-        }
-        (Err(_), Some(wrong)) => {
-            return Err(CopyError::Integrity {
-                bucket: job.src_bucket.clone(),
-                key: job.src_key.clone(),
-                detail: format!("reading the object: {wrong}"),
-            })
-        }
+        (Err(_), Some(failure)) => return Err(failure.clone().into_copy_error(job, "the object")),
         (Err(e), None) if is_write_conflict(&e) => {
             if !source_is_current(&copier.src, job, pinned).await? {
                 return Err(CopyError::Superseded { bucket: job.src_bucket.clone(), key: job.src_key.clone() });
