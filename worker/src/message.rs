@@ -12,6 +12,7 @@ use s3_migrate_core::event::{parse_message, Incoming};
 use s3_migrate_core::ignore::IgnoreList;
 use s3_migrate_core::ledger::{now_secs, Done, LedgerError, Progress};
 use s3_migrate_core::pack::SQS_MAX_DELAY_SECS;
+use s3_migrate_core::retry::ErrorClass;
 use s3_migrate_core::scope::{JobScope, OutOfScope};
 use s3_migrate_core::Job;
 use std::sync::Arc;
@@ -137,6 +138,8 @@ impl Processor {
                 },
             };
             if let Err(e) = result {
+                let retry_helps = e.class() == ErrorClass::Retryable;
+                warn!(message_id, error = %e, retry_helps, "the message comes back");
                 retry.get_or_insert(e.to_string());
             }
         }

@@ -88,11 +88,11 @@ impl Copier {
         deadline: Option<Instant>,
         packed: Option<&Packed>,
     ) -> Result<CopyReport, CopyError> {
-        let mut seen = None;
-        let result = self.copy_with_keys(job, deadline, packed, &mut seen).await;
+        let mut head_seen = None;
+        let result = self.copy_with_keys(job, deadline, packed, &mut head_seen).await;
         if let Err(e) = &result {
             if e.is_recorded_failure() {
-                let (size, version, etag) = match &seen {
+                let (size, version, etag) = match &head_seen {
                     Some(head) => (head.size, head.version_id.as_deref(), head.etag.as_deref()),
                     None => (job.size, job.version_id.as_deref(), job.etag.as_deref()),
                 };
@@ -165,7 +165,7 @@ impl Copier {
         job: &Job,
         deadline: Option<Instant>,
         packed: Option<&Packed>,
-        seen: &mut Option<SourceObject>,
+        head_seen: &mut Option<SourceObject>,
     ) -> Result<CopyReport, CopyError> {
         let started = Instant::now();
         let owner = format!("{:016x}", rand::random::<u64>());
@@ -175,7 +175,7 @@ impl Copier {
         let result = loop {
             // A start over reads the record again.
             let packed = packed.filter(|_| restarts == 0);
-            match self.copy_once(job, deadline, started, (&owner, packed), &mut heartbeat, seen).await {
+            match self.copy_once(job, deadline, started, (&owner, packed), &mut heartbeat, head_seen).await {
                 Err(e @ (CopyError::SourceChanged { .. } | CopyError::UploadGone { .. }))
                     if restarts < SOURCE_CHANGE_RESTARTS =>
                 {
@@ -216,7 +216,7 @@ impl Copier {
         started: Instant,
         (owner, packed): (&str, Option<&Packed>),
         heartbeat: &mut Option<tokio::task::JoinHandle<()>>,
-        seen: &mut Option<SourceObject>,
+        head_seen: &mut Option<SourceObject>,
     ) -> Result<CopyReport, CopyError> {
         let report = |outcome, bytes, up, skip| CopyReport {
             outcome,
@@ -241,7 +241,7 @@ impl Copier {
         // Facts: the source as HEAD sees it, and the destination where the record says it
         // was copied; then one plan, then the requests it names.
         let pinned = self.pin_source(job).await?;
-        *seen = pinned.as_ref().map(|p| p.head.clone());
+        *head_seen = pinned.as_ref().map(|p| p.head.clone());
         let source = pinned.as_ref().map(|p| decide::SourceFacts {
             size: p.head.size,
             version_id: p.head.version_id.as_deref(),
